@@ -1,0 +1,160 @@
+/**
+ * The error family of target-profile.
+ *
+ * Every error is a `TargetProfileError`. None of them carries a `Request`, a URL, headers, an id, an
+ * attribute value or a token: those are personal data or secrets. They carry what a caller needs to
+ * decide what to do next: the operation, the HTTP method and status, the field and the rule.
+ */
+
+/** The calls the client makes, named in errors instead of URLs (a URL can hold personal data). */
+export type TargetOperation = "updateProfile" | "getProfile" | "submitBatch" | "getBatchStatus";
+
+/** One broken rule: `path` names the field (e.g. `attributes.tier`), `message` the rule. */
+export interface ValidationIssue {
+  readonly path: string;
+  readonly message: string;
+}
+
+// A registry-wide brand, so the type guards also work across duplicated copies of the package.
+const brand = Symbol.for("target-profile.error");
+
+/**
+ * The base class of every error this package throws.
+ * @example
+ * if (isTargetProfileError(error)) console.error(error.name, error.message);
+ */
+export class TargetProfileError extends Error {
+  override name = "TargetProfileError";
+  readonly [brand] = true;
+}
+
+/**
+ * The input broke one or more rules; nothing was sent.
+ * @example
+ * try { buildUpdateRequest(update, { clientCode: "acme" }); }
+ * catch (error) { if (isTargetValidationError(error)) console.error(error.issues); }
+ */
+export class TargetValidationError extends TargetProfileError {
+  override name = "TargetValidationError";
+  readonly issues: readonly ValidationIssue[];
+
+  constructor(issues: readonly ValidationIssue[]) {
+    super(issues.map((issue) => (issue.path ? `${issue.path}: ${issue.message}` : issue.message)).join("; "));
+    this.issues = issues;
+  }
+}
+
+interface CallContext {
+  readonly operation: TargetOperation;
+  readonly method: string;
+}
+
+/**
+ * Target answered with an HTTP error status (after any retries).
+ * @example
+ * if (isTargetHttpError(error) && error.status === 401) rotateToken();
+ */
+export class TargetHttpError extends TargetProfileError {
+  override name = "TargetHttpError";
+  readonly status: number;
+  readonly operation: TargetOperation;
+  readonly method: string;
+
+  constructor(status: number, context: CallContext) {
+    super(`Target answered HTTP ${status} to ${context.operation} (${context.method})`);
+    this.status = status;
+    this.operation = context.operation;
+    this.method = context.method;
+  }
+}
+
+/**
+ * Target received the call and refused it (`<success>false</success>`), with its own message.
+ * @example
+ * if (isTargetRejectedError(error)) console.error(error.targetMessage);
+ */
+export class TargetRejectedError extends TargetProfileError {
+  override name = "TargetRejectedError";
+  readonly targetMessage: string;
+  readonly operation: TargetOperation;
+
+  constructor(targetMessage: string, operation: TargetOperation) {
+    super(`Target rejected ${operation}: ${targetMessage}`);
+    this.targetMessage = targetMessage;
+    this.operation = operation;
+  }
+}
+
+/**
+ * An attempt took longer than the client's `timeout` (timeouts are not retried).
+ * @example
+ * if (isTargetTimeoutError(error)) console.error(`gave up after ${error.timeout} ms`);
+ */
+export class TargetTimeoutError extends TargetProfileError {
+  override name = "TargetTimeoutError";
+  readonly timeout: number;
+  readonly operation: TargetOperation;
+  readonly method: string;
+
+  constructor(timeout: number, context: CallContext) {
+    super(`${context.operation} (${context.method}) timed out after ${timeout} ms`);
+    this.timeout = timeout;
+    this.operation = context.operation;
+    this.method = context.method;
+  }
+}
+
+/**
+ * Target could not be reached (DNS, connection reset, CORS...) after any retries.
+ * @example
+ * if (isTargetNetworkError(error)) scheduleLater();
+ */
+export class TargetNetworkError extends TargetProfileError {
+  override name = "TargetNetworkError";
+  readonly operation: TargetOperation;
+  readonly method: string;
+
+  constructor(context: CallContext) {
+    super(`${context.operation} (${context.method}) could not reach Target`);
+    this.operation = context.operation;
+    this.method = context.method;
+  }
+}
+
+/**
+ * Target answered something this client cannot read (not the documented shape).
+ * @example
+ * if (isTargetResponseError(error)) reportUpstreamChange(error.operation);
+ */
+export class TargetResponseError extends TargetProfileError {
+  override name = "TargetResponseError";
+  readonly operation: TargetOperation;
+
+  constructor(detail: string, operation: TargetOperation) {
+    super(`Unexpected answer from Target to ${operation}: ${detail}`);
+    this.operation = operation;
+  }
+}
+
+const isBranded = (error: unknown): error is TargetProfileError =>
+  typeof error === "object" && error !== null && (error as { [brand]?: unknown })[brand] === true;
+
+const guard =
+  <T extends TargetProfileError>(name: string) =>
+  (error: unknown): error is T =>
+    isBranded(error) && error.name === name;
+
+/** True for every error thrown by this package. */
+export const isTargetProfileError = isBranded;
+/** True when the input broke a rule (nothing was sent). */
+export const isTargetValidationError = guard<TargetValidationError>("TargetValidationError");
+/** True when Target answered an HTTP error status. */
+export const isTargetHttpError = guard<TargetHttpError>("TargetHttpError");
+/** True when Target answered `success=false`. */
+export const isTargetRejectedError = guard<TargetRejectedError>("TargetRejectedError");
+/** True when an attempt timed out. */
+export const isTargetTimeoutError = guard<TargetTimeoutError>("TargetTimeoutError");
+/** True when Target could not be reached. */
+export const isTargetNetworkError = guard<TargetNetworkError>("TargetNetworkError");
+/** True when Target's answer had an unexpected shape. */
+export const isTargetResponseError = guard<TargetResponseError>("TargetResponseError");

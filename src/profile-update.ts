@@ -1,0 +1,129 @@
+import * as v from "valibot";
+
+/**
+ * The one input shape of every update, single or bulk, and its rules (Target's documented limits).
+ * Messages name the rule, never the value: ids and values are personal data.
+ */
+
+const MAX_ID_LENGTH = 256;
+const MAX_NAME_LENGTH = 128;
+// C0 and C1 control characters (line breaks included): Target's attribute names are plain labels.
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
+
+// A lone UTF-16 surrogate cannot be UTF-8 encoded (encodeURIComponent throws on it).
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const wellFormed = (what: string) =>
+  v.check((text: string) => !LONE_SURROGATE.test(text), `${what} must be valid Unicode text (it holds a lone surrogate)`);
+
+/** Rules shared by every visitor id: a non-empty, well-formed string of at most 256 characters. */
+export const visitorIdSchema = (field: string) =>
+  v.pipe(
+    v.string(`${field} must be a string`),
+    v.nonEmpty(`${field} must not be empty`),
+    v.maxLength(MAX_ID_LENGTH, `${field} must be at most ${MAX_ID_LENGTH} characters`),
+    wellFormed(field),
+  );
+
+/** A customer id (`mbox3rdPartyId`; `thirdPartyId` in batch files and fetches): also no `+` or `/`. */
+export const thirdPartyIdSchema = (field: string) =>
+  v.pipe(
+    visitorIdSchema(field),
+    v.check((id) => !id.includes("+") && !id.includes("/"), `${field} must not contain '+' or '/'`),
+  );
+
+const ThirdPartyIdSchema = thirdPartyIdSchema("mbox3rdPartyId");
+/** A Target visitor id (`mboxPC`; `pcId` in batch files, the tnt id of a fetch). */
+const PcIdSchema = visitorIdSchema("mboxPC");
+
+/** A bare attribute name: `tier`, not `profile.tier`. */
+export const AttributeNameSchema = v.pipe(
+  v.string("attribute names must be strings"),
+  v.nonEmpty("attribute names must not be empty"),
+  v.maxLength(MAX_NAME_LENGTH, `attribute names must be at most ${MAX_NAME_LENGTH} characters`),
+  v.check((name) => !CONTROL_CHARACTER.test(name), "attribute names must not contain control characters"),
+  wellFormed("attribute names"),
+  v.check(
+    (name) => !name.startsWith("profile."),
+    "attribute names must not start with 'profile.': drop the prefix, it is added on the wire",
+  ),
+);
+
+/** A value Target can store. `""` is refused: Target ignores empty values, so it could not clear anything. */
+export const AttributeValueSchema = v.union(
+  [
+    v.pipe(
+      v.string(),
+      v.nonEmpty(
+        "must not be an empty string: Target ignores empty values, so \"\" cannot clear an attribute (leave it out, or send null to skip it)",
+      ),
+      wellFormed("values"),
+    ),
+    v.pipe(v.number(), v.finite("must be a finite number")),
+    v.boolean(),
+  ],
+  "must be a string, a finite number or a boolean",
+);
+
+/** Attributes by bare name; `null` and `undefined` are skipped (Target cannot clear a value anyway). */
+export const AttributesSchema = v.pipe(
+  v.record(AttributeNameSchema, v.nullish(AttributeValueSchema), "attributes must be an object of name → value"),
+  v.check(
+    (attributes) => Object.values(attributes).some((value) => value !== null && value !== undefined),
+    "attributes must hold at least one attribute with a value",
+  ),
+);
+
+/** Which id keys a visitor: batch files name it `thirdPartyId` or `pcId`. */
+export type IdType = "thirdPartyId" | "pcId";
+
+/** An update after its rules were checked: the id kind, the id, and the wire-ready (string) values. */
+export interface CheckedUpdate {
+  readonly idType: IdType;
+  readonly id: string;
+  /** `[name, value]` pairs in input order, `null` / `undefined` already dropped. */
+  readonly attributes: readonly (readonly [string, string])[];
+}
+
+/** `{ mbox3rdPartyId | mboxPC, attributes }`, checked and normalized into a `CheckedUpdate`. */
+export const ProfileUpdateSchema = v.pipe(
+  v.strictObject(
+    {
+      mbox3rdPartyId: v.optional(ThirdPartyIdSchema),
+      mboxPC: v.optional(PcIdSchema),
+      attributes: AttributesSchema,
+    },
+    (issue) => {
+      if (issue.expected === "never") return "unknown field: an update takes mbox3rdPartyId or mboxPC, and attributes";
+      if (issue.path) return "is required";
+      return "an update must be an object { mbox3rdPartyId | mboxPC, attributes }";
+    },
+  ),
+  v.check(
+    (update) => (update.mbox3rdPartyId === undefined) !== (update.mboxPC === undefined),
+    "an update takes exactly one of mbox3rdPartyId or mboxPC",
+  ),
+  v.transform((update): CheckedUpdate => {
+    const attributes: (readonly [string, string])[] = [];
+    for (const [name, value] of Object.entries(update.attributes)) {
+      if (value !== null && value !== undefined) attributes.push([name, String(value)]);
+    }
+    return update.mboxPC === undefined
+      ? { idType: "thirdPartyId", id: update.mbox3rdPartyId as string, attributes }
+      : { idType: "pcId", id: update.mboxPC, attributes };
+  }),
+);
+
+/** An attribute value as Target stores it. */
+export type AttributeValue = v.InferOutput<typeof AttributeValueSchema>;
+
+/** Attributes by bare name (`tier`, not `profile.tier`); `null` / `undefined` entries are skipped. */
+export type ProfileAttributes = Readonly<Record<string, AttributeValue | null | undefined>>;
+
+/**
+ * One visitor's attributes, keyed by exactly one id.
+ * @example
+ * const update: ProfileUpdate = { mbox3rdPartyId: "crm-42", attributes: { tier: "gold", ltv: 1200 } };
+ */
+export type ProfileUpdate =
+  | { readonly mbox3rdPartyId: string; readonly mboxPC?: never; readonly attributes: ProfileAttributes }
+  | { readonly mboxPC: string; readonly mbox3rdPartyId?: never; readonly attributes: ProfileAttributes };
