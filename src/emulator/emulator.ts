@@ -1,0 +1,118 @@
+import { createBatchService } from "./batches.js";
+import { createFaultQueue, delay } from "./faults.js";
+import { createProfileStore, toStoredProfile } from "./profile-store.js";
+import { handleProfileFetch } from "./profile-fetch.js";
+import { jsonResponse, refusal } from "./responses.js";
+import { createRollingLimit } from "./rolling-limit.js";
+import { answerFormat, matchRoute, ROUTE_METHODS, type Route } from "./routing.js";
+import { handleSingleUpdate } from "./single-update.js";
+import type { EmulatorCall, FaultBehaviour, TargetEmulator, TargetEmulatorOptions } from "./types.js";
+
+type MutableCall = { -readonly [K in keyof EmulatorCall]: EmulatorCall[K] };
+
+/** An in-memory Adobe Target speaking the Profile APIs over a fetch handler. */
+export function createTargetEmulator(options: TargetEmulatorOptions = {}): TargetEmulator {
+  // Read the clock on every call, so that fake timers installed later still apply.
+  const now = options.now ?? (() => Date.now());
+  const timestamp = () => new Date(now()).toISOString();
+  const calls: MutableCall[] = [];
+  const faults = createFaultQueue();
+  const failedRowIds = new Set<string>();
+  const bulkLimit = createRollingLimit(options.bulkCallsPerMinute ?? 50, 60_000);
+  let tntSequence = 0;
+  const store = createProfileStore(() => `${now()}-${String(++tntSequence).padStart(6, "0")}.01_00`);
+  const batches = createBatchService({
+    store,
+    failedRowIds,
+    now,
+    pollsUntilComplete: options.pollsUntilComplete ?? 1,
+    edgeHost: options.edgeHost ?? "mboxedge45.tt.omtrdc.net",
+  });
+
+  function answer(request: Request, url: URL, route: Route | undefined, body: Uint8Array): Response {
+    if (options.token !== undefined && !isAuthorized(request, options.token)) {
+      return jsonResponse(401, { status: 401, message: "Unauthorized" });
+    }
+    if (route === undefined) return jsonResponse(404, { status: 404, message: "Not Found" });
+    const format = answerFormat(route);
+    const methods = ROUTE_METHODS[route.operation];
+    if (!methods.includes(request.method)) return refusal(format, 405, "Method Not Allowed", { allow: methods.join(", ") });
+    if (route.clientCode === undefined) return refusal(format, 400, "Missing client");
+    if (options.clientCode !== undefined && route.clientCode !== options.clientCode) {
+      return refusal(format, 404, `Unknown client ${route.clientCode}`);
+    }
+    const bulk = route.operation === "batchUpdate" || route.operation === "batchStatus";
+    if (bulk && !bulkLimit.tryAcquire(now())) return refusal(format, 503, "Too many requests");
+
+    switch (route.operation) {
+      case "update":
+        return handleSingleUpdate(request, body, store, timestamp());
+      case "fetch":
+        return handleProfileFetch(route.clientCode, route.idKind, route.encodedId, store);
+      case "batchUpdate":
+        return batches.submit(request, body, route.clientCode, route.version);
+      case "batchStatus":
+        return batches.status(url);
+    }
+  }
+
+  async function handle(input: Request | string | URL, init?: RequestInit): Promise<Response> {
+    const request = new Request(input, init);
+    // A real fetch with an aborted signal never reaches the server.
+    if (request.signal.aborted) throw request.signal.reason;
+    const url = new URL(request.url);
+    const route = matchRoute(url);
+    const call: MutableCall = { method: request.method, status: 0, url: request.url, bodyBytes: 0 };
+    if (route !== undefined) call.operation = route.operation;
+    calls.push(call);
+
+    const body = new Uint8Array(await request.arrayBuffer());
+    call.bodyBytes = body.byteLength;
+    const fault = faults.take(route?.operation);
+    if (fault !== undefined && "disconnect" in fault) throw new TypeError("fetch failed");
+    if (fault !== undefined && "delayMs" in fault) await delay(fault.delayMs, request.signal);
+    const response =
+      fault !== undefined && "status" in fault ? faultResponse(fault) : answer(request, url, route, body);
+    call.status = response.status;
+    return response;
+  }
+
+  return {
+    fetch: handle,
+    seedProfile: (profile) => store.seed(profile, timestamp()),
+    getProfile(id) {
+      const record =
+        "thirdPartyId" in id
+          ? store.find("thirdPartyId", id.thirdPartyId)
+          : "tntId" in id
+            ? store.find("tntId", id.tntId)
+            : store.find("marketingCloudVisitorId", id.marketingCloudVisitorId);
+      return record && toStoredProfile(record);
+    },
+    profiles: () => [...store.records()].map(toStoredProfile),
+    get calls() {
+      return calls;
+    },
+    injectFaults: (fault) => faults.add(fault),
+    failRows(ids) {
+      for (const id of ids) failedRowIds.add(id);
+    },
+    reset() {
+      calls.length = 0;
+      store.clear();
+      batches.clear();
+      faults.clear();
+      failedRowIds.clear();
+      bulkLimit.clear();
+    },
+  };
+}
+
+function isAuthorized(request: Request, token: string): boolean {
+  const match = /^Bearer +(.+)$/i.exec(request.headers.get("authorization") ?? "");
+  return match?.[1] === token;
+}
+
+function faultResponse(fault: Extract<FaultBehaviour, { status: number }>): Response {
+  return new Response(fault.body ?? "", { status: fault.status, headers: fault.headers ?? {} });
+}

@@ -1,0 +1,15 @@
+// target-profile/emulator: an in-memory Adobe Target speaking the Profile APIs, for tests and local runs.
+//   const target = createTargetEmulator({ clientCode: "acme" });
+//   createTargetClient({ clientCode: "acme", fetch: target.fetch });
+export { createTargetEmulator } from "./emulator.js";
+export type {
+  EmulatorCall,
+  Fault,
+  FaultBehaviour,
+  Operation,
+  ProfileLookup,
+  ProfileSeed,
+  StoredProfile,
+  TargetEmulator,
+  TargetEmulatorOptions,
+} from "./types.js";

@@ -1,0 +1,31 @@
+// Target's documented limits, in the readings target-profile-api.md picks.
+
+/** The whole request URL of a single update, in bytes. */
+export const MAX_URL_BYTES = 8192;
+/** A single update's POST form body, in bytes (60 KB). */
+export const MAX_POST_BYTES = 61_440;
+/** A batch body must be smaller than this (50 MB). */
+export const MAX_BATCH_BYTES = 50 * 1024 * 1024;
+export const MAX_BATCH_ROWS = 500_000;
+/** Batch statuses are kept about 24 hours. */
+export const BATCH_RETENTION_MS = 24 * 60 * 60 * 1000;
+
+const MAX_THIRD_PARTY_ID_LENGTH = 256;
+const MAX_ATTRIBUTE_NAME_LENGTH = 128;
+
+/** `mbox3rdPartyId`: at most 256 characters, no `+` or `/`. */
+export function isValidThirdPartyId(id: string): boolean {
+  return id !== "" && !exceeds(id, MAX_THIRD_PARTY_ID_LENGTH) && !/[+/]/.test(id);
+}
+
+export function isValidAttributeName(name: string): boolean {
+  return name !== "" && !exceeds(name, MAX_ATTRIBUTE_NAME_LENGTH);
+}
+
+// Counts code points, not UTF-16 units, but only when the cheap check says it might matter.
+function exceeds(text: string, max: number): boolean {
+  if (text.length <= max) return false;
+  let count = 0;
+  for (const _ of text) if (++count > max) return true;
+  return false;
+}
