@@ -1,0 +1,144 @@
+import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { playwright } from "@vitest/browser-playwright";
+import { defineConfig } from "vitest/config";
+
+/**
+ * One suite of isomorphic core tests (`test/core/**`), run unchanged in three runtimes:
+ *   node     – plain Node (+ Node-only tests in `test/node/**`, + type tests `test/**\/*.test-d.ts`)
+ *   workers  – inside workerd via @cloudflare/vitest-pool-workers (no main Worker)
+ *   browser  – headless Debian Chromium via @vitest/browser-playwright (never downloads a browser)
+ *
+ *   npx vitest run                     all projects
+ *   npx vitest run --project workers   one project (also: npm run test:node|test:workers|test:browser)
+ */
+
+const CORE_TESTS = "test/core/**/*.test.ts";
+
+/** Workers runtime pinned for every workerd project (the relay's wrangler.toml should use the same). */
+const COMPATIBILITY_DATE = "2025-09-01";
+
+/** Pre-bundled once for the browser so Vite never re-optimises (and reloads the page) mid-run. */
+const BROWSER_DEPS = ["ky", "valibot", "fast-check"];
+
+/** Absolute path of a file in this repo (no Node types in this program: URL only). */
+const here = (path: string) => decodeURIComponent(new URL(path, import.meta.url).pathname);
+
+export default defineConfig({
+  // Tests, examples and the Worker may import the package by name, as users do; that resolves to
+  // the sources here (tsconfig.json "paths" does the same for tsc), never to a stale dist/.
+  resolve: {
+    alias: [
+      { find: /^target-profile\/emulator$/, replacement: here("./src/emulator/index.ts") },
+      { find: /^target-profile$/, replacement: here("./src/index.ts") },
+    ],
+  },
+  test: {
+    // Inherited by every project below (`extends: true`).
+    testTimeout: 10_000,
+    hookTimeout: 10_000,
+    restoreMocks: true,
+    unstubGlobals: true,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "node",
+          environment: "node",
+          include: [CORE_TESTS, "test/node/**/*.test.ts"],
+          // Type tests (expectTypeOf/assertType in *.test-d.ts) run through tsc with this project,
+          // reported per assertion; `npm run test:types` runs only them. (`npm run typecheck`
+          // checks the same files too, since tsconfig.json includes test/**.)
+          typecheck: {
+            enabled: true,
+            include: ["test/**/*.test-d.ts"],
+            tsconfig: "./tsconfig.json",
+          },
+        },
+      },
+      {
+        extends: true,
+        plugins: [
+          cloudflareTest({
+            // No `main`: the core tests are plain modules; nothing is bound.
+            // The pool itself adds `nodejs_compat_v2` (+ the node:* modules Vitest needs) to the
+            // runner worker, so no compatibility flag is required here.
+            remoteBindings: false,
+            miniflare: {
+              compatibilityDate: COMPATIBILITY_DATE,
+            },
+          }),
+        ],
+        test: {
+          name: "workers",
+          include: [CORE_TESTS],
+          // Each isolated file would get its own Miniflare + workerd process (~1.5 s per file on
+          // 2 cores); sharing one runner across files makes the project ~8x faster. Files then
+          // share module state: a test that installs fake timers / stubs must undo them
+          // (restoreMocks + unstubGlobals above cover mocks and stubGlobal; call
+          // `vi.useRealTimers()` in afterEach yourself). `--isolate` on the CLI turns it back on.
+          isolate: false,
+        },
+      },
+      {
+        extends: true,
+        optimizeDeps: { include: BROWSER_DEPS },
+        test: {
+          name: "browser",
+          include: [CORE_TESTS],
+          testTimeout: 15_000,
+          browser: {
+            enabled: true,
+            headless: true,
+            // Debian's chromium, never a Playwright download. One instance, one browser.
+            provider: playwright({
+              launchOptions: {
+                executablePath: "/usr/bin/chromium",
+                args: [
+                  "--headless",
+                  "--no-sandbox",
+                  "--disable-gpu",
+                  "--no-first-run",
+                  "--disable-background-networking",
+                  "--disable-component-update",
+                  "--disable-sync",
+                ],
+              },
+            }),
+            instances: [{ browser: "chromium" }],
+            screenshotFailures: false,
+          },
+        },
+      },
+      // ── relay (4th project) ────────────────────────────────────────────────────────────────
+      // The Cloudflare Worker in worker/index.ts, configured by ./wrangler.toml: its `main`,
+      // `compatibility_date`/`compatibility_flags`, `[vars]`, `[[queues.producers]]` and
+      // `[[queues.consumers]]` are read from there. Live already: it matches no file until
+      // test/worker/**/*.test.ts exists (and then needs wrangler.toml + worker/index.ts).
+      // Tests use
+      //   import { env, exports } from "cloudflare:workers";   // exports.default.fetch(request)
+      //   import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+      // Test-only bindings/secrets go in `miniflare` below; they override/extend wrangler.toml:
+      //   miniflare: { bindings: { RELAY_API_KEY: "test-key" },
+      //                queueProducers: { UPDATES: { queueName: "profile-updates" } },
+      //                queueConsumers: { "profile-updates": { maxBatchSize: 100, maxBatchTimeout: 1 } } }
+      // Types: `declare namespace Cloudflare { interface Env {...}; interface GlobalProps {
+      //   mainModule: typeof import("./index.js") } }` in worker/ (or `npx wrangler types`);
+      // without `mainModule`, `exports.default` does not type-check. tsconfig.worker.json covers
+      // worker/ and test/worker/.
+      {
+        extends: true,
+        plugins: [
+          cloudflareTest({
+            remoteBindings: false,
+            wrangler: { configPath: "./wrangler.toml" },
+            // miniflare: { bindings: { ... } },
+          }),
+        ],
+        test: {
+          name: "relay",
+          include: ["test/worker/**/*.test.ts"],
+        },
+      },
+    ],
+  },
+});
