@@ -114,17 +114,17 @@ export interface TargetClientOptions {
   /** The account's client code (Administration > Implementation): a DNS label such as `acme`. */
   readonly clientCode: string;
   /** The profile API token, sent as `Authorization: Bearer TOKEN` (needed when "Require Authentication" is on). */
-  readonly token?: string;
+  readonly token?: string | undefined;
   /** Where Target is reached; default `https://CLIENTCODE.tt.omtrdc.net`. */
-  readonly baseUrl?: string;
+  readonly baseUrl?: string | undefined;
   /** The fetch to use: an emulator's, a test double, or a custom transport. Default: the global fetch. */
-  readonly fetch?: (input: Request, init?: RequestInit) => Promise<Response>;
+  readonly fetch?: ((input: Request, init?: RequestInit) => Promise<Response>) | undefined;
   /** Milliseconds each attempt may take (default 10,000). */
-  readonly timeout?: number;
+  readonly timeout?: number | undefined;
   /** Retries after the first attempt (a number) or the whole policy. Default `{ limit: 2, baseDelay: 300, maxDelay: 10000, maxRetryAfter: 60000 }`. */
-  readonly retry?: number | Partial<RetryPolicy>;
+  readonly retry?: number | Partial<RetryPolicy> | undefined;
   /** Bulk API calls (submits and status checks) allowed in any rolling minute (default and maximum 50). */
-  readonly bulkCallsPerMinute?: number;
+  readonly bulkCallsPerMinute?: number | undefined;
 }
 
 /** The checked options, defaults applied. */
