@@ -1,0 +1,205 @@
+// Bulk encoding benchmark: encodeBatches against csv-stringify + encodeURIComponent on every cell.
+// 500,000 rows × 10 attributes, generated from a seed. Each case runs in a child process of its own,
+// so one case's heap never inflates the other's peak RSS.
+//
+//   node_modules/.bin/esbuild bench/encode.ts --bundle --platform=node --format=esm \
+//     --outfile=node_modules/.cache/bench/encode.mjs --log-level=warning \
+//   && node --expose-gc node_modules/.cache/bench/encode.mjs [rows]
+import { stringify } from "csv-stringify/sync";
+import { encodeBatches } from "../src/encode-batches.js";
+import type { ProfileUpdate } from "../src/profile-update.js";
+
+// The root tsconfig has no Node types (they would leak into src/): the few Node APIs used here, typed here.
+interface NodeProcess {
+  readonly version: string;
+  readonly argv: readonly string[];
+  readonly execPath: string;
+  readonly execArgv: readonly string[];
+  memoryUsage(): { rss: number };
+  resourceUsage(): { maxRSS: number };
+}
+interface NodeModules {
+  spawnSync(
+    command: string,
+    args: readonly string[],
+    options: { encoding: "utf8"; stdio: ["ignore", "pipe", "inherit"] },
+  ): { status: number | null; stdout: string };
+  readFileSync(path: string, encoding: "utf8"): string;
+  writeFileSync(path: string, data: string): void;
+}
+const process = (globalThis as unknown as { process: NodeProcess }).process;
+const gc = (globalThis as { gc?: () => void }).gc;
+const modules = (name: string) => import(`node:${name}`) as Promise<NodeModules>;
+const { spawnSync } = await modules("child_process");
+const { readFileSync, writeFileSync } = await modules("fs");
+
+const CASES = {
+  encodeBatches: runEncodeBatches,
+  "csv-stringify": runCsvStringify,
+  "encoding only": runEncodingOnly,
+} as const;
+type CaseName = keyof typeof CASES;
+const MB = 1024 * 1024;
+
+/** One case, in this process: prints a line for people, then one of JSON for the parent. */
+function runCase(name: CaseName, count: number): void {
+  const rows = generateRows(count);
+  gc?.();
+  const baseline = process.memoryUsage().rss;
+  const resetPeak = resetPeakRss();
+  const start = performance.now();
+  const { bytes, files, largest } = CASES[name](rows);
+  const seconds = (performance.now() - start) / 1000;
+  const peak = peakRss(resetPeak);
+  const above = peak - baseline;
+  console.log(
+    [
+      name.padEnd(14),
+      `${Math.round(count / seconds).toLocaleString("en-US")} rows/s`.padStart(16),
+      `${(bytes / MB / seconds).toFixed(1)} MB/s`.padStart(11),
+      `${seconds.toFixed(2)} s`.padStart(8),
+      `${files} file(s), ${(bytes / MB).toFixed(1)} MB, largest ${(largest / MB).toFixed(1)} MB`.padEnd(40),
+      `peak RSS ${(peak / MB).toFixed(0)} MB (+${(above / MB).toFixed(0)} MB over ${(baseline / MB).toFixed(0)} MB${largest ? ` = ${(above / largest).toFixed(2)}× largest` : ""})`,
+    ].join("  "),
+  );
+  console.log(JSON.stringify({ seconds, above, largest }));
+}
+
+interface Output {
+  bytes: number;
+  files: number;
+  largest: number;
+}
+
+function runEncodeBatches(rows: readonly ProfileUpdate[]): Output {
+  const output = { bytes: 0, files: 0, largest: 0 };
+  for (const file of encodeBatches(rows)) {
+    output.bytes += file.bytes;
+    output.files++;
+    output.largest = Math.max(output.largest, file.bytes);
+  }
+  return output;
+}
+
+// The baseline: the same cells (every one URL-encoded), one CSV for all rows, no checks, no merging, no limits.
+function runCsvStringify(rows: readonly ProfileUpdate[]): Output {
+  const records = rows.map((row) => [
+    encodeURIComponent(row.mbox3rdPartyId ?? row.mboxPC ?? ""),
+    ...COLUMNS.map((name) => {
+      const value = row.attributes[name];
+      return value === null || value === undefined ? "" : encodeURIComponent(String(value));
+    }),
+  ]);
+  const body = stringify(records, { record_delimiter: "\n" });
+  return { bytes: body.length, files: 1, largest: body.length };
+}
+
+// The floor: encodeURIComponent on every id and value, nothing kept.
+function runEncodingOnly(rows: readonly ProfileUpdate[]): Output {
+  let bytes = 0;
+  for (const row of rows) {
+    bytes += encodeURIComponent(row.mbox3rdPartyId ?? row.mboxPC ?? "").length + 1;
+    for (const name of COLUMNS) {
+      const value = row.attributes[name];
+      bytes += 1 + (value === null || value === undefined ? 0 : encodeURIComponent(String(value)).length);
+    }
+  }
+  return { bytes, files: 0, largest: 0 };
+}
+
+// Peak RSS since the reset: Linux lets a process reset its high-water mark; elsewhere, the whole run's.
+function resetPeakRss(): boolean {
+  try {
+    writeFileSync("/proc/self/clear_refs", "5");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function peakRss(wasReset: boolean): number {
+  if (wasReset) {
+    const kb = /VmHWM:\s*(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"))?.[1];
+    if (kb) return Number(kb) * 1024;
+  }
+  return process.resourceUsage().maxRSS * 1024;
+}
+
+// ── data ───────────────────────────────────────────────────────────────────────────────────────
+
+const COLUMNS = ["tier", "ltv", "score", "optIn", "signedUpAt", "lastPurchase", "city", "firstName", "segment", "note"];
+const TIERS = ["gold", "silver", "bronze", "platinum"];
+const CITIES = ["Paris", "São Paulo", "Zürich", "Kraków", "東京", "서울", "New York", "Montréal", "Ålesund", "Reykjavík"];
+const NAMES = ["Ana", "Zoë", "François", "Björn", "Łukasz", "María José", "陽菜", "지훈", "Olivia", "Noah"];
+const SEGMENTS = ["retail", "b2b", "vip", "churn-risk", "a,b", "x&y", "50%", '"q"', "line\nbreak", "a=b+c"];
+const NOTES = ["call back later", "likes tea & cake", "moved\r\nabroad", "prefers email", "🎉 anniversary", "n/a"];
+
+/** Mostly customer ids, 5% Target visitor ids, 1% repeats of an earlier id (merged). */
+function generateRows(count: number): ProfileUpdate[] {
+  const random = mulberry32(42);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  const date = () => new Date(Date.UTC(2015, 0, 1) + Math.floor(random() * 3e11)).toISOString();
+  const rows: ProfileUpdate[] = [];
+  for (let index = 0; index < count; index++) {
+    const attributes = {
+      tier: pick(TIERS),
+      ltv: Math.floor(random() * 100_000),
+      score: Math.round(random() * 10_000) / 100,
+      optIn: random() < 0.5,
+      signedUpAt: date(),
+      lastPurchase: date().slice(0, 10),
+      city: pick(CITIES),
+      firstName: pick(NAMES),
+      segment: pick(SEGMENTS),
+      note: random() < 0.2 ? null : pick(NOTES),
+    };
+    const roll = random();
+    if (roll < 0.05) {
+      rows.push({ mboxPC: `${1368007744041 + index}-${Math.floor(random() * 1e6)}.01_00`, attributes });
+    } else {
+      const customer = roll < 0.06 && index > 0 ? Math.floor(random() * index) : index;
+      rows.push({ mbox3rdPartyId: `crm-${customer}`, attributes });
+    }
+  }
+  return rows;
+}
+
+function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// ── main ───────────────────────────────────────────────────────────────────────────────────────
+
+const [, script = "", caseName, rowArg] = process.argv;
+if (caseName && caseName in CASES) {
+  runCase(caseName as CaseName, Number(rowArg));
+} else {
+  // Parent: one child per case, same seed and row count.
+  const rows = Number(caseName) || 500_000;
+  if (!gc) console.warn("run with node --expose-gc for a clean RSS baseline");
+  console.log(`${rows.toLocaleString("en-US")} rows × 10 attributes, node ${process.version}, 1 MB = 2^20 bytes`);
+  const results: Record<string, { seconds: number; above: number; largest: number }> = {};
+  for (const name of Object.keys(CASES)) {
+    const child = spawnSync(process.execPath, [...process.execArgv, script, name, String(rows)], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const [line, json = "{}"] = child.stdout.trim().split("\n");
+    if (child.status !== 0) throw new Error(`${name} failed (${child.status})`);
+    console.log(line);
+    results[name] = JSON.parse(json);
+  }
+  const ours = results.encodeBatches!;
+  console.log(
+    `encodeBatches: ${(results["csv-stringify"]!.seconds / ours.seconds).toFixed(1)}× csv-stringify's throughput, ` +
+      `${(ours.seconds / results["encoding only"]!.seconds).toFixed(1)}× the time of encodeURIComponent alone, ` +
+      `peak RSS ${(ours.above / ours.largest).toFixed(2)}× its largest file`,
+  );
+}
