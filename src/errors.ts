@@ -1,3 +1,5 @@
+import type { BulkReport } from "./bulk-update.js";
+
 /**
  * The error family of target-profile.
  *
@@ -7,7 +9,7 @@
  */
 
 /** The calls the client makes, named in errors instead of URLs (a URL can hold personal data). */
-export type TargetOperation = "updateProfile" | "getProfile" | "submitBatch" | "getBatchStatus";
+export type TargetOperation = "updateProfile" | "getProfile" | "submitBatch" | "getBatchStatus" | "waitForBatch";
 
 /** One broken rule: `path` names the field (e.g. `attributes.tier`), `message` the rule. */
 export interface ValidationIssue {
@@ -77,11 +79,14 @@ export class TargetRejectedError extends TargetProfileError {
   override name = "TargetRejectedError";
   readonly targetMessage: string;
   readonly operation: TargetOperation;
+  /** The HTTP status of the refusal: 200 when Target said `success=false` in a successful answer. */
+  readonly status: number;
 
-  constructor(targetMessage: string, operation: TargetOperation) {
+  constructor(targetMessage: string, operation: TargetOperation, status = 200) {
     super(`Target rejected ${operation}: ${targetMessage}`);
     this.targetMessage = targetMessage;
     this.operation = operation;
+    this.status = status;
   }
 }
 
@@ -122,6 +127,22 @@ export class TargetNetworkError extends TargetProfileError {
 }
 
 /**
+ * A bulk update stopped part way. `report` says what was already submitted (those rows reached
+ * Target and need not be sent again); `cause` is the error that stopped it.
+ * @example
+ * if (isTargetBulkUpdateError(error)) resumeAfter(error.report.rows);
+ */
+export class TargetBulkUpdateError extends TargetProfileError {
+  override name = "TargetBulkUpdateError";
+  readonly report: BulkReport;
+
+  constructor(report: BulkReport, cause: unknown) {
+    super(`bulk update stopped after ${report.files} submitted file(s)`, { cause });
+    this.report = report;
+  }
+}
+
+/**
  * Target answered something this client cannot read (not the documented shape).
  * @example
  * if (isTargetResponseError(error)) reportUpstreamChange(error.operation);
@@ -156,5 +177,7 @@ export const isTargetRejectedError = guard<TargetRejectedError>("TargetRejectedE
 export const isTargetTimeoutError = guard<TargetTimeoutError>("TargetTimeoutError");
 /** True when Target could not be reached. */
 export const isTargetNetworkError = guard<TargetNetworkError>("TargetNetworkError");
+/** True when a bulk update stopped part way (see its `report`). */
+export const isTargetBulkUpdateError = guard<TargetBulkUpdateError>("TargetBulkUpdateError");
 /** True when Target's answer had an unexpected shape. */
 export const isTargetResponseError = guard<TargetResponseError>("TargetResponseError");

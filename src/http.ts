@@ -69,5 +69,5 @@ export function createSend(config: ClientConfig): Send {
 async function httpFailure(response: Response, context: { operation: TargetOperation; method: string }) {
   const text = await response.text().catch(() => "");
   const message = xmlText(text, "success") === "false" ? xmlText(text, "message") : undefined;
-  return message === undefined ? new TargetHttpError(response.status, context) : new TargetRejectedError(message, context.operation);
+  return message === undefined ? new TargetHttpError(response.status, context) : new TargetRejectedError(message, context.operation, response.status);
 }

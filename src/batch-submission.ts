@@ -1,0 +1,57 @@
+import * as v from "valibot";
+import type { BatchFile } from "./batch-file.js";
+import { authHeaders, type Endpoint } from "./endpoint.js";
+import { TargetRejectedError, TargetResponseError, TargetValidationError } from "./errors.js";
+import { MAX_BATCH_BYTES } from "./encode-batches.js";
+import { xmlText } from "./xml.js";
+
+/** v2 creates missing profiles and reports per row; v1 only updates existing profiles. */
+export type BatchVersion = 1 | 2;
+
+/**
+ * A batch Target accepted: its id and where its status is read.
+ * @example
+ * const { batchId, statusUrl } = await target.submitBatch(file);
+ */
+export interface BatchSubmission {
+  readonly batchId: string;
+  readonly statusUrl: string;
+  readonly message: string;
+}
+
+const SubmissionSchema = v.object({
+  success: v.literal("true"),
+  batchStatus: v.pipe(v.string(), v.url()),
+  message: v.optional(v.string(), ""),
+});
+
+/**
+ * Reads Target's answer to a batch submission. Throws `TargetRejectedError` on `success=false`.
+ * @example
+ * parseBatchSubmission("<response><success>true</success><batchStatus>https://mboxedge45.tt.omtrdc.net/m2/acme/v2/profile/batchStatus?batchId=acme-1-2</batchStatus><message>Batch submitted for processing</message></response>");
+ * // { batchId: "acme-1-2", statusUrl: "https://…", message: "Batch submitted for processing" }
+ */
+export function parseBatchSubmission(text: string): BatchSubmission {
+  const fields = { success: xmlText(text, "success"), batchStatus: xmlText(text, "batchStatus"), message: xmlText(text, "message") };
+  if (fields.success === "false") throw new TargetRejectedError(fields.message || "no message", "submitBatch");
+  const result = v.safeParse(SubmissionSchema, fields);
+  const batchId = result.success ? new URL(result.output.batchStatus).searchParams.get("batchId") : null;
+  if (!result.success || !batchId) throw new TargetResponseError("not a batch submission answer", "submitBatch");
+  return { batchId, statusUrl: result.output.batchStatus, message: result.output.message };
+}
+
+/** The documented batchUpdate request for one encoded file (or a body encoded elsewhere). */
+export function batchSubmitRequest(file: BatchFile | string, endpoint: Endpoint, version: BatchVersion): Request {
+  const body = typeof file === "string" ? file : file.body;
+  if (!body.startsWith("batch=")) throw invalidBody("a batch body must start with 'batch='");
+  const bytes = typeof file === "string" ? new TextEncoder().encode(body).byteLength : file.bytes;
+  if (bytes > MAX_BATCH_BYTES) throw invalidBody(`a batch file must be under 50 MB; this one is ${bytes} bytes`);
+  const path = version === 2 ? "v2/profile/batchUpdate" : "profile/batchUpdate";
+  return new Request(`${endpoint.baseUrl}/m2/${endpoint.clientCode}/${path}`, {
+    method: "POST",
+    headers: { ...authHeaders(endpoint), "content-type": "application/x-www-form-urlencoded" },
+    body,
+  });
+}
+
+const invalidBody = (message: string) => new TargetValidationError([{ path: "file", message }]);

@@ -1,0 +1,314 @@
+import fc from "fast-check";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { createTargetEmulator } from "../../src/emulator/index.js";
+import {
+  createTargetClient,
+  encodeBatches,
+  isTargetBulkUpdateError,
+  isTargetRejectedError,
+  isTargetTimeoutError,
+  isTargetValidationError,
+  parseBatchStatus,
+  parseBatchSubmission,
+  type ProfileUpdate,
+  type TargetClientOptions,
+} from "../../src/index.js";
+
+const fastRetry = { limit: 2, baseDelay: 1, maxDelay: 5 };
+const quickWait = { minInterval: 1, maxInterval: 5 };
+
+function setup(options: Partial<TargetClientOptions> = {}, emulatorOptions: Parameters<typeof createTargetEmulator>[0] = {}) {
+  const emulator = createTargetEmulator({ clientCode: "acme", ...emulatorOptions });
+  const fetch = vi.fn(emulator.fetch);
+  const target = createTargetClient({ clientCode: "acme", fetch, retry: fastRetry, ...options });
+  const requests = () => fetch.mock.calls.map(([request]) => request as Request);
+  return { emulator, fetch, target, requests };
+}
+
+async function failure(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error("expected a failure");
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("parseBatchSubmission / parseBatchStatus", () => {
+  it("reads the documented submission answer", () => {
+    const answer = `<response><success>true</success>
+<batchStatus>http://mboxedge45.tt.omtrdc.net/m2/demo/profile/batchStatus?batchId=demo-1701473848678-13029383</batchStatus>
+<message>Batch submitted for processing</message></response>`;
+    expect(parseBatchSubmission(answer)).toEqual({
+      batchId: "demo-1701473848678-13029383",
+      statusUrl: "http://mboxedge45.tt.omtrdc.net/m2/demo/profile/batchStatus?batchId=demo-1701473848678-13029383",
+      message: "Batch submitted for processing",
+    });
+  });
+
+  it("turns success=false into a rejection and nonsense into a response error", () => {
+    const rejected = (() => {
+      try {
+        parseBatchSubmission("<response><success>false</success><message>Unexpected error</message></response>");
+      } catch (error) {
+        return error;
+      }
+    })();
+    expect(isTargetRejectedError(rejected) && rejected.targetMessage).toBe("Unexpected error");
+    expect(() => parseBatchSubmission("<html>oops</html>")).toThrow(/not a batch submission answer/);
+  });
+
+  it("reads the documented detailed status, counters as numbers, failed ids listed", () => {
+    const status = parseBatchStatus(
+      "<response><batchId>demo-1</batchId><status>complete</status><batchSize>3</batchSize><consumedCount>3</consumedCount>" +
+        "<successfulUpdates>1</successfulUpdates><profilesNotFound>0</profilesNotFound><failedUpdates>2</failedUpdates>" +
+        "<profile><id>crm-7</id><status>failed</status></profile><profile><id>a&amp;b</id><status>failed</status></profile>" +
+        "<profile><id>crm-8</id><status>success</status></profile></response>",
+    );
+    expect(status).toEqual({
+      batchId: "demo-1",
+      status: "complete",
+      batchSize: 3,
+      consumedCount: 3,
+      successfulUpdates: 1,
+      profilesNotFound: 0,
+      failedUpdates: 2,
+      failedIds: ["crm-7", "a&b"],
+    });
+  });
+
+  it("reads a status without details, and refuses an unknown status", () => {
+    expect(parseBatchStatus("<response><batchId>b</batchId><status>stuck</status></response>")).toEqual({
+      batchId: "b",
+      status: "stuck",
+      failedIds: [],
+    });
+    expect(() => parseBatchStatus("<response><batchId>b</batchId><status>lost</status></response>")).toThrow(/status/);
+  });
+});
+
+describe("submitBatch", () => {
+  it("submits a v2 file with the form content type and reads the batch id", async () => {
+    const { emulator, target, requests } = setup({ token: "tok" }, { token: "tok" });
+    const [file] = encodeBatches([{ mbox3rdPartyId: "crm-1", attributes: { tier: "gold" } }]);
+    const submission = await target.submitBatch(file!);
+    expect(submission.batchId).toMatch(/^acme-/);
+    const [request] = requests();
+    expect(request?.url).toBe("https://acme.tt.omtrdc.net/m2/acme/v2/profile/batchUpdate");
+    expect(request?.headers.get("content-type")).toBe("application/x-www-form-urlencoded");
+    expect(request?.headers.get("authorization")).toBe("Bearer tok");
+    // v2 creates the profile.
+    expect(emulator.getProfile({ thirdPartyId: "crm-1" })?.attributes).toEqual({ tier: "gold" });
+  });
+
+  it("v1 on request: the documented path, existing profiles only", async () => {
+    const { emulator, target, requests } = setup({}, { pollsUntilComplete: 0 });
+    emulator.seedProfile({ thirdPartyId: "known" });
+    const [file] = encodeBatches([
+      { mbox3rdPartyId: "known", attributes: { a: "1" } },
+      { mbox3rdPartyId: "unknown", attributes: { a: "1" } },
+    ]);
+    const submission = await target.submitBatch(file!, { version: 1 });
+    expect(requests()[0]?.url).toBe("https://acme.tt.omtrdc.net/m2/acme/profile/batchUpdate");
+    expect(emulator.getProfile({ thirdPartyId: "unknown" })).toBeUndefined();
+    const status = await target.getBatchStatus(submission, { details: true, version: 1 });
+    expect(status).toMatchObject({ profilesNotFound: 1, successfulUpdates: 1 });
+  });
+
+  it("a malformed % fails the whole batch: a typed rejection with Target's message", async () => {
+    const { target } = setup();
+    const error = await failure(target.submitBatch("batch=thirdPartyId,a\ncrm-1,50%"));
+    expect(isTargetRejectedError(error) && error.targetMessage).toBe("Unexpected error");
+  });
+
+  it("refuses a body that is not a batch before any call", async () => {
+    const { fetch, target } = setup();
+    const error = await failure(target.submitBatch("thirdPartyId,a\ncrm-1,b"));
+    expect(isTargetValidationError(error) && error.issues[0]?.message).toMatch(/must start with 'batch='/);
+    expect(fetch).not.toHaveBeenCalled();
+  });
+
+  it("retries a 503, honouring Retry-After", async () => {
+    const { emulator, fetch, target } = setup();
+    emulator.injectFaults({ status: 503, headers: { "retry-after": "0" }, operations: ["batchUpdate"] });
+    await target.submitBatch("batch=thirdPartyId,a\ncrm-1,b");
+    expect(fetch).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe("getBatchStatus", () => {
+  it("reports details and the ids Target listed as failed", async () => {
+    const { emulator, target } = setup({}, { pollsUntilComplete: 0 });
+    emulator.failRows(["crm-2"]);
+    const submission = await target.submitBatch(encodeBatches([
+      { mbox3rdPartyId: "crm-1", attributes: { a: "1" } },
+      { mbox3rdPartyId: "crm-2", attributes: { a: "2" } },
+    ]).next().value!);
+    const status = await target.getBatchStatus(submission, { details: true });
+    expect(status).toMatchObject({ status: "complete", batchSize: 2, successfulUpdates: 1, failedUpdates: 1, failedIds: ["crm-2"] });
+  });
+
+  it("follows a status URL on an edge host, over https", async () => {
+    const { target, requests } = setup({ token: "tok" });
+    await target.getBatchStatus("http://mboxedge45.tt.omtrdc.net/m2/acme/v2/profile/batchStatus?batchId=b-1").catch(() => undefined);
+    expect(requests()[0]?.url).toBe("https://mboxedge45.tt.omtrdc.net/m2/acme/v2/profile/batchStatus?batchId=b-1");
+  });
+
+  it("never follows a status URL to another host, and never sends it the token", async () => {
+    const { target, requests } = setup({ token: "tok" });
+    for (const elsewhere of [
+      "https://evil.example/m2/acme/v2/profile/batchStatus?batchId=b-1",
+      "https://tt.omtrdc.net.evil.example/m2/acme/v2/profile/batchStatus?batchId=b-1",
+      "https://user:pw@mboxedge45.tt.omtrdc.net/m2/acme/v2/profile/batchStatus?batchId=b-1",
+    ]) {
+      await target.getBatchStatus({ batchId: "b-1", statusUrl: elsewhere, message: "" }).catch(() => undefined);
+    }
+    const hosts = requests().map((request) => new URL(request.url).host);
+    expect(hosts).toEqual(["acme.tt.omtrdc.net", "acme.tt.omtrdc.net", "acme.tt.omtrdc.net"]);
+    expect(requests()[0]?.url).toBe("https://acme.tt.omtrdc.net/m2/acme/v2/profile/batchStatus?batchId=b-1");
+  });
+});
+
+describe("the bulk limiter", () => {
+  it("lets 50 bulk calls through in a minute; the 51st waits for the window", async () => {
+    vi.useFakeTimers();
+    const { emulator, fetch, target } = setup({}, { pollsUntilComplete: 0 });
+    const submission = await target.submitBatch("batch=thirdPartyId,a\ncrm-1,b");
+    for (let call = 2; call <= 50; call++) await target.getBatchStatus(submission);
+    expect(fetch).toHaveBeenCalledTimes(50);
+
+    let done = false;
+    const fiftyFirst = target.getBatchStatus(submission).then(() => (done = true));
+    await vi.advanceTimersByTimeAsync(59_000);
+    expect(done).toBe(false);
+    expect(fetch).toHaveBeenCalledTimes(50);
+    await vi.advanceTimersByTimeAsync(1_000);
+    await fiftyFirst;
+    expect(fetch).toHaveBeenCalledTimes(51);
+    // Target never saw more than 50 in a minute, so it never answered 503.
+    expect(emulator.calls.every((call) => call.status === 200)).toBe(true);
+  });
+
+  it("single updates are not held by the bulk limit", async () => {
+    vi.useFakeTimers();
+    const { emulator, target } = setup();
+    emulator.seedProfile({ thirdPartyId: "crm-1" });
+    const submission = await target.submitBatch("batch=thirdPartyId,a\ncrm-1,b");
+    for (let call = 2; call <= 50; call++) await target.getBatchStatus(submission);
+    await expect(target.updateProfile({ mbox3rdPartyId: "crm-1", attributes: { a: "c" } })).resolves.toBeDefined();
+  });
+});
+
+describe("waitForBatch", () => {
+  it("polls until complete and returns the detailed status", async () => {
+    const { target, fetch } = setup({}, { pollsUntilComplete: 3 });
+    const submission = await target.submitBatch("batch=thirdPartyId,a\ncrm-1,b");
+    const status = await target.waitForBatch(submission, quickWait);
+    expect(status).toMatchObject({ status: "complete", batchSize: 1, successfulUpdates: 1 });
+    expect(fetch).toHaveBeenCalledTimes(1 + 4);
+  });
+
+  it("gives up after its timeout", async () => {
+    const { target } = setup({}, { pollsUntilComplete: 1_000 });
+    const submission = await target.submitBatch("batch=thirdPartyId,a\ncrm-1,b");
+    const error = await failure(target.waitForBatch(submission, { ...quickWait, timeout: 30 }));
+    expect(isTargetTimeoutError(error) && error.operation).toBe("waitForBatch");
+  });
+
+  it("stops when its signal aborts", async () => {
+    const { target } = setup({}, { pollsUntilComplete: 1_000 });
+    const submission = await target.submitBatch("batch=thirdPartyId,a\ncrm-1,b");
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error("stop")), 20);
+    await expect(target.waitForBatch(submission, { ...quickWait, signal: controller.signal })).rejects.toThrow("stop");
+  });
+});
+
+describe("bulkUpdate", () => {
+  it("encodes, submits and waits file by file, reporting progress and failed ids", async () => {
+    const { emulator, target } = setup({}, { pollsUntilComplete: 1 });
+    emulator.failRows(["crm-3"]);
+    const rows: ProfileUpdate[] = [
+      { mbox3rdPartyId: "crm-1", attributes: { tier: "gold" } },
+      { mbox3rdPartyId: "crm-2", attributes: { tier: "silver" } },
+      { mboxPC: "pc-1", attributes: { tier: "bronze" } },
+      { mbox3rdPartyId: "crm-3", attributes: { tier: "gold" } },
+      { mbox3rdPartyId: "crm-4", attributes: { tier: "gold" } },
+    ];
+    const progress: unknown[] = [];
+    async function* stream() {
+      yield* rows;
+    }
+    const report = await target.bulkUpdate(stream(), { maxRows: 2, wait: quickWait, onProgress: (step) => progress.push(step) });
+    // Third-party ids: 4 rows in files of 2; the pcId goes alone.
+    expect(report.files).toBe(3);
+    expect(report.rows).toBe(5);
+    expect(report.failedIds).toEqual(["crm-3"]);
+    expect(report.batches.map((batch) => [batch.idType, batch.rows, batch.status?.status])).toEqual([
+      ["thirdPartyId", 2, "complete"],
+      ["thirdPartyId", 2, "complete"],
+      ["pcId", 1, "complete"],
+    ]);
+    expect(progress.at(-1)).toEqual({ rowsEncoded: 5, filesSubmitted: 3, filesFinished: 3 });
+    expect(emulator.getProfile({ thirdPartyId: "crm-4" })?.attributes).toEqual({ tier: "gold" });
+  });
+
+  it("without waiting it only submits", async () => {
+    const { target, emulator } = setup();
+    const report = await target.bulkUpdate([{ mbox3rdPartyId: "crm-1", attributes: { a: 1 } }], { wait: false });
+    expect(report.batches[0]?.status).toBeUndefined();
+    expect(emulator.calls.map((call) => call.operation)).toEqual(["batchUpdate"]);
+  });
+
+  it("a failure part way reports what was already submitted", async () => {
+    const { emulator, target } = setup();
+    emulator.injectFaults({ times: 10, status: 500, operations: ["batchUpdate"] });
+    const rows = [
+      { mbox3rdPartyId: "crm-1", attributes: { a: 1 } },
+      { mbox3rdPartyId: "crm-2", attributes: { a: 1 } },
+    ];
+    const error = await failure(target.bulkUpdate(rows, { maxRows: 1, wait: false }));
+    expect(isTargetBulkUpdateError(error) && error.report.files).toBe(0);
+
+    const bad = [
+      { mbox3rdPartyId: "crm-1", attributes: { a: 1 } },
+      { mbox3rdPartyId: "crm-2", attributes: { a: 1 } },
+      { mbox3rdPartyId: "", attributes: { a: 1 } },
+    ];
+    const fresh = setup();
+    const stopped = await failure(fresh.target.bulkUpdate(bad, { maxRows: 1, wait: false }));
+    expect(isTargetBulkUpdateError(stopped) && stopped.report.files).toBe(1);
+    expect(isTargetValidationError(stopped.cause)).toBe(true);
+  });
+
+  it("stores random rows exactly, merged as specified (property, through the emulator)", async () => {
+    const cell = fc
+      .array(fc.oneof(fc.string({ unit: "grapheme", minLength: 1, maxLength: 4 }), fc.constantFrom(",", "\n", "\r", "&", "=", "+", "%", '"', "é", "日本", "😀")), {
+        minLength: 1,
+        maxLength: 4,
+      })
+      .map((parts) => parts.join(""));
+    const name = cell.map((text) => text.replace(/[\u0000-\u001f\u007f-\u009f]/g, "_")).filter((text) => text.length <= 128 && !text.startsWith("profile."));
+    const id = fc.constantFrom("crm-1", "crm-2", "a,b", "x&y", "50%", "é", "日本");
+    const row = fc.record({ mbox3rdPartyId: id, attributes: fc.dictionary(name, cell, { minKeys: 1, maxKeys: 4 }) });
+
+    await fc.assert(
+      fc.asyncProperty(fc.array(row, { minLength: 1, maxLength: 12 }), async (rows) => {
+        const { emulator, target } = setup();
+        await target.bulkUpdate(rows, { wait: false, maxRows: 3 });
+        const expected = new Map<string, Record<string, string>>();
+        for (const { mbox3rdPartyId, attributes } of rows) {
+          expected.set(mbox3rdPartyId, { ...expected.get(mbox3rdPartyId), ...attributes });
+        }
+        for (const [visitor, attributes] of expected) {
+          expect(emulator.getProfile({ thirdPartyId: visitor })?.attributes).toEqual(attributes);
+        }
+      }),
+      { numRuns: 40 },
+    );
+  }, 30_000);
+});
