@@ -41,3 +41,13 @@ export {
   TargetValidationError,
 } from "./errors.js";
 export type { TargetOperation, ValidationIssue } from "./errors.js";
+export { createRelayClient } from "./relay-client.js";
+export type {
+  RelayBatchResult,
+  RelayClient,
+  RelayClientOptions,
+  RelayProfile,
+  RelayProfileUpdate,
+  RelayUpdateResult,
+} from "./relay-client.js";
+export { isTargetRelayError, TargetRelayError } from "./errors.js";

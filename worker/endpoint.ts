@@ -1,0 +1,33 @@
+import type { RelayConfig } from "./config.js";
+import type { Scope } from "./relay-keys.js";
+import type { RequestLog } from "./request-log.js";
+
+/** What a protected route's handler gets, once the caller is authenticated and the body read. */
+export interface EndpointCall {
+  readonly requestId: string;
+  /** Path parameters, still percent-encoded (see `pathParam`). */
+  readonly params: Readonly<Record<string, string>>;
+  /** The parsed JSON body (`undefined` for routes without one). */
+  readonly body: unknown;
+  readonly config: RelayConfig;
+  /** The request's log line, for the handler to add its counts to. */
+  readonly log: RequestLog;
+}
+
+/** A route method open to anyone, needing no configuration. */
+export interface PublicEndpoint {
+  readonly public: true;
+  readonly handle: () => Response;
+}
+
+/** A route method for authenticated callers. */
+export interface ProtectedEndpoint {
+  readonly public?: false;
+  /** The caller's key must hold one of these. */
+  readonly scopes: readonly Scope[];
+  /** The largest JSON body accepted, in bytes; 0 for a route without a body. */
+  readonly maxBodyBytes: number;
+  readonly handle: (call: EndpointCall) => Promise<Response>;
+}
+
+export type Endpoint = PublicEndpoint | ProtectedEndpoint;

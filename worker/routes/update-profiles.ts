@@ -1,0 +1,56 @@
+import * as v from "valibot";
+import { encodeBatches, type ProfileUpdate } from "../../src/index.js";
+import { ProfileUpdateSchema } from "../../src/profile-update.js";
+import { formatPath, parseOrThrow } from "../../src/validation.js";
+import { refuseUnlistedAttributes } from "../attribute-allow-list.js";
+import type { ProtectedEndpoint } from "../endpoint.js";
+import { jsonResponse } from "../json-response.js";
+import { RelayError } from "../relay-error.js";
+
+const UpdateSchema = v.pipe(
+  ProfileUpdateSchema,
+  v.check((update) => update.idType === "thirdPartyId", "the relay takes updates keyed by mbox3rdPartyId"),
+);
+
+const BodySchema = v.strictObject(
+  {
+    updates: v.pipe(
+      v.array(UpdateSchema, "must be an array of { mbox3rdPartyId, attributes }"),
+      v.nonEmpty("must hold at least one update"),
+    ),
+  },
+  (issue) => (issue.expected === "never" ? "unknown field: the body takes only updates" : issue.path ? "is required" : "the body must be { updates }"),
+);
+
+/**
+ * `POST /v1/profiles` with `{ updates: [{ mbox3rdPartyId, attributes }, ...] }`: one v2 batch file,
+ * which also creates missing profiles. Updates that need more than one file are refused (413).
+ */
+export const updateProfiles: ProtectedEndpoint = {
+  scopes: ["write"],
+  maxBodyBytes: 4 * 1024 * 1024,
+  async handle({ requestId, body, config, log }) {
+    const checked = parseOrThrow(BodySchema, body).updates;
+    // Valid now, so the input is what the core encodes (it keeps numbers and booleans as sent).
+    const updates = (body as { readonly updates: readonly ProfileUpdate[] }).updates;
+    refuseUnlistedAttributes(config.allowedAttributes, updates, (index, name) =>
+      formatPath([{ key: "updates" }, { key: index }, { key: "attributes" }, { key: name }]),
+    );
+    log.updates = updates.length;
+    log.attributes = checked.reduce((sum, update) => sum + update.attributes.length, 0);
+
+    const files = encodeBatches(updates, { maxRows: config.maxBatchRows });
+    const file = files.next().value;
+    if (file === undefined || !files.next().done) {
+      throw new RelayError(
+        413,
+        "payload_too_large",
+        `the updates need more than one batch file: send at most ${config.maxBatchRows} distinct mbox3rdPartyIds per request`,
+      );
+    }
+    log.rows = file.rows;
+
+    const { batchId } = await config.target.submitBatch(file, { version: 2 });
+    return jsonResponse(202, { requestId, batchId, rows: file.rows }, { location: `/v1/batches/${encodeURIComponent(batchId)}` });
+  },
+};
