@@ -131,7 +131,22 @@ export default defineConfig({
           cloudflareTest({
             remoteBindings: false,
             wrangler: { configPath: "./wrangler.toml" },
-            // miniflare: { bindings: { ... } },
+            // The production config (wrangler.toml's top level) plus test secrets. The values are
+            // canaries: test/worker/log-redaction.test.ts proves none of them is ever logged.
+            miniflare: {
+              bindings: {
+                TARGET_TOKEN: "canary-target-token-5f3a9c1e",
+                RELAY_KEYS: JSON.stringify([
+                  { name: "test-writer", key: "canary-write-key-0b8e4f2a7c9d1e3f5a6b", scope: "write" },
+                  { name: "test-reader", key: "canary-read-key-6d2c8a4e0f1b3d5c7e9a", scope: "read" },
+                  { name: "test-admin", key: "canary-admin-key-1a3c5e7b9d2f4a6c8e0b", scope: "read write" },
+                ]),
+                // Retries in milliseconds, not seconds.
+                TARGET_RETRY: { limit: 2, baseDelay: 1, maxDelay: 2 },
+              },
+              // A tight limit for the rate-limit test (the relay's own binding allows 600 a minute).
+              ratelimits: { TEST_TIGHT_RATE_LIMIT: { simple: { limit: 2, period: 60 } } },
+            },
           }),
         ],
         test: {
