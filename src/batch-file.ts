@@ -14,6 +14,7 @@ export interface BatchFile {
   readonly rows: number;
   /** The body's UTF-8 length (the body is plain ASCII, so also its length). */
   readonly bytes: number;
+  /** What keys every row of this file: customer ids (`thirdPartyId`) or Target visitor ids (`pcId`). */
   readonly idType: IdType;
   /** Attribute names, bare and unencoded, in header order. */
   readonly columns: readonly string[];

@@ -14,8 +14,11 @@ export type BatchVersion = 1 | 2;
  * const { batchId, statusUrl } = await target.submitBatch(file);
  */
 export interface BatchSubmission {
+  /** Target's id of the batch, e.g. `acme-1701473848678-13029383`. */
   readonly batchId: string;
+  /** Where Target said the status is (an edge host); followed only on trusted hosts. */
   readonly statusUrl: string;
+  /** Target's message, e.g. `Batch submitted for processing`. */
   readonly message: string;
 }
 

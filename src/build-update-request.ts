@@ -4,8 +4,17 @@ import { TargetValidationError } from "./errors.js";
 import { ProfileUpdateSchema, type CheckedUpdate, type ProfileUpdate } from "./profile-update.js";
 import { parseOrThrow } from "./validation.js";
 
-/** Target's limits: the whole URL of a GET, and the form body of a POST (8 KB and 60 KB). */
+/**
+ * Target's limit for a GET update: the whole URL, in bytes (8 KB). Longer updates go as POST.
+ * @example
+ * buildUpdateRequest(update, { clientCode: "acme" }).url.length <= MAX_GET_URL_BYTES; // for a GET
+ */
 export const MAX_GET_URL_BYTES = 8 * 1024;
+/**
+ * Target's limit for a POST update: the form body, in bytes (60 KB). Larger updates are refused before sending.
+ * @example
+ * if (error.message.includes(String(MAX_POST_BODY_BYTES))) splitTheUpdate();
+ */
 export const MAX_POST_BODY_BYTES = 60 * 1024;
 
 /**
@@ -14,9 +23,12 @@ export const MAX_POST_BODY_BYTES = 60 * 1024;
  * const options: UpdateRequestOptions = { clientCode: "acme", token, method: "POST" };
  */
 export interface UpdateRequestOptions {
+  /** The account's client code, e.g. `acme`. */
   readonly clientCode: string;
-  readonly baseUrl?: string;
-  readonly token?: string;
+  /** Default `https://CLIENTCODE.tt.omtrdc.net`. */
+  readonly baseUrl?: string | undefined;
+  /** The profile API token, sent as `Authorization: Bearer`. */
+  readonly token?: string | undefined;
   /** Force a method. Default: GET while the whole URL fits in 8 KB, otherwise POST. */
   readonly method?: "GET" | "POST";
 }

@@ -29,11 +29,17 @@ export interface BulkUpdateOptions extends EncodeOptions {
   readonly version?: BatchVersion;
   /** Wait for every batch to finish and report its final status (default true), with these polling options. */
   readonly wait?: boolean | Omit<WaitForBatchOptions, "signal">;
+  /** Called after each file is submitted and after each batch finishes. */
   readonly onProgress?: (progress: BulkProgress) => void;
+  /** Stops the bulk update between and during calls; what was submitted stays submitted. */
   readonly signal?: AbortSignal | undefined;
 }
 
-/** One submitted file: what it held and, when waited for, how it ended. */
+/**
+ * One submitted file: what it held and, when waited for, how it ended.
+ * @example
+ * for (const batch of report.batches) console.log(batch.batchId, batch.rows, batch.status?.status);
+ */
 export interface BulkBatch extends BatchSubmission {
   readonly rows: number;
   readonly bytes: number;
@@ -47,8 +53,11 @@ export interface BulkBatch extends BatchSubmission {
  * const { files, rows, batches, failedIds } = await target.bulkUpdate(rows);
  */
 export interface BulkReport {
+  /** Batch files submitted. */
   readonly files: number;
+  /** Visitor rows submitted (repeated ids within a file count once). */
   readonly rows: number;
+  /** Each submitted file, in order, with its final status when waited for. */
   readonly batches: readonly BulkBatch[];
   /** The ids Target reported as failed, over all batches (known only when waiting). */
   readonly failedIds: readonly string[];

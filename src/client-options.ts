@@ -44,7 +44,11 @@ const RetryObjectSchema = v.strictObject(
   (issue) => (issue.expected === "never" ? "unknown retry option" : "retry must be a number or { limit, baseDelay, maxDelay, maxRetryAfter }"),
 );
 
-/** How failed attempts are retried. */
+/**
+ * How failed attempts are retried: network errors, 429 and 5xx, with exponential backoff and jitter.
+ * @example
+ * createTargetClient({ clientCode: "acme", retry: { limit: 4, baseDelay: 500 } });
+ */
 export interface RetryPolicy {
   /** Retries after the first attempt (default 2). */
   readonly limit: number;

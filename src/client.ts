@@ -20,6 +20,7 @@ import { waitForBatch, type WaitForBatchOptions } from "./wait-for-batch.js";
  * await target.updateProfile(update, { signal: AbortSignal.timeout(5_000), method: "POST" });
  */
 export interface UpdateProfileOptions {
+  /** Stops the call, retries included. */
   readonly signal?: AbortSignal | undefined;
   /** Force a method. Default: GET while the whole URL fits in 8 KB, otherwise POST. */
   readonly method?: "GET" | "POST";
@@ -31,6 +32,7 @@ export interface UpdateProfileOptions {
  * await target.getProfile({ thirdPartyId: "crm-42" }, { signal });
  */
 export interface GetProfileOptions {
+  /** Stops the call, retries included. */
   readonly signal?: AbortSignal | undefined;
 }
 
@@ -42,6 +44,7 @@ export interface GetProfileOptions {
 export interface SubmitBatchOptions {
   /** 2 (default) creates missing profiles; 1 only updates existing ones. */
   readonly version?: BatchVersion;
+  /** Stops the call, retries and waits for the bulk limiter included. */
   readonly signal?: AbortSignal | undefined;
 }
 
@@ -55,10 +58,15 @@ export interface BatchStatusOptions {
   readonly details?: boolean;
   /** Which API version's status path to use when the URL is built from a batch id (default 2). */
   readonly version?: BatchVersion;
+  /** Stops the call, retries and waits for the bulk limiter included. */
   readonly signal?: AbortSignal | undefined;
 }
 
-/** A Target Profile API client. Create it with `createTargetClient`. */
+/**
+ * A Target Profile API client. Create it with `createTargetClient`.
+ * @example
+ * const target: TargetClient = createTargetClient({ clientCode: "acme", token });
+ */
 export interface TargetClient {
   /**
    * Sends one visitor's attributes (Single Profile Update). Resolves once Target accepted them; Target

@@ -7,8 +7,17 @@ import { parseOrThrow } from "./validation.js";
 
 export type { BatchFile } from "./batch-file.js";
 
-/** Target's limits for one batch file: at most 500,000 rows, and under 50 MB. */
+/**
+ * Target's limit of rows in one batch file (the default `maxRows`).
+ * @example
+ * encodeBatches(rows, { maxRows: MAX_BATCH_ROWS / 10 });
+ */
 export const MAX_BATCH_ROWS = 500_000;
+/**
+ * The largest batch file in bytes: files must be under 50 MB (the default `maxBytes`).
+ * @example
+ * encodeBatches(rows, { maxBytes: Math.floor(MAX_BATCH_BYTES / 2) });
+ */
 export const MAX_BATCH_BYTES = 50 * 1024 * 1024 - 1;
 
 /**

@@ -13,7 +13,9 @@ export type TargetOperation = "updateProfile" | "getProfile" | "submitBatch" | "
 
 /** One broken rule: `path` names the field (e.g. `attributes.tier`), `message` the rule. */
 export interface ValidationIssue {
+  /** The field, e.g. `attributes.tier`, `[12].mbox3rdPartyId` in a bulk input; `""` for the whole input. */
   readonly path: string;
+  /** The rule it broke; never the value. */
   readonly message: string;
 }
 
@@ -165,21 +167,53 @@ const guard =
   (error: unknown): error is T =>
     isBranded(error) && error.name === name;
 
-/** True for every error thrown by this package. */
+/**
+ * True for every error thrown by this package.
+ * @example
+ * if (isTargetProfileError(error)) console.error(error.name, error.message);
+ */
 export const isTargetProfileError = isBranded;
-/** True when the input broke a rule (nothing was sent). */
+/**
+ * True when the input broke a rule (nothing was sent).
+ * @example
+ * if (isTargetValidationError(error)) for (const { path, message } of error.issues) console.error(path, message);
+ */
 export const isTargetValidationError = guard<TargetValidationError>("TargetValidationError");
-/** True when Target answered an HTTP error status. */
+/**
+ * True when Target answered an HTTP error status.
+ * @example
+ * if (isTargetHttpError(error) && error.status === 401) console.error("check the Target token");
+ */
 export const isTargetHttpError = guard<TargetHttpError>("TargetHttpError");
-/** True when Target answered `success=false`. */
+/**
+ * True when Target answered `success=false`.
+ * @example
+ * if (isTargetRejectedError(error)) console.error(error.targetMessage);
+ */
 export const isTargetRejectedError = guard<TargetRejectedError>("TargetRejectedError");
-/** True when an attempt timed out. */
+/**
+ * True when an attempt timed out.
+ * @example
+ * if (isTargetTimeoutError(error)) console.error(`${error.operation} took over ${error.timeout} ms`);
+ */
 export const isTargetTimeoutError = guard<TargetTimeoutError>("TargetTimeoutError");
-/** True when Target could not be reached. */
+/**
+ * True when Target could not be reached.
+ * @example
+ * if (isTargetNetworkError(error)) console.error(`${error.operation} could not reach Target`);
+ */
 export const isTargetNetworkError = guard<TargetNetworkError>("TargetNetworkError");
-/** True when a bulk update stopped part way (see its `report`). */
+/**
+ * True when a bulk update stopped part way (see its `report`).
+ * @example
+ * if (isTargetBulkUpdateError(error)) console.error(`${error.report.rows} rows were submitted before`, error.cause);
+ */
 export const isTargetBulkUpdateError = guard<TargetBulkUpdateError>("TargetBulkUpdateError");
-/** True when Target's answer had an unexpected shape. */
+/**
+ * True when Target's answer had an unexpected shape.
+ * @example
+ * if (isTargetResponseError(error)) console.error(error.message);
+ */
 export const isTargetResponseError = guard<TargetResponseError>("TargetResponseError");
 
 /**
@@ -210,5 +244,9 @@ export class TargetRelayError extends TargetProfileError {
   }
 }
 
-/** True when the relay refused a call or could not be reached. */
+/**
+ * True when the relay refused a call or could not be reached.
+ * @example
+ * if (isTargetRelayError(error) && error.status === 429) console.error(`retry in ${error.retryAfter} s`);
+ */
 export const isTargetRelayError = guard<TargetRelayError>("TargetRelayError");

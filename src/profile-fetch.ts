@@ -85,7 +85,13 @@ export const TargetProfileSchema = v.looseObject({
  */
 export type TargetProfile = v.InferOutput<typeof TargetProfileSchema>;
 
-/** Checks a Profile Fetch answer's JSON against the documented shape. */
+/**
+ * Checks a Profile Fetch answer's JSON against the documented shape; throws `TargetResponseError` naming
+ * the fields that do not fit (never their values).
+ * @example
+ * const profile = parseProfile(await response.json());
+ * profile.profileAttributes["tier"]?.value;
+ */
 export function parseProfile(json: unknown): TargetProfile {
   const result = v.safeParse(TargetProfileSchema, json);
   // Only the paths are reported: the profile itself is personal data.

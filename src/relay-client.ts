@@ -25,36 +25,56 @@ export interface RelayClientOptions {
   /** A relay key: write-scoped to send updates, read-scoped to read profiles. */
   readonly apiKey: string;
   /** One of the relay's `RELAY_SIGNING_SECRETS`, when it requires signed requests. */
-  readonly signingSecret?: string;
+  readonly signingSecret?: string | undefined;
   /** Milliseconds a call may take (default 10,000; 0 for no limit). */
-  readonly timeout?: number;
+  readonly timeout?: number | undefined;
   /** The fetch to use (default: the global fetch). */
-  readonly fetch?: (input: Request) => Promise<Response>;
+  readonly fetch?: ((input: Request) => Promise<Response>) | undefined;
 }
 
-/** The relay keys profiles by `mbox3rdPartyId`. */
+/**
+ * An update the relay takes: it keys profiles by `mbox3rdPartyId`.
+ * @example
+ * const update: RelayProfileUpdate = { mbox3rdPartyId: "crm-42", attributes: { creditBand: "B" } };
+ */
 export type RelayProfileUpdate = Extract<ProfileUpdate, { readonly mbox3rdPartyId: string }>;
 
-/** The relay's answer to a single update: Target accepted it (and applies it asynchronously). */
+/**
+ * The relay's answer to a single update: Target accepted it (and applies it asynchronously).
+ * @example
+ * const { requestId } = await relay.updateProfile(update);
+ */
 export interface RelayUpdateResult {
   readonly requestId: string;
 }
 
-/** The relay's answer to a batch: the Target batch it became, and its rows (repeated ids merged). */
+/**
+ * The relay's answer to a batch: the Target batch it became, and its rows (repeated ids merged).
+ * @example
+ * const { batchId, rows } = await relay.updateProfiles(updates);
+ */
 export interface RelayBatchResult {
   readonly requestId: string;
   readonly batchId: string;
   readonly rows: number;
 }
 
-/** A profile read through the relay: attributes by bare name, as Target stores them (strings). */
+/**
+ * A profile read through the relay: attributes by bare name, as Target stores them (strings).
+ * @example
+ * const tier = (await relay.getProfile("crm-42"))?.attributes["tier"];
+ */
 export interface RelayProfile {
   readonly mbox3rdPartyId: string;
   readonly modifiedAt?: string | undefined;
   readonly attributes: Readonly<Record<string, string | number | boolean>>;
 }
 
-/** A relay client. Create it with `createRelayClient`. */
+/**
+ * A relay client. Create it with `createRelayClient`.
+ * @example
+ * const relay: RelayClient = createRelayClient({ url: "https://relay.example.com", apiKey });
+ */
 export interface RelayClient {
   /**
    * Sends one visitor's attributes; Target applies them only if the profile exists.

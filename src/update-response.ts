@@ -18,6 +18,9 @@ export interface UpdateResult {
 /**
  * Reads a Single Profile Update answer: the XML one or the tag-stripped one (`trueRequest successfully submitted`).
  * Throws `TargetRejectedError` when Target said `false`.
+ * @example
+ * parseUpdateResponse("<response><success>true</success><pcId></pcId><message>Request successfully submitted</message></response>", "GET");
+ * // { method: "GET", message: "Request successfully submitted" }
  */
 export function parseUpdateResponse(text: string, method: "GET" | "POST"): UpdateResult {
   const xmlSuccess = xmlText(text, "success");

@@ -14,6 +14,7 @@ export interface WaitForBatchOptions {
   readonly minInterval?: number;
   /** ...up to this (default 60,000). Polls also count against the 50 bulk calls a minute. */
   readonly maxInterval?: number;
+  /** Stops waiting. */
   readonly signal?: AbortSignal | undefined;
 }
 

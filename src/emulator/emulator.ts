@@ -10,7 +10,18 @@ import type { EmulatorCall, FaultBehaviour, TargetEmulator, TargetEmulatorOption
 
 type MutableCall = { -readonly [K in keyof EmulatorCall]: EmulatorCall[K] };
 
-/** An in-memory Adobe Target speaking the Profile APIs over a fetch handler. */
+/**
+ * An in-memory Adobe Target speaking the Profile APIs over a fetch handler, as documented: single
+ * updates (GET/POST, 8 KB / 60 KB, update only), profile fetch, batch update v1/v2 and batch status,
+ * "Require Authentication", the 50 bulk calls a minute, and injected faults.
+ * @example
+ * import { createTargetEmulator } from "target-profile/emulator";
+ * const emulator = createTargetEmulator({ clientCode: "acme" });
+ * emulator.seedProfile({ thirdPartyId: "crm-42" });
+ * const target = createTargetClient({ clientCode: "acme", fetch: emulator.fetch });
+ * await target.updateProfile({ mbox3rdPartyId: "crm-42", attributes: { tier: "gold" } });
+ * emulator.getProfile({ thirdPartyId: "crm-42" })?.attributes; // { tier: "gold" }
+ */
 export function createTargetEmulator(options: TargetEmulatorOptions = {}): TargetEmulator {
   // Read the clock on every call, so that fake timers installed later still apply.
   const now = options.now ?? (() => Date.now());

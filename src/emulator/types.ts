@@ -1,6 +1,11 @@
 /** The four Profile API operations the emulator answers. */
 export type Operation = "update" | "fetch" | "batchUpdate" | "batchStatus";
 
+/**
+ * Options of `createTargetEmulator`.
+ * @example
+ * const emulator = createTargetEmulator({ clientCode: "acme", token: "secret", pollsUntilComplete: 0 });
+ */
 export interface TargetEmulatorOptions {
   /** When set, paths and `client=` naming another client code answer 404. */
   clientCode?: string;
@@ -16,7 +21,11 @@ export interface TargetEmulatorOptions {
   now?: () => number;
 }
 
-/** A profile as the emulator stores it. */
+/**
+ * A profile as the emulator stores it (values are text, as Target keeps them).
+ * @example
+ * expect(emulator.getProfile({ thirdPartyId: "crm-42" })?.attributes).toEqual({ tier: "gold" });
+ */
 export interface StoredProfile {
   thirdPartyId?: string;
   tntId: string;
@@ -25,6 +34,11 @@ export interface StoredProfile {
   modifiedAt: string;
 }
 
+/**
+ * A profile to start with. Single updates only reach existing profiles, so tests seed them first.
+ * @example
+ * emulator.seedProfile({ thirdPartyId: "crm-42", attributes: { tier: "silver" } });
+ */
 export interface ProfileSeed {
   thirdPartyId?: string;
   tntId?: string;
@@ -32,6 +46,11 @@ export interface ProfileSeed {
   attributes?: Record<string, string>;
 }
 
+/**
+ * Which stored profile to read: by customer id, Target visitor id (pcId) or Experience Cloud id.
+ * @example
+ * emulator.getProfile({ tntId: "1368007744041-575948.01_00" });
+ */
 export type ProfileLookup = { thirdPartyId: string } | { tntId: string } | { marketingCloudVisitorId: string };
 
 /** One request the emulator saw. `operation` is absent when no route matched; `status` is 0 while pending and for dropped or aborted calls. */
@@ -43,6 +62,11 @@ export interface EmulatorCall {
   readonly bodyBytes: number;
 }
 
+/**
+ * How a faulty call misbehaves: answer a status, drop the connection, or answer late.
+ * @example
+ * emulator.injectFaults({ times: 2, status: 503, headers: { "retry-after": "1" } });
+ */
 export type FaultBehaviour =
   | { status: number; body?: string; headers?: Record<string, string> }
   | { disconnect: true }
@@ -51,15 +75,31 @@ export type FaultBehaviour =
 /** Misbehaviour for the next `times` (default 1) calls, optionally only for some operations. */
 export type Fault = { times?: number; operations?: readonly Operation[] } & FaultBehaviour;
 
+/**
+ * An in-memory Target. Create it with `createTargetEmulator`.
+ * @example
+ * const emulator = createTargetEmulator({ clientCode: "acme" });
+ * const target = createTargetClient({ clientCode: "acme", fetch: emulator.fetch });
+ */
 export interface TargetEmulator {
   /** A fetch-compatible handler: pass it as a client's `fetch` option. */
   fetch(input: Request | string | URL, init?: RequestInit): Promise<Response>;
+  /** Creates a profile (or adds ids and attributes to the one an id already names). */
   seedProfile(profile: ProfileSeed): void;
+  /** What is stored for one profile, `undefined` when there is none. */
   getProfile(id: ProfileLookup): StoredProfile | undefined;
+  /** Every stored profile. */
   profiles(): StoredProfile[];
+  /** Every request seen, in order, with the status it got. */
   readonly calls: readonly EmulatorCall[];
+  /**
+   * Makes the next `times` calls (of the given operations) misbehave.
+   * @example
+   * emulator.injectFaults({ times: 1, disconnect: true, operations: ["batchUpdate"] });
+   */
   injectFaults(fault: Fault): void;
   /** Batch rows with these ids fail: not stored, counted in failedUpdates, listed in detailed status. */
   failRows(ids: Iterable<string>): void;
+  /** Forgets profiles, batches, calls, faults and failing rows. */
   reset(): void;
 }
