@@ -13,6 +13,7 @@ import {
   type ProfileUpdate,
   type TargetClientOptions,
 } from "../../src/index.js";
+import { failure } from "./support.js";
 
 const fastRetry = { limit: 2, baseDelay: 1, maxDelay: 5 };
 const quickWait = { minInterval: 1, maxInterval: 5 };
@@ -23,15 +24,6 @@ function setup(options: Partial<TargetClientOptions> = {}, emulatorOptions: Para
   const target = createTargetClient({ clientCode: "acme", fetch, retry: fastRetry, ...options });
   const requests = () => fetch.mock.calls.map(([request]) => request as Request);
   return { emulator, fetch, target, requests };
-}
-
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected a failure");
 }
 
 afterEach(() => {

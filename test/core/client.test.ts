@@ -12,6 +12,7 @@ import {
   type ProfileUpdate,
   type TargetClientOptions,
 } from "../../src/index.js";
+import { failure } from "./support.js";
 
 // Personal data and secrets that must never appear in an error.
 const CANARY_ID = "canary-id-4b1d";
@@ -26,15 +27,6 @@ function setup(options: Partial<TargetClientOptions> = {}, emulatorOptions: Para
   const fetch = vi.fn(emulator.fetch);
   const target = createTargetClient({ clientCode: "acme", fetch, retry: fastRetry, ...options });
   return { emulator, fetch, target };
-}
-
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected a failure");
 }
 
 /** Everything an error exposes, to check no personal data or secret leaks through it. */

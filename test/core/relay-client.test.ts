@@ -7,6 +7,7 @@ import {
   TargetRelayError,
   type RelayClientOptions,
 } from "../../src/index.js";
+import { failure } from "./support.js";
 
 const KEY = "canary-relay-key-5e21";
 const CANARY_ID = "canary-id-Ünïcode 42@x";
@@ -23,15 +24,6 @@ function setup(answer: (request: Request) => Response | Promise<Response>, optio
   });
   const relay = createRelayClient({ url: "https://relay.example/", apiKey: KEY, fetch, ...options });
   return { relay, requests, fetch };
-}
-
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected a failure");
 }
 
 describe("createRelayClient", () => {
