@@ -13,14 +13,18 @@ export const ClientCodeSchema = v.pipe(
   ),
 );
 
-export const BaseUrlSchema = v.pipe(
-  v.string("baseUrl must be a string"),
-  v.url("baseUrl must be an absolute URL"),
-  v.check((url) => /^https?:$/.test(new URL(url).protocol), "baseUrl must use http or https"),
-  v.check((url) => !url.includes("?") && !url.includes("#"), "baseUrl must not have a query or a fragment"),
-  // Normalized (punycode host, encoded path) and without a trailing slash, so paths append cleanly.
-  v.transform((url) => new URL(url).href.replace(/\/+$/, "")),
-);
+/** An http(s) URL that paths are appended to: no query, no fragment, no trailing slash. */
+export const httpBaseUrlSchema = (field: string) =>
+  v.pipe(
+    v.string(`${field} must be a string`),
+    v.url(`${field} must be an absolute URL`),
+    v.check((url) => /^https?:$/.test(new URL(url).protocol), `${field} must use http or https`),
+    v.check((url) => !url.includes("?") && !url.includes("#"), `${field} must not have a query or a fragment`),
+    // Normalized (punycode host, encoded path) and without a trailing slash, so paths append cleanly.
+    v.transform((url) => new URL(url).href.replace(/\/+$/, "")),
+  );
+
+export const BaseUrlSchema = httpBaseUrlSchema("baseUrl");
 
 export const TokenSchema = v.pipe(v.string("token must be a string"), v.nonEmpty("token must not be empty"));
 

@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import type { BatchStatus } from "./batch-status.js";
+import { httpBaseUrlSchema } from "./client-options.js";
 import { isTargetRelayError, TargetRelayError } from "./errors.js";
 import { ProfileUpdateSchema, thirdPartyIdSchema, type ProfileUpdate } from "./profile-update.js";
 import { parseOrThrow } from "./validation.js";
@@ -104,13 +105,7 @@ export interface RelayClient {
 
 const RelayClientOptionsSchema = v.strictObject(
   {
-    url: v.pipe(
-      v.string("url must be a string"),
-      v.url("url must be an absolute URL"),
-      v.check((url) => /^https?:$/.test(new URL(url).protocol), "url must use http or https"),
-      v.check((url) => !url.includes("?") && !url.includes("#"), "url must not have a query or a fragment"),
-      v.transform((url) => new URL(url).href.replace(/\/+$/, "")),
-    ),
+    url: httpBaseUrlSchema("url"),
     apiKey: v.pipe(v.string("apiKey must be a string"), v.nonEmpty("apiKey must not be empty")),
     signingSecret: v.optional(v.pipe(v.string("signingSecret must be a string"), v.nonEmpty("signingSecret must not be empty"))),
     timeout: v.optional(
