@@ -1,5 +1,13 @@
 import { TargetValidationError } from "./errors.js";
-import { ProfileUpdateSchema, type CheckedUpdate, type IdType } from "./profile-update.js";
+import {
+  CONTROL_CHARACTER,
+  isWellFormed,
+  MAX_ID_LENGTH,
+  MAX_NAME_LENGTH,
+  ProfileUpdateSchema,
+  type CheckedUpdate,
+  type IdType,
+} from "./profile-update.js";
 import { parseOrThrow } from "./validation.js";
 
 /** One update, checked, as a batch file takes it: its id, and its names and values in input order. */
@@ -24,10 +32,6 @@ export function checkRow(input: unknown, index: number, knownNames: Set<string>)
 // ProfileUpdateSchema's rules again, inline: valibot costs more per row than encoding the row does.
 // Any doubt answers `undefined` and the schema itself then names the rule, so the messages stay in
 // one place; a property test keeps the two in step.
-const MAX_ID_LENGTH = 256;
-const MAX_NAME_LENGTH = 128;
-const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 // Plenty for any real set of columns; past it, names are simply checked every time.
 const MAX_KNOWN_NAMES = 1024;
 
@@ -73,7 +77,7 @@ export function checkRowFast(input: unknown, knownNames: Set<string>): BatchRow 
 
 /** Non-empty and well-formed (no lone surrogate). */
 function isText(text: string): boolean {
-  return text.length > 0 && !LONE_SURROGATE.test(text);
+  return text.length > 0 && isWellFormed(text);
 }
 
 function isAttributeName(name: string): boolean {

@@ -1,7 +1,8 @@
 import * as v from "valibot";
-import type { BatchSubmission, BatchVersion } from "./batch-submission.js";
+import type { BatchSubmission } from "./batch-submission.js";
 import { authHeaders, type Endpoint } from "./endpoint.js";
 import { TargetResponseError, TargetValidationError } from "./errors.js";
+import { parseOrThrow } from "./validation.js";
 import { xmlElements, xmlText } from "./xml.js";
 
 /**
@@ -61,43 +62,52 @@ export function parseBatchStatus(text: string): BatchStatus {
 
 const EDGE_DOMAIN = ".tt.omtrdc.net";
 
-/**
- * The URL to read a batch's status from. Target's status URLs point at edge hosts; one is followed
- * only when it is on the configured host or under .tt.omtrdc.net (over https when the client uses
- * https), so the token never goes anywhere else. Otherwise the URL is built from the batch id.
- */
-export function batchStatusRequest(ref: BatchRef, endpoint: Endpoint, options: { details: boolean; version: BatchVersion }): Request {
-  const given = typeof ref === "string" ? (/^https?:\/\//i.test(ref) ? { statusUrl: ref } : { batchId: ref }) : ref;
-  const followed = "statusUrl" in given ? trustedStatusUrl(given.statusUrl, endpoint) : undefined;
-  const batchId = "batchId" in given ? given.batchId : followed?.searchParams.get("batchId") ?? batchIdOf(given.statusUrl);
-  if (!batchId) throw new TargetValidationError([{ path: "batch", message: "a batch reference needs a batch id" }]);
+const BatchRefSchema = v.union(
+  [
+    v.pipe(v.string(), v.nonEmpty("batch must not be empty")),
+    v.looseObject({ batchId: v.pipe(v.string(), v.nonEmpty()), statusUrl: v.string() }),
+  ],
+  "batch must be a batch id, a status URL, or what submitBatch returned",
+);
 
-  const path = options.version === 2 ? "v2/profile/batchStatus" : "profile/batchStatus";
-  const url = followed ?? new URL(`${endpoint.baseUrl}/m2/${endpoint.clientCode}/${path}`);
+/**
+ * The request for a batch's status. Target's status URLs point at edge hosts; one is followed only
+ * when it is on the configured host (with the configured scheme) or under .tt.omtrdc.net (always over
+ * https), so the token never goes anywhere else. Otherwise the documented URL is built from the id
+ * on the configured host.
+ */
+export function batchStatusRequest(ref: BatchRef, endpoint: Endpoint, options: { details: boolean }): Request {
+  const checked = parseOrThrow(BatchRefSchema, ref);
+  const given = typeof checked === "string" ? (/^https?:\/\//i.test(checked) ? { statusUrl: checked } : { batchId: checked }) : checked;
+  const statusUrl = "statusUrl" in given ? parseUrl(given.statusUrl) : undefined;
+  const batchId = "batchId" in given ? given.batchId : statusUrl?.searchParams.get("batchId");
+  if (!batchId) throw new TargetValidationError([{ path: "batch", message: "a status URL must carry a batchId" }]);
+
+  const url =
+    (statusUrl && trusted(statusUrl, endpoint)) ?? new URL(`${endpoint.baseUrl}/m2/${endpoint.clientCode}/profile/batchStatus`);
   url.searchParams.set("batchId", batchId);
   if (options.details) url.searchParams.set("showDetails", "true");
   else url.searchParams.delete("showDetails");
   return new Request(url, { headers: authHeaders(endpoint) });
 }
 
-function trustedStatusUrl(statusUrl: string, endpoint: Endpoint): URL | undefined {
-  let url: URL;
-  try {
-    url = new URL(statusUrl);
-  } catch {
-    return undefined;
-  }
+/** The status URL to follow, or `undefined` when it must not receive the token. */
+function trusted(url: URL, endpoint: Endpoint): URL | undefined {
+  if (url.username || url.password) return undefined;
   const configured = new URL(endpoint.baseUrl);
-  const trusted = url.host === configured.host || url.hostname.endsWith(EDGE_DOMAIN);
-  if (!trusted || url.username || url.password) return undefined;
-  if (configured.protocol === "https:") url.protocol = "https:";
+  if (url.host === configured.host) {
+    url.protocol = configured.protocol;
+    return url;
+  }
+  if (!url.hostname.endsWith(EDGE_DOMAIN)) return undefined;
+  url.protocol = "https:";
   return url;
 }
 
-function batchIdOf(statusUrl: string): string | null {
+function parseUrl(text: string): URL | undefined {
   try {
-    return new URL(statusUrl).searchParams.get("batchId");
+    return new URL(text);
   } catch {
-    return null;
+    return undefined;
   }
 }

@@ -33,7 +33,7 @@ export interface UpdateRequestOptions {
   readonly method?: "GET" | "POST";
 }
 
-const MethodSchema = v.optional(v.picklist(["GET", "POST"], "method must be GET or POST"));
+export const MethodSchema = v.optional(v.picklist(["GET", "POST"], "method must be GET or POST"));
 
 /**
  * Builds a Single Profile Update request without sending it.

@@ -1,9 +1,12 @@
+import * as v from "valibot";
 import type { BatchFile } from "./batch-file.js";
 import type { BatchStatus } from "./batch-status.js";
 import type { BatchSubmission, BatchVersion } from "./batch-submission.js";
 import { encodeBatchesAsync, type EncodeOptions } from "./encode-batches.js";
+import { milliseconds } from "./client-options.js";
 import { TargetBulkUpdateError } from "./errors.js";
 import type { ProfileUpdate } from "./profile-update.js";
+import { parseOrThrow } from "./validation.js";
 import type { WaitForBatchOptions } from "./wait-for-batch.js";
 
 /**
@@ -25,6 +28,8 @@ export interface BulkProgress {
  * await target.bulkUpdate(rows, { version: 2, wait: true, onProgress: console.log, signal });
  */
 export interface BulkUpdateOptions extends EncodeOptions {
+  /** Milliseconds each submit attempt may take (default: the client's `timeout`); large files need more. */
+  readonly submitTimeout?: number | undefined;
   /** Batch API version (default 2, which also creates missing profiles). */
   readonly version?: BatchVersion;
   /** Wait for every batch to finish and report its final status (default true), with these polling options. */
@@ -65,47 +70,69 @@ export interface BulkReport {
 
 /** The client calls a bulk update is made of. */
 export interface BulkCalls {
-  submit(file: BatchFile, options: { version: BatchVersion; signal?: AbortSignal | undefined }): Promise<BatchSubmission>;
-  wait(submission: BatchSubmission, options: WaitForBatchOptions & { version: BatchVersion }): Promise<BatchStatus>;
+  submit(
+    file: BatchFile,
+    options: { version: BatchVersion; timeout?: number | undefined; signal?: AbortSignal | undefined },
+  ): Promise<BatchSubmission>;
+  wait(submission: BatchSubmission, options: WaitForBatchOptions): Promise<BatchStatus>;
 }
 
-/** Encode → submit file by file (one file in memory at a time) → optionally wait for every batch. */
+const BulkOptionsSchema = v.object(
+  {
+    version: v.optional(v.picklist([1, 2], "version must be 1 or 2"), 2),
+    submitTimeout: v.optional(milliseconds("submitTimeout")),
+    wait: v.optional(v.union([v.boolean(), v.object({})], "wait must be true, false or polling options"), true),
+    onProgress: v.optional(v.custom<(progress: BulkProgress) => void>((input) => typeof input === "function", "onProgress must be a function")),
+    signal: v.optional(v.custom<AbortSignal>((input) => input instanceof AbortSignal, "signal must be an AbortSignal")),
+    // Checked by the encoder, with Target's limits.
+    maxRows: v.optional(v.unknown()),
+    maxBytes: v.optional(v.unknown()),
+  },
+  "options must be an object",
+);
+
+/**
+ * Encode → submit file by file → optionally wait for every batch. Memory stays bounded by the files
+ * being filled (one per id type), whatever the input length. Any failure, a bad row or an abort
+ * included, is a `TargetBulkUpdateError` whose `report` lists what Target already has.
+ */
 export async function bulkUpdate(
   calls: BulkCalls,
   rows: AsyncIterable<ProfileUpdate> | Iterable<ProfileUpdate>,
   options: BulkUpdateOptions = {},
 ): Promise<BulkReport> {
-  const { version = 2, wait = true, onProgress, signal } = options;
+  const { version, submitTimeout, wait, onProgress, signal } = parseOrThrow(BulkOptionsSchema, options);
+  const { maxRows, maxBytes } = options;
   const batches: BulkBatch[] = [];
   let rowsEncoded = 0;
   let filesFinished = 0;
   const report = (): BulkReport => ({
     files: batches.length,
-    rows: rowsEncoded,
+    rows: batches.reduce((sum, batch) => sum + batch.rows, 0),
     batches: [...batches],
     failedIds: batches.flatMap((batch) => batch.status?.failedIds ?? []),
   });
   const progress = () => onProgress?.({ rowsEncoded, filesSubmitted: batches.length, filesFinished });
 
   try {
-    const encodeOptions = { ...(options.maxRows ? { maxRows: options.maxRows } : {}), ...(options.maxBytes ? { maxBytes: options.maxBytes } : {}) };
-    for await (const file of encodeBatchesAsync(rows, encodeOptions)) {
-      const submission = await calls.submit(file, { version, signal });
+    const files = encodeBatchesAsync(rows, { ...(maxRows !== undefined && { maxRows }), ...(maxBytes !== undefined && { maxBytes }) });
+    for await (const file of files) {
       rowsEncoded += file.rows;
+      progress();
+      const submission = await calls.submit(file, { version, timeout: submitTimeout, signal });
       batches.push({ ...submission, rows: file.rows, bytes: file.bytes, idType: file.idType });
       progress();
     }
-    if (wait) {
+    if (wait !== false) {
+      const polling = wait === true ? {} : (wait as Omit<WaitForBatchOptions, "signal">);
       for (const [index, batch] of batches.entries()) {
-        const polling = wait === true ? {} : wait;
-        const status = await calls.wait(batch, { ...polling, version, ...(signal ? { signal } : {}) });
+        const status = await calls.wait(batch, { ...polling, signal });
         batches[index] = { ...batch, status };
         filesFinished++;
         progress();
       }
     }
   } catch (error) {
-    if (signal?.aborted && error === signal.reason) throw error;
     throw new TargetBulkUpdateError(report(), error);
   }
   return report();

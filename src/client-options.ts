@@ -26,9 +26,12 @@ export const httpBaseUrlSchema = (field: string) =>
 
 export const BaseUrlSchema = httpBaseUrlSchema("baseUrl");
 
+/** Where an account's Profile APIs are served. */
+export const defaultBaseUrl = (clientCode: string) => `https://${clientCode}.tt.omtrdc.net`;
+
 export const TokenSchema = v.pipe(v.string("token must be a string"), v.nonEmpty("token must not be empty"));
 
-const milliseconds = (field: string) =>
+export const milliseconds = (field: string) =>
   v.pipe(
     v.number(`${field} must be a number of milliseconds`),
     v.integer(`${field} must be a whole number of milliseconds`),
@@ -109,7 +112,7 @@ export const TargetClientOptionsSchema = v.pipe(
   ),
   v.transform((options) => ({
     ...options,
-    baseUrl: options.baseUrl ?? `https://${options.clientCode}.tt.omtrdc.net`,
+    baseUrl: options.baseUrl ?? defaultBaseUrl(options.clientCode),
   })),
 );
 

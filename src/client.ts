@@ -2,12 +2,12 @@ import * as v from "valibot";
 import type { BatchFile } from "./batch-file.js";
 import { batchStatusRequest, parseBatchStatus, type BatchRef, type BatchStatus } from "./batch-status.js";
 import { batchSubmitRequest, parseBatchSubmission, type BatchSubmission, type BatchVersion } from "./batch-submission.js";
-import { updateRequest } from "./build-update-request.js";
+import { MethodSchema, updateRequest } from "./build-update-request.js";
 import { bulkUpdate, type BulkReport, type BulkUpdateOptions } from "./bulk-update.js";
-import { TargetClientOptionsSchema, type TargetClientOptions } from "./client-options.js";
-import { isTargetHttpError, TargetResponseError } from "./errors.js";
+import { milliseconds, TargetClientOptionsSchema, type TargetClientOptions } from "./client-options.js";
+import { TargetHttpError } from "./errors.js";
 import { createSend } from "./http.js";
-import { parseProfile, profileRequest, type ProfileLookup, type TargetProfile } from "./profile-fetch.js";
+import { isProfileNotFound, parseProfile, profileRequest, type ProfileLookup, type TargetProfile } from "./profile-fetch.js";
 import { ProfileUpdateSchema, type ProfileUpdate } from "./profile-update.js";
 import { createRollingLimiter } from "./rolling-limiter.js";
 import { parseUpdateResponse, type UpdateResult } from "./update-response.js";
@@ -23,7 +23,7 @@ export interface UpdateProfileOptions {
   /** Stops the call, retries included. */
   readonly signal?: AbortSignal | undefined;
   /** Force a method. Default: GET while the whole URL fits in 8 KB, otherwise POST. */
-  readonly method?: "GET" | "POST";
+  readonly method?: "GET" | "POST" | undefined;
 }
 
 /**
@@ -43,7 +43,12 @@ export interface GetProfileOptions {
  */
 export interface SubmitBatchOptions {
   /** 2 (default) creates missing profiles; 1 only updates existing ones. */
-  readonly version?: BatchVersion;
+  readonly version?: BatchVersion | undefined;
+  /**
+   * Milliseconds each attempt may take, instead of the client's `timeout`: uploading a 50 MB file takes
+   * longer than a single update. A timeout is final (not retried): check the batch before resubmitting.
+   */
+  readonly timeout?: number | undefined;
   /** Stops the call, retries and waits for the bulk limiter included. */
   readonly signal?: AbortSignal | undefined;
 }
@@ -55,9 +60,7 @@ export interface SubmitBatchOptions {
  */
 export interface BatchStatusOptions {
   /** Ask for the counters and the failed ids (`showDetails=true`). */
-  readonly details?: boolean;
-  /** Which API version's status path to use when the URL is built from a batch id (default 2). */
-  readonly version?: BatchVersion;
+  readonly details?: boolean | undefined;
   /** Stops the call, retries and waits for the bulk limiter included. */
   readonly signal?: AbortSignal | undefined;
 }
@@ -99,7 +102,7 @@ export interface TargetClient {
    * @example
    * const final = await target.waitForBatch(await target.submitBatch(file));
    */
-  waitForBatch(batch: BatchRef, options?: WaitForBatchOptions & { readonly version?: BatchVersion }): Promise<BatchStatus>;
+  waitForBatch(batch: BatchRef, options?: WaitForBatchOptions): Promise<BatchStatus>;
   /**
    * Encodes any number of rows into batch files and submits them one by one, within Target's limits.
    * @example
@@ -109,18 +112,19 @@ export interface TargetClient {
   bulkUpdate(rows: AsyncIterable<ProfileUpdate> | Iterable<ProfileUpdate>, options?: BulkUpdateOptions): Promise<BulkReport>;
 }
 
-const UpdateOptionsSchema = v.optional(
-  v.object(
-    {
-      signal: v.optional(v.custom<AbortSignal>((input) => input instanceof AbortSignal, "signal must be an AbortSignal")),
-      method: v.optional(v.picklist(["GET", "POST"], "method must be GET or POST")),
-    },
-    "options must be an object",
-  ),
-  {},
-);
+const SignalSchema = v.optional(v.custom<AbortSignal>((input) => input instanceof AbortSignal, "signal must be an AbortSignal"));
 
-const VersionSchema = v.optional(v.picklist([1, 2], "version must be 1 or 2"), 2);
+/** Per-call options: `signal` plus the call's own entries (checked as `options ?? {}`). */
+const callOptions = <TEntries extends v.ObjectEntries>(entries: TEntries) =>
+  v.object({ signal: SignalSchema, ...entries }, "options must be an object");
+
+const UpdateOptionsSchema = callOptions({ method: MethodSchema });
+const GetProfileOptionsSchema = callOptions({});
+const SubmitOptionsSchema = callOptions({
+  version: v.optional(v.picklist([1, 2], "version must be 1 or 2"), 2),
+  timeout: v.optional(milliseconds("timeout")),
+});
+const StatusOptionsSchema = callOptions({ details: v.optional(v.boolean("details must be true or false"), false) });
 
 /**
  * Creates a client for one Target account. Options are checked now: an invalid one throws a
@@ -138,53 +142,47 @@ export function createTargetClient(options: TargetClientOptions): TargetClient {
   const limited = (signal: AbortSignal | undefined) => bulkLimiter.acquire(signal);
 
   const client: TargetClient = {
-    async updateProfile(update, callOptions) {
-      const { signal, method } = parseOrThrow(UpdateOptionsSchema, callOptions);
+    async updateProfile(update, options) {
+      const { signal, method } = parseOrThrow(UpdateOptionsSchema, options ?? {});
       const request = updateRequest(parseOrThrow(ProfileUpdateSchema, update), config, method);
-      const response = await send(request, { operation: "updateProfile", signal });
-      return parseUpdateResponse(await response.text(), request.method as "GET" | "POST");
+      const { text } = await send(request, { operation: "updateProfile", signal });
+      return parseUpdateResponse(text, request.method as "GET" | "POST");
     },
 
-    async getProfile(lookup, callOptions) {
+    async getProfile(lookup, options) {
+      const { signal } = parseOrThrow(GetProfileOptionsSchema, options ?? {});
       const request = profileRequest(lookup, config);
-      try {
-        const response = await send(request, { operation: "getProfile", signal: callOptions?.signal });
-        const json = await response.json().catch(() => {
-          throw new TargetResponseError("the answer is not JSON", "getProfile");
-        });
-        return parseProfile(json);
-      } catch (error) {
-        if (isTargetHttpError(error) && error.status === 404) return undefined;
-        throw error;
+      const { status, text } = await send(request, { operation: "getProfile", signal, answerStatuses: [404] });
+      if (status === 404) {
+        // Only Target's own "no profile" answer means none; a proxy's or a wrong path's 404 is an error.
+        if (isProfileNotFound(text)) return undefined;
+        throw new TargetHttpError(404, { operation: "getProfile", method: "GET" });
       }
+      return parseProfile(text);
     },
 
-    async submitBatch(file, callOptions = {}) {
-      const version = parseOrThrow(VersionSchema, callOptions.version);
+    async submitBatch(file, options) {
+      const { signal, version, timeout } = parseOrThrow(SubmitOptionsSchema, options ?? {});
       const request = batchSubmitRequest(file, config, version);
-      const response = await send(request, { operation: "submitBatch", signal: callOptions.signal, beforeAttempt: limited });
-      return parseBatchSubmission(await response.text());
+      const { text } = await send(request, { operation: "submitBatch", signal, timeout, beforeAttempt: limited });
+      return parseBatchSubmission(text);
     },
 
-    async getBatchStatus(batch, callOptions = {}) {
-      const version = parseOrThrow(VersionSchema, callOptions.version);
-      const request = batchStatusRequest(batch, config, { details: callOptions.details ?? false, version });
-      const response = await send(request, { operation: "getBatchStatus", signal: callOptions.signal, beforeAttempt: limited });
-      return parseBatchStatus(await response.text());
+    async getBatchStatus(batch, options) {
+      const { signal, details } = parseOrThrow(StatusOptionsSchema, options ?? {});
+      const request = batchStatusRequest(batch, config, { details });
+      const { text } = await send(request, { operation: "getBatchStatus", signal, beforeAttempt: limited });
+      return parseBatchStatus(text);
     },
 
-    waitForBatch(batch, waitOptions = {}) {
-      const { version } = waitOptions;
-      return waitForBatch(
-        (signal) => client.getBatchStatus(batch, { details: true, ...(version ? { version } : {}), ...(signal ? { signal } : {}) }),
-        waitOptions,
-      );
+    waitForBatch(batch, options) {
+      return waitForBatch((signal) => client.getBatchStatus(batch, { details: true, signal }), options);
     },
 
     bulkUpdate(rows, bulkOptions) {
       return bulkUpdate(
         {
-          submit: (file, { version, signal }) => client.submitBatch(file, { version, ...(signal ? { signal } : {}) }),
+          submit: (file, submitOptions) => client.submitBatch(file, submitOptions),
           wait: (submission, waitOptions) => client.waitForBatch(submission, waitOptions),
         },
         rows,

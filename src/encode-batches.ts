@@ -46,7 +46,9 @@ const EncodeOptionsSchema = v.optional(
 /**
  * Encodes profile updates into Bulk Profile Update files, lazily: one file per id type is held
  * while it fills, and yielded when the next row would break a limit (and at the end).
- * The same id twice within one file becomes one row, later values winning per attribute.
+ * The same id twice within one file becomes one row, later values winning per attribute. An id seen
+ * again after its file was yielded goes into a later file; Target applies later v2 batches over
+ * earlier ones, so keep an id's rows together (or merged) when attributes must not be lost.
  * A row breaking a rule throws a `TargetValidationError` whose paths start with its index
  * (`[12].attributes.tier`) when the generator reaches it; files yielded before stay valid.
  * @example

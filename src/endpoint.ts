@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { BaseUrlSchema, ClientCodeSchema, TokenSchema } from "./client-options.js";
+import { BaseUrlSchema, ClientCodeSchema, defaultBaseUrl, TokenSchema } from "./client-options.js";
 
 /** Where and as whom requests go: what the pure request builders need of the client's options. */
 export interface Endpoint {
@@ -14,7 +14,7 @@ export const EndpointOptionsSchema = v.pipe(
     (issue) => (issue.path ? "is required" : "options must be an object"),
   ),
   v.transform(
-    (options): Endpoint => ({ ...options, baseUrl: options.baseUrl ?? `https://${options.clientCode}.tt.omtrdc.net` }),
+    (options): Endpoint => ({ ...options, baseUrl: options.baseUrl ?? defaultBaseUrl(options.clientCode) }),
   ),
 );
 

@@ -79,14 +79,15 @@ export class TargetHttpError extends TargetProfileError {
  */
 export class TargetRejectedError extends TargetProfileError {
   override name = "TargetRejectedError";
+  /** Target's own message (at most 200 characters); kept out of `message`, as Target may echo input. */
   readonly targetMessage: string;
   readonly operation: TargetOperation;
   /** The HTTP status of the refusal: 200 when Target said `success=false` in a successful answer. */
   readonly status: number;
 
   constructor(targetMessage: string, operation: TargetOperation, status = 200) {
-    super(`Target rejected ${operation}: ${targetMessage}`);
-    this.targetMessage = targetMessage;
+    super(`Target rejected ${operation} (HTTP ${status}); see targetMessage`);
+    this.targetMessage = targetMessage.slice(0, 200);
     this.operation = operation;
     this.status = status;
   }
@@ -129,18 +130,19 @@ export class TargetNetworkError extends TargetProfileError {
 }
 
 /**
- * A bulk update stopped part way. `report` says what was already submitted (those rows reached
- * Target and need not be sent again); `cause` is the error that stopped it.
+ * A bulk update stopped part way: a row broke a rule, a call failed, or the signal aborted (`cause`).
+ * `report` lists the files Target already has (resubmitting them is harmless, but not needed).
+ * The report holds visitor ids (`failedIds`), so it is left out of the error's JSON and inspection.
  * @example
- * if (isTargetBulkUpdateError(error)) resumeAfter(error.report.rows);
+ * if (isTargetBulkUpdateError(error)) console.error(`${error.report.files} file(s) were submitted`, error.cause);
  */
 export class TargetBulkUpdateError extends TargetProfileError {
   override name = "TargetBulkUpdateError";
-  readonly report: BulkReport;
+  declare readonly report: BulkReport;
 
   constructor(report: BulkReport, cause: unknown) {
     super(`bulk update stopped after ${report.files} submitted file(s)`, { cause });
-    this.report = report;
+    Object.defineProperty(this, "report", { value: report, enumerable: false });
   }
 }
 

@@ -14,10 +14,23 @@ export interface Call {
   readonly operation: TargetOperation;
   readonly signal?: AbortSignal | undefined;
   readonly beforeAttempt?: ((signal: AbortSignal | undefined) => Promise<void>) | undefined;
+  /** This call's per-attempt timeout in ms, instead of the client's (0: none). */
+  readonly timeout?: number | undefined;
+  /** Error statuses the caller reads itself (e.g. a fetch's 404) instead of getting them thrown. */
+  readonly answerStatuses?: readonly number[] | undefined;
 }
 
-/** Sends a prepared `Request` with retries and a per-attempt timeout; resolves only with a 2xx `Response`. */
-export type Send = (request: Request, call: Call) => Promise<Response>;
+/** What Target answered: its status and body text. */
+export interface Answer {
+  readonly status: number;
+  readonly text: string;
+}
+
+/**
+ * Sends a prepared `Request` with retries and a per-attempt timeout, and reads the answer's body.
+ * Resolves with a 2xx answer (or one of `answerStatuses`); every failure is one of our errors.
+ */
+export type Send = (request: Request, call: Call) => Promise<Answer>;
 
 // 429 and every 5xx are worth another try; other 4xx would fail the same way again.
 const RETRY_STATUSES = [429, ...Array.from({ length: 100 }, (_, index) => 500 + index)];
@@ -32,7 +45,13 @@ export function createSend(config: ClientConfig): Send {
   const customFetch = config.fetch;
   const http = ky.create({
     // Bind lazily: the global fetch may be replaced after the client is created (tests, polyfills).
-    fetch: (input, init) => (customFetch ?? globalThis.fetch)(input as Request, init),
+    fetch: async (input, init) => {
+      const response = await (customFetch ?? globalThis.fetch)(input as Request, init);
+      // ky keeps a clone for retries and waits for its body to be cancelled; the clone shares a
+      // tee with this request, so a fetch that never read this body (a mock) would hang the call.
+      if (input instanceof Request && !input.bodyUsed) void input.body?.cancel().catch(() => undefined);
+      return response;
+    },
     timeout: config.timeout === 0 ? false : config.timeout,
     throwHttpErrors: true,
     retry: {
@@ -47,27 +66,34 @@ export function createSend(config: ClientConfig): Send {
 
   return async (request, call) => {
     const context = { operation: call.operation, method: request.method };
+    const timeout = call.timeout ?? config.timeout;
     const wait = call.beforeAttempt;
     call.signal?.throwIfAborted();
     try {
-      return await http(request, {
+      const response = await http(request, {
+        timeout: timeout === 0 ? false : timeout,
         ...(call.signal ? { signal: call.signal } : {}),
         ...(wait ? { hooks: { beforeRequest: [() => wait(call.signal)] } } : {}),
       });
+      return { status: response.status, text: await response.text() };
     } catch (error) {
       // The caller's own abort is theirs to handle: rethrow its reason untouched.
       if (call.signal?.aborted) throw call.signal.reason;
-      if (error instanceof TimeoutError) throw new TargetTimeoutError(config.timeout, context);
-      if (error instanceof HTTPError) throw await httpFailure(error.response, context);
-      // Anything else is the transport failing (ky's errors carry the request and its URL: dropped here).
+      if (error instanceof TimeoutError) throw new TargetTimeoutError(timeout, context);
+      if (error instanceof HTTPError) {
+        const text = await error.response.text().catch(() => "");
+        if (call.answerStatuses?.includes(error.response.status)) return { status: error.response.status, text };
+        throw httpFailure(error.response.status, text, context);
+      }
+      // Anything else is the transport failing, also while reading the body (ky's errors and the
+      // runtime's carry the request, its URL or a socket address: dropped here).
       throw new TargetNetworkError(context);
     }
   };
 }
 
 /** An HTTP error, or Target's own refusal when the answer says `<success>false</success>`. */
-async function httpFailure(response: Response, context: { operation: TargetOperation; method: string }) {
-  const text = await response.text().catch(() => "");
+function httpFailure(status: number, text: string, context: { operation: TargetOperation; method: string }) {
   const message = xmlText(text, "success") === "false" ? xmlText(text, "message") : undefined;
-  return message === undefined ? new TargetHttpError(response.status, context) : new TargetRejectedError(message, context.operation, response.status);
+  return message === undefined ? new TargetHttpError(status, context) : new TargetRejectedError(message, context.operation, status);
 }

@@ -86,13 +86,15 @@ export const TargetProfileSchema = v.looseObject({
 export type TargetProfile = v.InferOutput<typeof TargetProfileSchema>;
 
 /**
- * Checks a Profile Fetch answer's JSON against the documented shape; throws `TargetResponseError` naming
- * the fields that do not fit (never their values).
+ * Reads a Profile Fetch answer and checks it against the documented shape; throws `TargetResponseError`
+ * naming the fields that do not fit (never their values).
  * @example
- * const profile = parseProfile(await response.json());
+ * const profile = parseProfile(await response.text());
  * profile.profileAttributes["tier"]?.value;
  */
-export function parseProfile(json: unknown): TargetProfile {
+export function parseProfile(text: string): TargetProfile {
+  const json = parseJson(text);
+  if (json === undefined) throw new TargetResponseError("the answer is not JSON", "getProfile");
   const result = v.safeParse(TargetProfileSchema, json);
   // Only the paths are reported: the profile itself is personal data.
   if (!result.success) {
@@ -100,4 +102,19 @@ export function parseProfile(json: unknown): TargetProfile {
     throw new TargetResponseError(`the profile does not have the documented shape (${fields})`, "getProfile");
   }
   return result.output;
+}
+
+/** Whether a 404's body is Target's own "no profile found" answer (`{"status":404,"message":…}`). */
+export function isProfileNotFound(text: string): boolean {
+  const body = parseJson(text);
+  return typeof body === "object" && body !== null && (body as { status?: unknown }).status === 404;
+}
+
+/** The JSON value, or `undefined` when the text is not JSON. */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
 }

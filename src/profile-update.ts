@@ -5,15 +5,32 @@ import * as v from "valibot";
  * Messages name the rule, never the value: ids and values are personal data.
  */
 
-const MAX_ID_LENGTH = 256;
-const MAX_NAME_LENGTH = 128;
+/** Ids and names are measured in UTF-16 code units, as Target's Java services count characters. */
+export const MAX_ID_LENGTH = 256;
+export const MAX_NAME_LENGTH = 128;
 // C0 and C1 control characters (line breaks included): Target's attribute names are plain labels.
-const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
+export const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 
-// A lone UTF-16 surrogate cannot be UTF-8 encoded (encodeURIComponent throws on it).
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const nativeIsWellFormed = (String.prototype as { isWellFormed?: (this: string) => boolean }).isWellFormed;
+
+/**
+ * Whether `text` holds no lone UTF-16 surrogate, which UTF-8 cannot encode (`encodeURIComponent`
+ * throws on it). A loop where `String.prototype.isWellFormed` is missing (older browsers).
+ */
+export function isWellFormed(text: string): boolean {
+  if (nativeIsWellFormed) return nativeIsWellFormed.call(text);
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0xd800 || code > 0xdfff) continue;
+    const next = text.charCodeAt(i + 1);
+    if (code > 0xdbff || !(next >= 0xdc00 && next <= 0xdfff)) return false;
+    i++;
+  }
+  return true;
+}
+
 const wellFormed = (what: string) =>
-  v.check((text: string) => !LONE_SURROGATE.test(text), `${what} must be valid Unicode text (it holds a lone surrogate)`);
+  v.check(isWellFormed, `${what} must be valid Unicode text (it holds a lone surrogate)`);
 
 /** Rules shared by every visitor id: a non-empty, well-formed string of at most 256 characters. */
 export const visitorIdSchema = (field: string) =>

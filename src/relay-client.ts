@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import type { BatchStatus } from "./batch-status.js";
-import { httpBaseUrlSchema } from "./client-options.js";
+import { httpBaseUrlSchema, milliseconds } from "./client-options.js";
 import { isTargetRelayError, TargetRelayError } from "./errors.js";
 import { ProfileUpdateSchema, thirdPartyIdSchema, type ProfileUpdate } from "./profile-update.js";
 import { parseOrThrow } from "./validation.js";
@@ -108,14 +108,7 @@ const RelayClientOptionsSchema = v.strictObject(
     url: httpBaseUrlSchema("url"),
     apiKey: v.pipe(v.string("apiKey must be a string"), v.nonEmpty("apiKey must not be empty")),
     signingSecret: v.optional(v.pipe(v.string("signingSecret must be a string"), v.nonEmpty("signingSecret must not be empty"))),
-    timeout: v.optional(
-      v.pipe(
-        v.number("timeout must be a number of milliseconds"),
-        v.integer("timeout must be a whole number of milliseconds"),
-        v.minValue(0, "timeout must not be negative"),
-      ),
-      10_000,
-    ),
+    timeout: v.optional(milliseconds("timeout"), 10_000),
     fetch: v.optional(v.custom<(input: Request) => Promise<Response>>((value) => typeof value === "function", "fetch must be a function")),
   },
   (issue) => (issue.expected === "never" ? "unknown option" : issue.path ? "is required" : "options must be an object"),

@@ -1,6 +1,9 @@
+import * as v from "valibot";
 import type { BatchStatus } from "./batch-status.js";
+import { milliseconds } from "./client-options.js";
 import { TargetTimeoutError } from "./errors.js";
 import { sleep } from "./sleep.js";
+import { parseOrThrow } from "./validation.js";
 
 /**
  * Options of `waitForBatch`.
@@ -8,27 +11,43 @@ import { sleep } from "./sleep.js";
  * await target.waitForBatch(submission, { timeout: 15 * 60_000, signal });
  */
 export interface WaitForBatchOptions {
-  /** Longest total wait in ms (default one hour). */
-  readonly timeout?: number;
+  /** Longest total wait in ms, polls and the bulk limiter included (default one hour). */
+  readonly timeout?: number | undefined;
   /** First pause between polls in ms (default 2,000), growing by half each poll... */
-  readonly minInterval?: number;
+  readonly minInterval?: number | undefined;
   /** ...up to this (default 60,000). Polls also count against the 50 bulk calls a minute. */
-  readonly maxInterval?: number;
+  readonly maxInterval?: number | undefined;
   /** Stops waiting. */
   readonly signal?: AbortSignal | undefined;
 }
 
-/** Polls with growing pauses until the batch is `complete` or `stuck`. */
+const WaitOptionsSchema = v.object(
+  {
+    timeout: v.optional(milliseconds("timeout"), 3_600_000),
+    minInterval: v.optional(v.pipe(milliseconds("minInterval"), v.minValue(1, "minInterval must be at least 1 ms")), 2_000),
+    maxInterval: v.optional(milliseconds("maxInterval"), 60_000),
+    signal: v.optional(v.custom<AbortSignal>((input) => input instanceof AbortSignal, "signal must be an AbortSignal")),
+  },
+  "options must be an object",
+);
+
+/** Polls with growing pauses until the batch is `complete` or `stuck`, within `timeout` in all. */
 export async function waitForBatch(
-  getStatus: (signal: AbortSignal | undefined) => Promise<BatchStatus>,
-  { timeout = 3_600_000, minInterval = 2_000, maxInterval = 60_000, signal }: WaitForBatchOptions = {},
+  getStatus: (signal: AbortSignal) => Promise<BatchStatus>,
+  options: WaitForBatchOptions = {},
 ): Promise<BatchStatus> {
-  const deadline = Date.now() + timeout;
-  for (let interval = minInterval; ; interval = Math.min(maxInterval, interval * 1.5)) {
-    const status = await getStatus(signal);
-    if (status.status !== "incomplete") return status;
-    const left = deadline - Date.now();
-    if (left <= 0) throw new TargetTimeoutError(timeout, { operation: "waitForBatch", method: "GET" });
-    await sleep(Math.min(interval, left), signal);
+  const { timeout, minInterval, maxInterval, signal } = parseOrThrow(WaitOptionsSchema, options);
+  // One signal for the whole wait, so a poll queued behind the bulk limiter cannot outlast it.
+  const deadline = AbortSignal.timeout(timeout);
+  const stop = signal ? AbortSignal.any([signal, deadline]) : deadline;
+  try {
+    for (let interval = minInterval; ; interval = Math.min(maxInterval, interval * 1.5)) {
+      const status = await getStatus(stop);
+      if (status.status !== "incomplete") return status;
+      await sleep(interval, stop);
+    }
+  } catch (error) {
+    if (deadline.aborted && !signal?.aborted) throw new TargetTimeoutError(timeout, { operation: "waitForBatch", method: "GET" });
+    throw error;
   }
 }

@@ -61,8 +61,8 @@ export function createBatchService(options: BatchServiceOptions): BatchService {
       const submittedAt = now();
       const batchId = `${clientCode}-${submittedAt}-${++sequence}`;
       batches.set(batchId, { submittedAt, polls: 0, ...apply(parsed.batch, version, new Date(submittedAt).toISOString()) });
-      const path = version === 2 ? "v2/profile/batchStatus" : "profile/batchStatus";
-      const statusUrl = `https://${options.edgeHost}/m2/${clientCode}/${path}?batchId=${encodeURIComponent(batchId)}`;
+      // Documented: the status URL is on an edge host, at the same path for v1 and v2 batches.
+      const statusUrl = `https://${options.edgeHost}/m2/${clientCode}/profile/batchStatus?batchId=${encodeURIComponent(batchId)}`;
       return xmlResponse(
         200,
         `<response><success>true</success><batchStatus>${escapeXml(statusUrl)}</batchStatus>` +

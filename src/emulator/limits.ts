@@ -14,18 +14,11 @@ const MAX_THIRD_PARTY_ID_LENGTH = 256;
 const MAX_ATTRIBUTE_NAME_LENGTH = 128;
 
 /** `mbox3rdPartyId`: at most 256 characters, no `+` or `/`. */
+// Lengths are UTF-16 code units: Target's services are Java, whose String.length() counts those.
 export function isValidThirdPartyId(id: string): boolean {
-  return id !== "" && !exceeds(id, MAX_THIRD_PARTY_ID_LENGTH) && !/[+/]/.test(id);
+  return id !== "" && id.length <= MAX_THIRD_PARTY_ID_LENGTH && !/[+/]/.test(id);
 }
 
 export function isValidAttributeName(name: string): boolean {
-  return name !== "" && !exceeds(name, MAX_ATTRIBUTE_NAME_LENGTH);
-}
-
-// Counts code points, not UTF-16 units, but only when the cheap check says it might matter.
-function exceeds(text: string, max: number): boolean {
-  if (text.length <= max) return false;
-  let count = 0;
-  for (const _ of text) if (++count > max) return true;
-  return false;
+  return name !== "" && name.length <= MAX_ATTRIBUTE_NAME_LENGTH;
 }

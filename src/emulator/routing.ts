@@ -32,8 +32,8 @@ export function matchRoute(url: URL): Route | undefined {
         return { operation: "batchUpdate", clientCode, version: 1 };
       case "v2/profile/batchUpdate":
         return { operation: "batchUpdate", clientCode, version: 2 };
+      // The documented status path, for v1 and v2 batches alike.
       case "profile/batchStatus":
-      case "v2/profile/batchStatus":
         return { operation: "batchStatus", clientCode };
     }
   }

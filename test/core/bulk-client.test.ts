@@ -10,6 +10,7 @@ import {
   isTargetValidationError,
   parseBatchStatus,
   parseBatchSubmission,
+  TargetBulkUpdateError,
   type ProfileUpdate,
   type TargetClientOptions,
 } from "../../src/index.js";
@@ -107,7 +108,7 @@ describe("submitBatch", () => {
     const submission = await target.submitBatch(file!, { version: 1 });
     expect(requests()[0]?.url).toBe("https://acme.tt.omtrdc.net/m2/acme/profile/batchUpdate");
     expect(emulator.getProfile({ thirdPartyId: "unknown" })).toBeUndefined();
-    const status = await target.getBatchStatus(submission, { details: true, version: 1 });
+    const status = await target.getBatchStatus(submission, { details: true });
     expect(status).toMatchObject({ profilesNotFound: 1, successfulUpdates: 1 });
   });
 
@@ -122,6 +123,14 @@ describe("submitBatch", () => {
     const error = await failure(target.submitBatch("thirdPartyId,a\ncrm-1,b"));
     expect(isTargetValidationError(error) && error.issues[0]?.message).toMatch(/must start with 'batch='/);
     expect(fetch).not.toHaveBeenCalled();
+  });
+
+  it("takes its own timeout: uploads outlast a single update's", async () => {
+    const { emulator, target } = setup({ timeout: 20 });
+    emulator.injectFaults({ delayMs: 100, operations: ["batchUpdate"] });
+    await expect(target.submitBatch("batch=thirdPartyId,a\ncrm-1,b", { timeout: 2_000 })).resolves.toMatchObject({ message: "Batch submitted for processing" });
+    emulator.injectFaults({ delayMs: 100, operations: ["batchUpdate"] });
+    expect(isTargetTimeoutError(await failure(target.submitBatch("batch=thirdPartyId,a\ncrm-1,b")))).toBe(true);
   });
 
   it("retries a 503, honouring Retry-After", async () => {
@@ -146,22 +155,39 @@ describe("getBatchStatus", () => {
 
   it("follows a status URL on an edge host, over https", async () => {
     const { target, requests } = setup({ token: "tok" });
-    await target.getBatchStatus("http://mboxedge45.tt.omtrdc.net/m2/acme/v2/profile/batchStatus?batchId=b-1").catch(() => undefined);
-    expect(requests()[0]?.url).toBe("https://mboxedge45.tt.omtrdc.net/m2/acme/v2/profile/batchStatus?batchId=b-1");
+    await target.getBatchStatus("http://mboxedge45.tt.omtrdc.net/m2/acme/profile/batchStatus?batchId=b-1").catch(() => undefined);
+    expect(requests()[0]?.url).toBe("https://mboxedge45.tt.omtrdc.net/m2/acme/profile/batchStatus?batchId=b-1");
+  });
+
+  it("follows an edge host over https even when the client itself uses http", async () => {
+    const { target, requests } = setup({ baseUrl: "http://localhost:8080" });
+    await target.getBatchStatus("http://mboxedge45.tt.omtrdc.net/m2/acme/profile/batchStatus?batchId=b-1").catch(() => undefined);
+    await target.getBatchStatus("http://localhost:8080/m2/acme/profile/batchStatus?batchId=b-2").catch(() => undefined);
+    expect(requests().map((request) => request.url)).toEqual([
+      "https://mboxedge45.tt.omtrdc.net/m2/acme/profile/batchStatus?batchId=b-1",
+      "http://localhost:8080/m2/acme/profile/batchStatus?batchId=b-2",
+    ]);
+  });
+
+  it("checks the batch reference", async () => {
+    const { fetch, target } = setup();
+    await expect(target.getBatchStatus(undefined as never)).rejects.toThrow(/batch must be a batch id/);
+    await expect(target.getBatchStatus("https://mboxedge45.tt.omtrdc.net/m2/acme/profile/batchStatus")).rejects.toThrow(/must carry a batchId/);
+    expect(fetch).not.toHaveBeenCalled();
   });
 
   it("never follows a status URL to another host, and never sends it the token", async () => {
     const { target, requests } = setup({ token: "tok" });
     for (const elsewhere of [
-      "https://evil.example/m2/acme/v2/profile/batchStatus?batchId=b-1",
-      "https://tt.omtrdc.net.evil.example/m2/acme/v2/profile/batchStatus?batchId=b-1",
-      "https://user:pw@mboxedge45.tt.omtrdc.net/m2/acme/v2/profile/batchStatus?batchId=b-1",
+      "https://evil.example/m2/acme/profile/batchStatus?batchId=b-1",
+      "https://tt.omtrdc.net.evil.example/m2/acme/profile/batchStatus?batchId=b-1",
+      "https://user:pw@mboxedge45.tt.omtrdc.net/m2/acme/profile/batchStatus?batchId=b-1",
     ]) {
       await target.getBatchStatus({ batchId: "b-1", statusUrl: elsewhere, message: "" }).catch(() => undefined);
     }
     const hosts = requests().map((request) => new URL(request.url).host);
     expect(hosts).toEqual(["acme.tt.omtrdc.net", "acme.tt.omtrdc.net", "acme.tt.omtrdc.net"]);
-    expect(requests()[0]?.url).toBe("https://acme.tt.omtrdc.net/m2/acme/v2/profile/batchStatus?batchId=b-1");
+    expect(requests()[0]?.url).toBe("https://acme.tt.omtrdc.net/m2/acme/profile/batchStatus?batchId=b-1");
   });
 });
 
@@ -209,6 +235,21 @@ describe("waitForBatch", () => {
     const submission = await target.submitBatch("batch=thirdPartyId,a\ncrm-1,b");
     const error = await failure(target.waitForBatch(submission, { ...quickWait, timeout: 30 }));
     expect(isTargetTimeoutError(error) && error.operation).toBe("waitForBatch");
+  });
+
+  it("checks its options", async () => {
+    const { target } = setup();
+    await expect(target.waitForBatch("b-1", { minInterval: 0 })).rejects.toThrow(/minInterval must be at least 1 ms/);
+    await expect(target.waitForBatch("b-1", { timeout: Number.NaN })).rejects.toThrow(/timeout/);
+  });
+
+  it("its timeout also bounds a poll waiting for the bulk limiter", async () => {
+    const { target } = setup({ bulkCallsPerMinute: 1 }, { pollsUntilComplete: 1_000 });
+    const submission = await target.submitBatch("batch=thirdPartyId,a\ncrm-1,b");
+    const started = Date.now();
+    const error = await failure(target.waitForBatch(submission, { ...quickWait, timeout: 100 }));
+    expect(isTargetTimeoutError(error)).toBe(true);
+    expect(Date.now() - started).toBeLessThan(2_000);
   });
 
   it("stops when its signal aborts", async () => {
@@ -275,6 +316,37 @@ describe("bulkUpdate", () => {
     const stopped = await failure(fresh.target.bulkUpdate(bad, { maxRows: 1, wait: false }));
     expect(isTargetBulkUpdateError(stopped) && stopped.report.files).toBe(1);
     expect(isTargetValidationError(stopped.cause)).toBe(true);
+  });
+
+  it("an abort part way still reports the files Target already has", async () => {
+    const { target } = setup({}, { pollsUntilComplete: 1_000 });
+    const controller = new AbortController();
+    const rows = [
+      { mbox3rdPartyId: "crm-1", attributes: { a: 1 } },
+      { mbox3rdPartyId: "crm-2", attributes: { a: 1 } },
+    ];
+    const pending = failure(target.bulkUpdate(rows, { maxRows: 1, wait: quickWait, signal: controller.signal }));
+    setTimeout(() => controller.abort(new Error("stop")), 30);
+    const error = await pending;
+    expect(isTargetBulkUpdateError(error) && error.report.files).toBe(2);
+    expect((error.cause as Error).message).toBe("stop");
+  });
+
+  it("keeps visitor ids out of the error's JSON", () => {
+    const report = { files: 1, rows: 1, batches: [], failedIds: ["canary-id-31"] };
+    const error = new TargetBulkUpdateError(report, new Error("later call failed"));
+    expect(error.report.failedIds).toEqual(["canary-id-31"]);
+    expect(JSON.stringify(error)).not.toContain("canary-id-31");
+    expect(Object.keys(error)).not.toContain("report");
+  });
+
+  it("checks its options, passing the encoder's limits on as given", async () => {
+    const { fetch, target } = setup();
+    const rows = [{ mbox3rdPartyId: "crm-1", attributes: { a: 1 } }];
+    await expect(target.bulkUpdate(rows, { version: 3 as never })).rejects.toThrow(/version must be 1 or 2/);
+    const error = await failure(target.bulkUpdate(rows, { maxRows: 0 }));
+    expect(isTargetBulkUpdateError(error) && isTargetValidationError(error.cause)).toBe(true);
+    expect(fetch).not.toHaveBeenCalled();
   });
 
   it("stores random rows exactly, merged as specified (property, through the emulator)", async () => {

@@ -147,6 +147,46 @@ describe("updateProfile", () => {
   });
 });
 
+describe("transport edge cases", () => {
+  const update: ProfileUpdate = { mbox3rdPartyId: CANARY_ID, attributes: { secret: CANARY_VALUE } };
+  const ok = "<response><success>true</success><message>Request successfully submitted</message></response>";
+
+  it("a fetch that never reads a POST body does not hang the call", async () => {
+    const fetch = vi.fn(async () => new Response(ok));
+    const target = createTargetClient({ clientCode: "acme", fetch, timeout: 200 });
+    await expect(target.updateProfile(update, { method: "POST" })).resolves.toMatchObject({ method: "POST" });
+  });
+
+  it("a body that breaks off is a network error without the transport's cause", async () => {
+    const broken = new ReadableStream({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode("<response>"));
+        controller.error(new TypeError(`terminated https://acme.tt.omtrdc.net/?mbox3rdPartyId=${CANARY_ID}`));
+      },
+    });
+    const target = createTargetClient({ clientCode: "acme", fetch: async () => new Response(broken), retry: 0 });
+    const error = await failure(target.updateProfile(update));
+    expect(isTargetNetworkError(error)).toBe(true);
+    expect(error.cause).toBeUndefined();
+    expect(exposed(error)).not.toContain(CANARY_ID);
+  });
+
+  it("Target's own refusal text stays out of the error message", async () => {
+    const fetch = vi.fn(async () => new Response(`<response><success>false</success><message>bad id ${CANARY_ID}</message></response>`));
+    const target = createTargetClient({ clientCode: "acme", fetch });
+    const error = await failure(target.updateProfile(update));
+    expect(isTargetRejectedError(error) && error.targetMessage).toBe(`bad id ${CANARY_ID}`);
+    expect(error.message).not.toContain(CANARY_ID);
+  });
+
+  it("timeouts are final: one attempt only", async () => {
+    const { emulator, fetch, target } = setup({ timeout: 30 });
+    emulator.injectFaults({ times: 3, delayMs: 500 });
+    expect(isTargetTimeoutError(await failure(target.updateProfile(update)))).toBe(true);
+    expect(fetch).toHaveBeenCalledTimes(1);
+  });
+});
+
 describe("authentication", () => {
   it("sends Authorization: Bearer TOKEN on every call", async () => {
     const { emulator, fetch, target } = setup({ token: "secret-token" }, { token: "secret-token" });
@@ -192,6 +232,18 @@ describe("getProfile", () => {
     await expect(target.getProfile({ thirdPartyId: "a", tntId: "b" } as never)).rejects.toThrow(/exactly one of/);
     await expect(target.getProfile({ thirdPartyId: ".." })).rejects.toThrow(/must not be "\." or "\.\."/);
     await expect(target.getProfile({ thirdPartyId: "a/b" })).rejects.toThrow(/must not contain/);
+  });
+
+  it("a 404 that is not Target's own answer is an error, not a missing profile", async () => {
+    const fetch = vi.fn(async () => new Response("<html>Not Found</html>", { status: 404 }));
+    const target = createTargetClient({ clientCode: "acme", fetch });
+    const error = await failure(target.getProfile({ thirdPartyId: "a" }));
+    expect(isTargetHttpError(error) && error.status).toBe(404);
+  });
+
+  it("checks its options", async () => {
+    const { target } = setup();
+    await expect(target.getProfile({ thirdPartyId: "a" }, { signal: "soon" as never })).rejects.toThrow(/signal must be an AbortSignal/);
   });
 
   it("validates the answer's shape", async () => {

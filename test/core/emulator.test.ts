@@ -211,7 +211,7 @@ describe("bulk update", () => {
     const v2 = await submitBatch(emulator, "batch=thirdPartyId,tier\ncrm-1,gold");
     expect(v2.status).toBe(200);
     expect(v2.text).toBe(
-      "<response><success>true</success><batchStatus>https://mboxedge45.tt.omtrdc.net/m2/acme/v2/profile/batchStatus" +
+      "<response><success>true</success><batchStatus>https://mboxedge45.tt.omtrdc.net/m2/acme/profile/batchStatus" +
         "?batchId=acme-1701473848678-1</batchStatus><message>Batch submitted for processing</message></response>",
     );
     const v1 = await submitBatch(createTargetEmulator({ edgeHost: "edge.example" }), "batch=pcId,tier\nx,1", 1);
@@ -387,7 +387,7 @@ describe("batch status", () => {
     const { statusUrl } = await submitBatch(emulator, "batch=thirdPartyId,tier\ncrm-1,gold");
     const v1Url = statusUrl!.replace("/v2/profile/", "/profile/");
     expect(await batchStatus(emulator, v1Url, false)).toContain("<status>complete</status>");
-    const unknown = await emulator.fetch(`${BASE}/m2/acme/v2/profile/batchStatus?batchId=acme-1-999`);
+    const unknown = await emulator.fetch(`${BASE}/m2/acme/profile/batchStatus?batchId=acme-1-999`);
     expect(unknown.status).toBe(404);
     expect(await unknown.text()).toMatch(/^<response><success>false<\/success>/);
   });
