@@ -46,7 +46,7 @@ export function createSend(config: ClientConfig): Send {
   const http = ky.create({
     // Bind lazily: the global fetch may be replaced after the client is created (tests, polyfills).
     fetch: async (input, init) => {
-      const response = await (customFetch ?? globalThis.fetch)(input as Request, init);
+      const response = await (customFetch ?? globalThis.fetch)(input as Request, init).catch(stoppedByAbort(input as Request));
       // ky keeps a clone for retries and waits for its body to be cancelled; the clone shares a
       // tee with this request, so a fetch that never read this body (a mock) would hang the call.
       if (input instanceof Request && !input.bodyUsed) void input.body?.cancel().catch(() => undefined);
@@ -73,7 +73,7 @@ export function createSend(config: ClientConfig): Send {
       const response = await http(request, {
         timeout: timeout === 0 ? false : timeout,
         ...(call.signal ? { signal: call.signal } : {}),
-        ...(wait ? { hooks: { beforeRequest: [() => wait(call.signal)] } } : {}),
+        ...(wait ? { hooks: { beforeRequest: [(attempt) => wait(call.signal).catch(stoppedByAbort(attempt))] } } : {}),
       });
       return { status: response.status, text: await response.text() };
     } catch (error) {
@@ -91,6 +91,15 @@ export function createSend(config: ClientConfig): Send {
     }
   };
 }
+
+/**
+ * An attempt ended by the caller's abort is reported to ky as its own `TimeoutError`, the one error ky
+ * does not retry: otherwise ky starts a retry delay on the aborted signal, whose already-rejected
+ * promise workerd reports as an unhandled rejection. `send` then rethrows the caller's reason.
+ */
+const stoppedByAbort = (request: Request) => (error: unknown) => {
+  throw request.signal.aborted ? new TimeoutError(request) : error;
+};
 
 /** An HTTP error, or Target's own refusal when the answer says `<success>false</success>`. */
 function httpFailure(status: number, text: string, context: { operation: TargetOperation; method: string }) {

@@ -38,16 +38,16 @@ export async function waitForBatch(
 ): Promise<BatchStatus> {
   const { timeout, minInterval, maxInterval, signal } = parseOrThrow(WaitOptionsSchema, options);
   // One signal for the whole wait, so a poll queued behind the bulk limiter cannot outlast it.
-  const deadline = AbortSignal.timeout(timeout);
-  const stop = signal ? AbortSignal.any([signal, deadline]) : deadline;
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(new TargetTimeoutError(timeout, { operation: "waitForBatch", method: "GET" })), timeout);
+  const stop = signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal;
   try {
     for (let interval = minInterval; ; interval = Math.min(maxInterval, interval * 1.5)) {
       const status = await getStatus(stop);
       if (status.status !== "incomplete") return status;
       await sleep(interval, stop);
     }
-  } catch (error) {
-    if (deadline.aborted && !signal?.aborted) throw new TargetTimeoutError(timeout, { operation: "waitForBatch", method: "GET" });
-    throw error;
+  } finally {
+    clearTimeout(timer);
   }
 }
