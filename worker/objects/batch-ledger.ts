@@ -1,0 +1,43 @@
+import { DurableObject } from "cloudflare:workers";
+import type { QueuedUpdate } from "../queue/messages.js";
+
+/**
+ * What went into one submitted batch: its (partial) updates, kept from submission until its
+ * follow-up has read the batch's status, so that the rows Target reports as failed can be queued
+ * again. One object per batch id; `forget` deletes it all. (A follow-up message could not carry
+ * them: a queue message holds 128 KB, a batch file up to 50 MB.)
+ */
+export class BatchLedger extends DurableObject {
+  readonly #sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
+    super(ctx, env);
+    this.#sql = ctx.storage.sql;
+  }
+
+  // Made on first use, not in the constructor: after `forget`, the object holds nothing at all.
+  #table(): SqlStorage {
+    this.#sql.exec("CREATE TABLE IF NOT EXISTS updates (update_id TEXT PRIMARY KEY, body TEXT NOT NULL)");
+    return this.#sql;
+  }
+
+  record(updates: readonly QueuedUpdate[]): void {
+    const sql = this.#table();
+    this.ctx.storage.transactionSync(() => {
+      for (const update of updates) sql.exec("INSERT OR REPLACE INTO updates (update_id, body) VALUES (?, ?)", update.id, JSON.stringify(update));
+    });
+  }
+
+  read(): QueuedUpdate[] {
+    return this.#table()
+      .exec<{ body: string }>("SELECT body FROM updates")
+      .toArray()
+      .map(({ body }) => JSON.parse(body) as QueuedUpdate);
+  }
+
+  async forget(): Promise<void> {
+    await this.ctx.storage.deleteAll();
+  }
+}
+
+export const ledgerOf = (namespace: DurableObjectNamespace<BatchLedger>, batchId: string) => namespace.getByName(batchId);

@@ -1,0 +1,181 @@
+import { DurableObject } from "cloudflare:workers";
+import { compareVersions, type Write } from "../queue/writes.js";
+
+/**
+ * What becomes of a write, against the versions on record for its visitor's attribute:
+ *  - `send`: it is the newest admitted (or equal to it: a retry of the same write), and now on record.
+ *  - `delivered`: Target already accepted it or a newer write: nothing to send, nothing lost.
+ *  - `wait`: a newer write was admitted but Target has not accepted it yet. Sending this one could
+ *    overwrite it; dropping it would lose it should the newer one never get through. It is tried
+ *    again later, and is `delivered` once the newer one is.
+ */
+export type Admission = "send" | "delivered" | "wait";
+
+/**
+ * The newest versions — `(receivedAt, id)`, never a value — admitted for, and delivered to, each
+ * visitor's attribute. Queues redeliver and do not keep order, so every write is admitted here
+ * before it is sent (see Admission), and confirmed once Target accepted it.
+ *
+ * Why a Durable Object: the check-and-record must be atomic and strongly consistent across every
+ * isolate. KV is eventually consistent (two deliveries could both see an old version); D1 would
+ * work but adds a database to run; a Durable Object serialises the calls on each shard by itself,
+ * and keeps its rows in SQLite next to the code. Visitors are spread over SHARDS objects by a hash
+ * of their id, so no single object carries all the traffic.
+ *
+ * Versions are kept as long as the relay runs: a dead letter replayed weeks later must still lose
+ * to what was written since. A row is a visitor id, an attribute name and two versions (~150 bytes).
+ */
+export class NewestWrites extends DurableObject {
+  readonly #sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
+    super(ctx, env);
+    this.#sql = ctx.storage.sql;
+    this.#sql.exec(
+      `CREATE TABLE IF NOT EXISTS newest (
+         visitor TEXT NOT NULL, attribute TEXT NOT NULL,
+         admitted_at INTEGER NOT NULL, admitted_id TEXT NOT NULL, delivered_at INTEGER, delivered_id TEXT,
+         PRIMARY KEY (visitor, attribute)) WITHOUT ROWID`,
+    );
+  }
+
+  /** Each version's admission, in order; `send` ones become the admitted version on record. */
+  admit(versions: readonly Version[]): Admission[] {
+    return this.ctx.storage.transactionSync(() =>
+      versions.map((version) => {
+        const held = this.#held(version);
+        if (held === undefined) {
+          this.#sql.exec(
+            "INSERT INTO newest (visitor, attribute, admitted_at, admitted_id) VALUES (?, ?, ?, ?)",
+            version.visitor,
+            version.attribute,
+            version.receivedAt,
+            version.id,
+          );
+          return "send";
+        }
+        if (held.deliveredAt !== null && compareVersions(version, { receivedAt: held.deliveredAt, id: held.deliveredId as string }) <= 0) return "delivered";
+        const order = compareVersions(version, { receivedAt: held.admittedAt, id: held.admittedId });
+        if (order < 0) return "wait";
+        if (order > 0) {
+          this.#sql.exec(
+            "UPDATE newest SET admitted_at = ?, admitted_id = ? WHERE visitor = ? AND attribute = ?",
+            version.receivedAt,
+            version.id,
+            version.visitor,
+            version.attribute,
+          );
+        }
+        return "send";
+      }),
+    );
+  }
+
+  /** Records versions Target accepted (a newer one on record stays). */
+  confirm(versions: readonly Version[]): void {
+    this.ctx.storage.transactionSync(() => {
+      for (const version of versions) {
+        const held = this.#held(version);
+        if (held === undefined) continue;
+        if (held.deliveredAt !== null && compareVersions(version, { receivedAt: held.deliveredAt, id: held.deliveredId as string }) <= 0) continue;
+        this.#sql.exec(
+          "UPDATE newest SET delivered_at = ?, delivered_id = ? WHERE visitor = ? AND attribute = ?",
+          version.receivedAt,
+          version.id,
+          version.visitor,
+          version.attribute,
+        );
+      }
+    });
+  }
+
+  /**
+   * Takes back confirmations Target went back on (its batch status listed the rows as failed): the
+   * writes are sent again, and older ones wait for them once more.
+   */
+  retract(versions: readonly Version[]): void {
+    this.ctx.storage.transactionSync(() => {
+      for (const version of versions) {
+        this.#sql.exec(
+          "UPDATE newest SET delivered_at = NULL, delivered_id = NULL WHERE visitor = ? AND attribute = ? AND delivered_at = ? AND delivered_id = ?",
+          version.visitor,
+          version.attribute,
+          version.receivedAt,
+          version.id,
+        );
+      }
+    });
+  }
+
+  #held({ visitor, attribute }: Version) {
+    return this.#sql
+      .exec<{ admittedAt: number; admittedId: string; deliveredAt: number | null; deliveredId: string | null }>(
+        `SELECT admitted_at AS admittedAt, admitted_id AS admittedId, delivered_at AS deliveredAt, delivered_id AS deliveredId
+           FROM newest WHERE visitor = ? AND attribute = ?`,
+        visitor,
+        attribute,
+      )
+      .toArray()[0];
+  }
+}
+
+export interface Version {
+  readonly visitor: string;
+  readonly attribute: string;
+  readonly receivedAt: number;
+  readonly id: string;
+}
+
+/** How many objects the versions are spread over. Fixed: changing it would lose the versions on record. */
+export const SHARDS = 32;
+
+/** Admits writes on their visitors' shards, one call per shard, in parallel: each write's admission, in order. */
+export function admitWrites(namespace: DurableObjectNamespace<NewestWrites>, writes: readonly Write[]): Promise<Admission[]> {
+  return byShard(writes, (shard, versions) => namespace.getByName(shard).admit(versions));
+}
+
+/** Confirms writes Target accepted. */
+export async function confirmWrites(namespace: DurableObjectNamespace<NewestWrites>, writes: readonly Write[]): Promise<void> {
+  await byShard(writes, async (shard, versions) => {
+    await namespace.getByName(shard).confirm(versions);
+    return versions.map(() => undefined);
+  });
+}
+
+/** Takes back confirmations of writes Target reported as failed. */
+export async function retractWrites(namespace: DurableObjectNamespace<NewestWrites>, writes: readonly Write[]): Promise<void> {
+  await byShard(writes, async (shard, versions) => {
+    await namespace.getByName(shard).retract(versions);
+    return versions.map(() => undefined);
+  });
+}
+
+/** Runs `call` once per shard with its writes' versions, and puts the answers back in the writes' order. */
+async function byShard<T>(writes: readonly Write[], call: (shard: string, versions: Version[]) => Promise<T[]>): Promise<T[]> {
+  const shards = new Map<number, number[]>();
+  writes.forEach((write, index) => {
+    const shard = shardOf(write.mbox3rdPartyId);
+    const indexes = shards.get(shard);
+    if (indexes === undefined) shards.set(shard, [index]);
+    else indexes.push(index);
+  });
+  const answers = new Array<T>(writes.length);
+  await Promise.all(
+    [...shards].map(async ([shard, indexes]) => {
+      const versions = indexes.map((index) => {
+        const { mbox3rdPartyId: visitor, name: attribute, receivedAt, id } = writes[index] as Write;
+        return { visitor, attribute, receivedAt, id };
+      });
+      const results = await call(`shard-${shard}`, versions);
+      results.forEach((result, position) => (answers[indexes[position] as number] = result));
+    }),
+  );
+  return answers;
+}
+
+/** FNV-1a over the id's UTF-16 units: cheap, stable, and spreads similar ids apart. */
+function shardOf(visitor: string): number {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < visitor.length; index++) hash = Math.imul(hash ^ visitor.charCodeAt(index), 0x01000193);
+  return (hash >>> 0) % SHARDS;
+}

@@ -1,0 +1,57 @@
+import { DurableObject } from "cloudflare:workers";
+
+/** Target's cap on single updates: 1 million in any rolling 24 hours. */
+export const SINGLE_UPDATES_PER_DAY = 1_000_000;
+
+const HOUR_MS = 60 * 60 * 1000;
+const DAY_HOURS = 24;
+const MINUTE_MS = 60 * 1000;
+
+/**
+ * Target's two rate limits for one account, shared by every isolate of the relay (one object per
+ * client code; calls to it are serialised, so taking a slot is atomic):
+ *  - single updates: 1 million in any rolling 24 hours, counted in hourly buckets. The window is
+ *    the current hour and the 23 before it, so it may count up to an hour too much, never too little.
+ *  - bulk calls (batch submissions and status checks): 50 in any rolling minute, by call time.
+ * Callers pass the time (`now`), which keeps the clock where tests can move it.
+ */
+export class TargetQuotas extends DurableObject {
+  readonly #sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
+    super(ctx, env);
+    this.#sql = ctx.storage.sql;
+    this.#sql.exec(`CREATE TABLE IF NOT EXISTS single_updates (hour INTEGER PRIMARY KEY, count INTEGER NOT NULL)`);
+    this.#sql.exec(`CREATE TABLE IF NOT EXISTS bulk_calls (at INTEGER NOT NULL)`);
+  }
+
+  /** Single updates in the rolling 24 hours. */
+  singleUpdates(now: number): number {
+    const hour = Math.floor(now / HOUR_MS);
+    this.#sql.exec("DELETE FROM single_updates WHERE hour <= ?", hour - DAY_HOURS);
+    return this.#sql.exec<{ total: number | null }>("SELECT SUM(count) AS total FROM single_updates").one().total ?? 0;
+  }
+
+  /** Takes `count` single updates when the rolling count stays within `limit`; false (and nothing taken) otherwise. */
+  takeSingleUpdates(count: number, limit: number, now: number): boolean {
+    if (this.singleUpdates(now) + count > limit) return false;
+    this.#sql.exec(
+      "INSERT INTO single_updates (hour, count) VALUES (?, ?) ON CONFLICT (hour) DO UPDATE SET count = count + excluded.count",
+      Math.floor(now / HOUR_MS),
+      count,
+    );
+    return true;
+  }
+
+  /** Takes a bulk call slot: 0 when taken, otherwise the milliseconds until one frees up (nothing taken). */
+  takeBulkCall(limit: number, now: number): number {
+    this.#sql.exec("DELETE FROM bulk_calls WHERE at <= ?", now - MINUTE_MS);
+    const { count, oldest } = this.#sql.exec<{ count: number; oldest: number | null }>("SELECT COUNT(*) AS count, MIN(at) AS oldest FROM bulk_calls").one();
+    if (count >= limit) return Math.max(1, (oldest ?? now) + MINUTE_MS - now);
+    this.#sql.exec("INSERT INTO bulk_calls (at) VALUES (?)", now);
+    return 0;
+  }
+}
+
+/** The quotas of one Target account. */
+export const quotasOf = (namespace: DurableObjectNamespace<TargetQuotas>, clientCode: string) => namespace.getByName(clientCode);
