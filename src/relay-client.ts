@@ -47,6 +47,8 @@ export type RelayProfileUpdate = Extract<ProfileUpdate, { readonly mbox3rdPartyI
  */
 export interface RelayUpdateResult {
   readonly requestId: string;
+  /** 1 when the relay queued the update instead (its RELAY_DELIVERY is "queue" or "auto"). */
+  readonly queued?: number | undefined;
 }
 
 /**
@@ -56,8 +58,11 @@ export interface RelayUpdateResult {
  */
 export interface RelayBatchResult {
   readonly requestId: string;
-  readonly batchId: string;
+  /** The Target batch; absent when the relay queued the updates instead (it follows the batches up itself). */
+  readonly batchId?: string | undefined;
   readonly rows: number;
+  /** How many updates the relay queued, when its RELAY_DELIVERY is "queue" or "auto". */
+  readonly queued?: number | undefined;
 }
 
 /**
@@ -131,8 +136,11 @@ const IdSchema = v.object({
 const BatchIdSchema = v.object({ batchId: v.pipe(v.string("batchId must be a string"), v.nonEmpty("batchId must not be empty")) });
 
 // The relay's answers.
-const UpdateAnswerSchema = v.object({ requestId: v.string() });
-const BatchAnswerSchema = v.object({ requestId: v.string(), batchId: v.string(), rows: v.number() });
+const UpdateAnswerSchema = v.object({ requestId: v.string(), queued: v.optional(v.number()) });
+const BatchAnswerSchema = v.pipe(
+  v.object({ requestId: v.string(), batchId: v.optional(v.string()), rows: v.number(), queued: v.optional(v.number()) }),
+  v.check((answer) => answer.batchId !== undefined || answer.queued !== undefined),
+);
 const ProfileAnswerSchema = v.object({
   mbox3rdPartyId: v.string(),
   modifiedAt: v.optional(v.string()),

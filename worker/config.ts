@@ -4,9 +4,28 @@ import { isTargetValidationError, MAX_BATCH_ROWS, type TargetClient } from "../s
 import { AttributeNameSchema, thirdPartyIdSchema } from "../src/profile-update.js";
 import { formatPath } from "../src/validation.js";
 import type { Env } from "./env.js";
+import type { LocalEmulator } from "./local-emulator.js";
+import type { BatchLedger } from "./objects/batch-ledger.js";
+import type { DeadLetterStore } from "./objects/dead-letter-store.js";
+import type { IdempotencyKeys } from "./objects/idempotency-keys.js";
+import type { NewestWrites } from "./objects/newest-writes.js";
+import { SINGLE_UPDATES_PER_DAY, type TargetQuotas } from "./objects/target-quotas.js";
 import { digestKeys, RelayKeysSchema, type RelayKey } from "./relay-keys.js";
 import { importSigningSecrets } from "./request-signature.js";
 import { createUpstream } from "./upstream.js";
+
+/** How writes reach Target: at once, through the queues, or at once until the single-update share is used. */
+export type DeliveryMode = "direct" | "queue" | "auto";
+
+/** The bindings queued delivery runs on (wrangler.toml declares them all). */
+export interface QueuedDelivery {
+  readonly updates: Queue;
+  readonly deliveries: Queue;
+  readonly newestWrites: DurableObjectNamespace<NewestWrites>;
+  readonly quotas: DurableObjectNamespace<TargetQuotas>;
+  readonly deadLetters: DurableObjectNamespace<DeadLetterStore>;
+  readonly ledgers: DurableObjectNamespace<BatchLedger>;
+}
 
 /** Everything a request needs, checked once: keys, signing, limits, and the Target client. */
 export interface RelayConfig {
@@ -17,7 +36,19 @@ export interface RelayConfig {
   readonly allowedAttributes: ReadonlySet<string> | undefined;
   readonly maxBatchRows: number;
   readonly rateLimit: RateLimit;
+  readonly clientCode: string;
   readonly target: TargetClient;
+  /** The client queued deliveries use: no retries of its own (upstream.ts). */
+  readonly deliveryTarget: TargetClient;
+  readonly delivery: DeliveryMode;
+  /** Set when every binding of queued delivery is there (always, unless delivery is direct). */
+  readonly queued: QueuedDelivery | undefined;
+  readonly idempotencyKeys: DurableObjectNamespace<IdempotencyKeys>;
+  /** Single updates the relay may send in any rolling 24 hours, where it counts them (auto delivery, and the consumer). */
+  readonly singleUpdateLimit: number;
+  readonly bulkCallsPerMinute: number;
+  /** The local emulator, when it is the upstream. */
+  readonly emulator: LocalEmulator | undefined;
 }
 
 export type ConfigResult = { readonly ok: true; readonly config: RelayConfig } | { readonly ok: false; readonly problems: readonly string[] };
@@ -26,6 +57,38 @@ export type ConfigResult = { readonly ok: true; readonly config: RelayConfig } |
 const MIN_SECRET_LENGTH = 32;
 /** Enough for most pushes, and a bound on the CPU one request may take. */
 const DEFAULT_MAX_BATCH_ROWS = 10_000;
+/** Leaves a fifth of Target's single-update cap to anything else that uses it. */
+const DEFAULT_SINGLE_UPDATE_SHARE = 0.8;
+
+/** A whole number from a TOML number or a string (vars set outside wrangler.toml are strings). */
+const wholeNumber = (min: number, max: number, why = "") =>
+  v.pipe(
+    v.union([v.number(), v.pipe(v.string(), v.regex(/^\d+$/), v.transform(Number))], "must be a whole number"),
+    v.integer("must be a whole number"),
+    v.minValue(min, `must be at least ${min}`),
+    v.maxValue(max, `must be at most ${max}${why}`),
+  );
+
+const share = v.pipe(
+  v.union([v.number(), v.pipe(v.string(), v.regex(/^\d*\.?\d+$/), v.transform(Number))], "must be a number from 0 to 1"),
+  v.check((value) => value > 0 && value <= 1, "must be a number above 0 and at most 1"),
+);
+
+const binding = <T>(what: string, test: (value: Partial<Record<string, unknown>>) => boolean) =>
+  v.optional(v.custom<T>((value) => typeof value === "object" && value !== null && test(value as Partial<Record<string, unknown>>), `must be a ${what} binding (see wrangler.toml)`));
+const queue = () => binding<Queue>("[[queues.producers]]", (value) => typeof value.sendBatch === "function");
+const durableObject = <T extends Rpc.DurableObjectBranded>() =>
+  binding<DurableObjectNamespace<T>>("[[durable_objects.bindings]]", (value) => typeof value.idFromName === "function");
+
+/** Queued delivery's bindings, by var name: each is required unless delivery is direct. */
+const QUEUED_BINDINGS = {
+  UPDATES_QUEUE: "updates",
+  DELIVERIES_QUEUE: "deliveries",
+  NEWEST_WRITES: "newestWrites",
+  TARGET_QUOTAS: "quotas",
+  DEAD_LETTERS: "deadLetters",
+  BATCH_LEDGERS: "ledgers",
+} as const satisfies Record<string, keyof QueuedDelivery>;
 
 /** A secret holding JSON (secrets are always strings). */
 const json = <TSchema extends v.GenericSchema<unknown, unknown>>(schema: TSchema, what: string) =>
@@ -55,19 +118,22 @@ const EnvSchema = v.pipe(
     RELAY_KEYS: json(RelayKeysSchema, "a JSON array of { name, key, scope } (wrangler secret put RELAY_KEYS)"),
     RELAY_SIGNING_SECRETS: v.optional(json(SecretsSchema, "a JSON array of secrets")),
     RELAY_ALLOWED_ATTRIBUTES: v.optional(list(AttributeNameSchema, "a list of attribute names")),
-    RELAY_MAX_BATCH_ROWS: v.optional(
-      v.pipe(
-        v.union([v.number(), v.pipe(v.string(), v.regex(/^\d+$/), v.transform(Number))], "must be a whole number"),
-        v.integer("must be a whole number"),
-        v.minValue(1, "must be at least 1"),
-        v.maxValue(MAX_BATCH_ROWS, `must be at most ${MAX_BATCH_ROWS} (Target's limit)`),
-      ),
-      DEFAULT_MAX_BATCH_ROWS,
-    ),
+    RELAY_MAX_BATCH_ROWS: v.optional(wholeNumber(1, MAX_BATCH_ROWS, " (Target's limit)"), DEFAULT_MAX_BATCH_ROWS),
+    TARGET_TIMEOUT: v.optional(wholeNumber(1, 10 * 60 * 1000)),
     RELAY_RATE_LIMIT: v.custom<RateLimit>(
       (binding) => typeof (binding as Partial<RateLimit> | undefined)?.limit === "function",
       "must be a [[ratelimits]] binding (see wrangler.toml)",
     ),
+    RELAY_DELIVERY: v.optional(v.picklist(["direct", "queue", "auto"], 'must be "direct", "queue" or "auto"'), "direct"),
+    RELAY_SINGLE_UPDATE_SHARE: v.optional(share, DEFAULT_SINGLE_UPDATE_SHARE),
+    TARGET_BULK_CALLS_PER_MINUTE: v.optional(wholeNumber(1, 50, " (Target's limit)"), 50),
+    IDEMPOTENCY_KEYS: v.pipe(durableObject<IdempotencyKeys>(), v.check((value) => value !== undefined, "must be a [[durable_objects.bindings]] binding (see wrangler.toml)")),
+    UPDATES_QUEUE: queue(),
+    DELIVERIES_QUEUE: queue(),
+    NEWEST_WRITES: durableObject<NewestWrites>(),
+    TARGET_QUOTAS: durableObject<TargetQuotas>(),
+    DEAD_LETTERS: durableObject<DeadLetterStore>(),
+    BATCH_LEDGERS: durableObject<BatchLedger>(),
   }),
   // Against Adobe Target: a token, and keys and secrets too long to guess.
   v.forward(
@@ -127,17 +193,27 @@ async function check(env: Env): Promise<ConfigResult> {
   if (!parsed.success) return { ok: false, problems: parsed.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`) };
   const settings = parsed.output;
 
-  let target: TargetClient;
+  const missing = Object.keys(QUEUED_BINDINGS).filter((name) => settings[name as keyof typeof QUEUED_BINDINGS] === undefined);
+  if (settings.RELAY_DELIVERY !== "direct" && missing.length > 0) {
+    return { ok: false, problems: missing.map((name) => `${name}: is required when RELAY_DELIVERY is "${settings.RELAY_DELIVERY}" (see wrangler.toml)`) };
+  }
+  const queued =
+    missing.length > 0
+      ? undefined
+      : (Object.fromEntries(Object.entries(QUEUED_BINDINGS).map(([name, field]) => [field, settings[name as keyof typeof QUEUED_BINDINGS]])) as unknown as QueuedDelivery);
+
+  let upstream: ReturnType<typeof createUpstream>;
   try {
-    target = createUpstream({
+    upstream = createUpstream({
       upstream: settings.TARGET_UPSTREAM,
       clientCode: settings.TARGET_CLIENT_CODE,
       token: settings.TARGET_TOKEN,
       retry: settings.TARGET_RETRY,
+      timeout: settings.TARGET_TIMEOUT,
       seed: settings.TARGET_EMULATOR_SEED ?? [],
     });
   } catch (error) {
-    // The client code passed above, so the core can only be refusing the retry policy.
+    // The client code and timeout passed above, so the core can only be refusing the retry policy.
     if (!isTargetValidationError(error)) throw error;
     return { ok: false, problems: error.issues.map((issue) => `TARGET_RETRY: ${issue.message}`) };
   }
@@ -150,7 +226,15 @@ async function check(env: Env): Promise<ConfigResult> {
       allowedAttributes: settings.RELAY_ALLOWED_ATTRIBUTES && new Set(settings.RELAY_ALLOWED_ATTRIBUTES),
       maxBatchRows: settings.RELAY_MAX_BATCH_ROWS,
       rateLimit: settings.RELAY_RATE_LIMIT,
-      target,
+      clientCode: settings.TARGET_CLIENT_CODE,
+      target: upstream.target,
+      deliveryTarget: upstream.deliveryTarget,
+      delivery: settings.RELAY_DELIVERY,
+      queued,
+      idempotencyKeys: settings.IDEMPOTENCY_KEYS as DurableObjectNamespace<IdempotencyKeys>,
+      singleUpdateLimit: Math.floor(settings.RELAY_SINGLE_UPDATE_SHARE * SINGLE_UPDATES_PER_DAY),
+      bulkCallsPerMinute: settings.TARGET_BULK_CALLS_PER_MINUTE,
+      emulator: upstream.emulator,
     },
   };
 }

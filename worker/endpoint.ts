@@ -27,6 +27,8 @@ export interface ProtectedEndpoint {
   readonly scopes: readonly Scope[];
   /** The largest JSON body accepted, in bytes; 0 for a route without a body. */
   readonly maxBodyBytes: number;
+  /** Takes an `Idempotency-Key`: a repeat within 24 hours gets the first answer back (idempotency.ts). */
+  readonly idempotent?: true;
   readonly handle: (call: EndpointCall) => Promise<Response>;
 }
 

@@ -1,3 +1,9 @@
+import type { BatchLedger } from "./objects/batch-ledger.js";
+import type { DeadLetterStore } from "./objects/dead-letter-store.js";
+import type { IdempotencyKeys } from "./objects/idempotency-keys.js";
+import type { NewestWrites } from "./objects/newest-writes.js";
+import type { TargetQuotas } from "./objects/target-quotas.js";
+
 /**
  * The relay's bindings, as the runtime may hand them over: any var or secret can be missing or
  * malformed, so everything is typed loosely here and checked once by `loadConfig` (config.ts).
@@ -15,7 +21,9 @@ declare global {
       TARGET_EMULATOR_SEED?: string;
       /** Var: the core client's retry policy (a number or `{ limit, baseDelay, maxDelay }`, or its JSON). */
       TARGET_RETRY?: unknown;
-      /** Secret: JSON `[{ "name", "key", "scope": "write" | "read" | "read write" }, ...]`. */
+      /** Var, optional: the core client's timeout per attempt, in milliseconds (default 10,000). */
+      TARGET_TIMEOUT?: string | number;
+      /** Secret: JSON `[{ "name", "key", "scope": "write" | "read" | "admin" | "read write" … }, ...]`. */
       RELAY_KEYS?: string;
       /** Secret, optional: JSON `["secret", ...]`; when set, every request must be signed. */
       RELAY_SIGNING_SECRETS?: string;
@@ -25,6 +33,22 @@ declare global {
       RELAY_MAX_BATCH_ROWS?: string | number;
       /** `[[ratelimits]]` binding, keyed by the caller's key name. */
       RELAY_RATE_LIMIT?: RateLimit;
+      /** Var, optional: `"direct"` (default), `"queue"` or `"auto"` (docs/relay.md, Queued delivery). */
+      RELAY_DELIVERY?: string;
+      /** Var, optional: the share of Target's 1 million single updates a day the relay may use (default 0.8). */
+      RELAY_SINGLE_UPDATE_SHARE?: string | number;
+      /** Var, optional: bulk calls a minute the relay may make, of Target's 50 (default 50). */
+      TARGET_BULK_CALLS_PER_MINUTE?: string | number;
+      /** `[[queues.producers]]`: single updates, as received (queue and auto delivery). */
+      UPDATES_QUEUE?: Queue;
+      /** `[[queues.producers]]`: bundles of updates and batch follow-ups (queue and auto delivery). */
+      DELIVERIES_QUEUE?: Queue;
+      /** Durable Objects (SQLite), see worker/objects/. */
+      NEWEST_WRITES?: DurableObjectNamespace<NewestWrites>;
+      TARGET_QUOTAS?: DurableObjectNamespace<TargetQuotas>;
+      IDEMPOTENCY_KEYS?: DurableObjectNamespace<IdempotencyKeys>;
+      DEAD_LETTERS?: DurableObjectNamespace<DeadLetterStore>;
+      BATCH_LEDGERS?: DurableObjectNamespace<BatchLedger>;
     }
     interface GlobalProps {
       mainModule: typeof import("./index.js");

@@ -1,5 +1,6 @@
 import { loadConfig } from "./config.js";
 import type { Env } from "./env.js";
+import { IDEMPOTENCY_KEY_HEADER, runOnce } from "./idempotency.js";
 import { errorResponse } from "./json-response.js";
 import { authenticate } from "./relay-keys.js";
 import { RelayError } from "./relay-error.js";
@@ -35,8 +36,9 @@ export async function handleRequest(request: Request, env: Env): Promise<Respons
 }
 
 /**
- * Route → configuration → key → scope → rate limit → body → signature → handler. Callers are
- * authenticated before their body is read, and the body is read before anything goes upstream.
+ * Route → configuration → key → scope → rate limit → body → signature → idempotency → handler.
+ * Callers are authenticated before their body is read, and the body is read before anything goes
+ * upstream.
  */
 async function respond(request: Request, env: Env, log: RequestLog): Promise<Response> {
   const { template, endpoint, params } = matchRoute(request.method, new URL(request.url).pathname);
@@ -66,6 +68,9 @@ async function respond(request: Request, env: Env, log: RequestLog): Promise<Res
   if (config.signingSecrets !== undefined) await verifySignature(request, raw, config.signingSecrets);
   const body = endpoint.maxBodyBytes > 0 ? parseJsonBody(raw) : undefined;
 
+  const run = () => endpoint.handle({ requestId: log.requestId, params, body, config, log });
+  const idempotencyKey = endpoint.idempotent ? request.headers.get(IDEMPOTENCY_KEY_HEADER) : null;
   // Awaited, not returned: workerd reports a rejected promise that is handed on unawaited.
-  return await endpoint.handle({ requestId: log.requestId, params, body, config, log });
+  if (idempotencyKey === null) return await run();
+  return await runOnce({ keys: config.idempotencyKeys, keyName: key.name, idempotencyKey, request, body: raw, log }, run);
 }

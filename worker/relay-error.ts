@@ -11,9 +11,12 @@ export type RelayErrorCode =
   | "payload_too_large"
   | "unsupported_media_type"
   | "rate_limited"
+  | "idempotency_conflict"
+  | "idempotency_key_reused"
   | "internal_error"
   | "upstream_failed"
-  | "not_configured";
+  | "not_configured"
+  | "queue_unavailable";
 
 interface RelayErrorDetails {
   /** The input field at fault, e.g. `attributes.tier` or `updates[3].mbox3rdPartyId`. */

@@ -1,8 +1,12 @@
 import * as v from "valibot";
 import { RelayError } from "./relay-error.js";
 
-/** `write` may send updates; `read` may read profiles. Batch statuses are open to both. */
-export type Scope = "read" | "write";
+/**
+ * `write` may send updates; `read` may read profiles; batch statuses are open to both. `admin` may
+ * see and replay dead letters: replaying re-sends other callers' data, so neither of the others
+ * implies it.
+ */
+export type Scope = "read" | "write" | "admin";
 
 /** A caller's key, as the relay keeps it: its name (for logs and rate limits) and a digest, never the key. */
 export interface RelayKey {
@@ -14,11 +18,11 @@ export interface RelayKey {
 // The name shows up in logs and rate-limit keys, so it is a plain label.
 const KEY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
-/** OAuth-style scope: `"write"`, `"read"`, or both space-separated (`"read write"`). */
-const SCOPE_MESSAGE = 'must be "write", "read" or "read write"';
+/** OAuth-style scope: `"write"`, `"read"`, `"admin"`, or several space-separated (`"read write"`). */
+const SCOPE_MESSAGE = 'must be "write", "read", "admin", or several space-separated ("read write")';
 const ScopeSchema = v.pipe(
   v.string(SCOPE_MESSAGE),
-  v.regex(/^\s*(?:read|write)(?:\s+(?:read|write))*\s*$/, SCOPE_MESSAGE),
+  v.regex(/^\s*(?:read|write|admin)(?:\s+(?:read|write|admin))*\s*$/, SCOPE_MESSAGE),
   v.transform((scope) => new Set(scope.trim().split(/\s+/) as Scope[])),
 );
 

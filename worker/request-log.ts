@@ -14,6 +14,10 @@ export interface RequestLog {
   /** Rows in the batch file (repeated ids are merged). */
   rows?: number;
   attributes?: number;
+  /** How the updates went: to Target at once, or onto the relay's queues. */
+  delivery?: "direct" | "queued";
+  /** `replayed` when an Idempotency-Key repeat got the first answer back. */
+  idempotency?: "first" | "replayed";
   error?: RelayErrorCode;
   /** How Target failed: the core error's name and HTTP status. */
   upstream?: string;

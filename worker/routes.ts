@@ -1,5 +1,7 @@
 import type { Endpoint } from "./endpoint.js";
 import { RelayError } from "./relay-error.js";
+import { listDeadLetters, replayDeadLetters } from "./routes/dead-letters.js";
+import { getEmulatorStats } from "./routes/emulator-stats.js";
 import { getBatch } from "./routes/get-batch.js";
 import { getProfile } from "./routes/get-profile.js";
 import { healthz } from "./routes/healthz.js";
@@ -12,6 +14,9 @@ const ROUTES: ReadonlyArray<{ readonly template: string; readonly methods: Reado
   { template: "/v1/profiles", methods: { POST: updateProfiles } },
   { template: "/v1/profiles/:mbox3rdPartyId", methods: { GET: getProfile, POST: updateProfile } },
   { template: "/v1/batches/:batchId", methods: { GET: getBatch } },
+  { template: "/v1/dead-letters", methods: { GET: listDeadLetters } },
+  { template: "/v1/dead-letters/replay", methods: { POST: replayDeadLetters } },
+  { template: "/_emulator/stats", methods: { GET: getEmulatorStats } },
 ];
 
 export interface RouteMatch {

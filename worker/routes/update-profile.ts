@@ -3,6 +3,7 @@ import type { ProfileUpdate } from "../../src/index.js";
 import { ProfileUpdateSchema } from "../../src/profile-update.js";
 import { formatPath, parseOrThrow } from "../../src/validation.js";
 import { refuseUnlistedAttributes } from "../attribute-allow-list.js";
+import { deliverUpdate } from "../deliver-update.js";
 import type { ProtectedEndpoint } from "../endpoint.js";
 import { jsonResponse } from "../json-response.js";
 import { Mbox3rdPartyIdSchema, pathParam } from "../path-params.js";
@@ -12,10 +13,15 @@ const BodySchema = v.strictObject({ attributes: v.unknown() }, (issue) =>
   issue.expected === "never" ? "unknown field: the body takes only attributes" : issue.path ? "is required" : "the body must be { attributes }",
 );
 
-/** `POST /v1/profiles/{mbox3rdPartyId}` with `{ attributes }`: one Single Profile Update (update-only at Target). */
+/**
+ * `POST /v1/profiles/{mbox3rdPartyId}` with `{ attributes }`: one Single Profile Update (update-only
+ * at Target), or queued (RELAY_DELIVERY, deliver-update.ts): `202 { requestId }`, plus `queued: 1`
+ * when it was queued.
+ */
 export const updateProfile: ProtectedEndpoint = {
   scopes: ["write"],
   maxBodyBytes: 64 * 1024,
+  idempotent: true,
   async handle({ requestId, params, body, config, log }) {
     const { attributes } = parseOrThrow(BodySchema, body);
     const mbox3rdPartyId = pathParam("mbox3rdPartyId", params.mbox3rdPartyId ?? "", Mbox3rdPartyIdSchema);
@@ -25,7 +31,7 @@ export const updateProfile: ProtectedEndpoint = {
     log.updates = 1;
     log.attributes = checked.attributes.length;
 
-    await config.target.updateProfile(update);
-    return jsonResponse(202, { requestId });
+    log.delivery = await deliverUpdate(config, mbox3rdPartyId, update.attributes, log);
+    return jsonResponse(202, log.delivery === "queued" ? { requestId, queued: 1 } : { requestId });
   },
 };

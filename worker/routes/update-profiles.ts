@@ -3,8 +3,11 @@ import { encodeBatches, type ProfileUpdate } from "../../src/index.js";
 import { ProfileUpdateSchema } from "../../src/profile-update.js";
 import { formatPath, parseOrThrow } from "../../src/validation.js";
 import { refuseUnlistedAttributes } from "../attribute-allow-list.js";
+import { queueUnavailable } from "../deliver-update.js";
 import type { ProtectedEndpoint } from "../endpoint.js";
 import { jsonResponse } from "../json-response.js";
+import { UpdateTooLargeError } from "../queue/bundles.js";
+import { enqueueBundles, toQueuedUpdate } from "../queue/enqueue.js";
 import { RelayError } from "../relay-error.js";
 
 const UpdateSchema = v.pipe(
@@ -25,10 +28,18 @@ const BodySchema = v.strictObject(
 /**
  * `POST /v1/profiles` with `{ updates: [{ mbox3rdPartyId, attributes }, ...] }`: one v2 batch file,
  * which also creates missing profiles. Updates that need more than one file are refused (413).
+ *
+ * With queued delivery (queue or auto), the updates are queued instead, each stamped on its own,
+ * and the answer is `202 { requestId, rows, queued }`. They go straight to the deliveries queue,
+ * packed into bundles (sendBatch): they are many already, so they need no gathering, and in the
+ * queue their rows share bulk calls with everyone else's, within the one bulk budget the consumer
+ * keeps, and are ordered against the single updates of the same visitors. Sent directly, a batch
+ * could overwrite a newer queued write, and its call would bypass that budget.
  */
 export const updateProfiles: ProtectedEndpoint = {
   scopes: ["write"],
   maxBodyBytes: 4 * 1024 * 1024,
+  idempotent: true,
   async handle({ requestId, body, config, log }) {
     const checked = parseOrThrow(BodySchema, body).updates;
     // Valid now, so the input is what the core encodes (it keeps numbers and booleans as sent).
@@ -50,6 +61,19 @@ export const updateProfiles: ProtectedEndpoint = {
     }
     log.rows = file.rows;
 
+    if (config.delivery !== "direct" && config.queued !== undefined) {
+      const stamped = updates.map(({ mbox3rdPartyId, attributes }) => toQueuedUpdate(mbox3rdPartyId as string, attributes, "batch"));
+      try {
+        await enqueueBundles(config.queued, stamped);
+      } catch (error) {
+        if (error instanceof UpdateTooLargeError) throw new RelayError(413, "payload_too_large", `${error.message}: send it alone`);
+        throw queueUnavailable();
+      }
+      log.delivery = "queued";
+      return jsonResponse(202, { requestId, rows: file.rows, queued: stamped.length });
+    }
+
+    log.delivery = "direct";
     const { batchId } = await config.target.submitBatch(file, { version: 2 });
     return jsonResponse(202, { requestId, batchId, rows: file.rows }, { location: `/v1/batches/${encodeURIComponent(batchId)}` });
   },

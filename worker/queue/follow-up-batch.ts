@@ -1,0 +1,77 @@
+import { isTargetHttpError, isTargetRejectedError, type BatchStatus } from "../../src/index.js";
+import type { QueuedDelivery, RelayConfig } from "../config.js";
+import { ledgerOf } from "../objects/batch-ledger.js";
+import { deadLetterStoreOf } from "../objects/dead-letter-store.js";
+import { retractWrites } from "../objects/newest-writes.js";
+import { takeBulkCall } from "./bulk-budget.js";
+import { enqueueBundles } from "./enqueue.js";
+import { failureReason } from "./failure-reason.js";
+import type { FollowUpMessage } from "./messages.js";
+import type { QueueLog } from "./queue-log.js";
+import { sendMessages } from "./send-messages.js";
+import { ackAll, retryAll, type Received } from "./settle.js";
+import { writesOf } from "./writes.js";
+
+/** The first status check comes this long after a submission; each later one waits twice as long. */
+export const FIRST_CHECK_SECONDS = 60;
+const MAX_CHECK_DELAY_SECONDS = 60 * 60;
+/** Checks before the status counts as unknown: 60 s doubling, capped at an hour, spans about a day (Target keeps statuses ~24 h). */
+export const MAX_CHECKS = 28;
+
+/**
+ * The deliveries queue's consumer, for follow-ups: reads a submitted batch's detailed status. While
+ * it is `incomplete` (or cannot be read), the check is scheduled again (a new delayed message; the
+ * retry count is kept for real failures). Once it is `complete`, the updates of the ids Target
+ * listed as failed are queued once more, marked `requeued`; those that were already are
+ * dead-lettered (their confirmations are taken back first). A `stuck` batch, or one whose status never comes (404, or too many checks), counts
+ * as all of its rows failed. Then the batch's ledger is forgotten and the message acked.
+ */
+export async function followUpBatch(received: Received, config: RelayConfig, queued: QueuedDelivery, log: QueueLog): Promise<void> {
+  const followUp = received.body as FollowUpMessage;
+  log.followUps = (log.followUps ?? 0) + 1;
+  try {
+    const outcome = await checkStatus(followUp, config, queued);
+    if (outcome === "check again") {
+      const next: FollowUpMessage = { ...followUp, checks: followUp.checks + 1 };
+      await sendMessages(queued.deliveries, [next], { delaySeconds: Math.min(MAX_CHECK_DELAY_SECONDS, FIRST_CHECK_SECONDS * 2 ** next.checks) });
+    } else {
+      await settleRows(followUp.batchId, outcome, queued, log);
+    }
+    ackAll([received], log);
+  } catch (error) {
+    log.error = failureReason(error);
+    await retryAll([received], log.error, queued, log);
+  }
+}
+
+type Outcome = "check again" | { readonly failedIds: ReadonlySet<string> | "all"; readonly reason: string };
+
+async function checkStatus(followUp: FollowUpMessage, config: RelayConfig, queued: QueuedDelivery): Promise<Outcome> {
+  const lastCheck = followUp.checks + 1 >= MAX_CHECKS;
+  let status: BatchStatus;
+  try {
+    await takeBulkCall(config, queued);
+    status = await config.deliveryTarget.getBatchStatus(followUp.statusUrl, { details: true });
+  } catch (error) {
+    const gone = (isTargetHttpError(error) || isTargetRejectedError(error)) && error.status === 404;
+    if (gone || lastCheck) return { failedIds: "all", reason: "batch_status_unknown" };
+    return "check again";
+  }
+  if (status.status === "incomplete") return lastCheck ? { failedIds: "all", reason: "batch_status_unknown" } : "check again";
+  if (status.status === "stuck") return { failedIds: "all", reason: "batch_stuck" };
+  return { failedIds: new Set(status.failedIds), reason: "row_failed" };
+}
+
+async function settleRows(batchId: string, { failedIds, reason }: Exclude<Outcome, "check again">, queued: QueuedDelivery, log: QueueLog) {
+  const ledger = ledgerOf(queued.ledgers, batchId);
+  const failed = (await ledger.read()).filter((update) => failedIds === "all" || failedIds.has(update.mbox3rdPartyId));
+  // Not delivered after all: older writes wait for these again, and these are sent again.
+  await retractWrites(queued.newestWrites, writesOf(failed));
+  const again = failed.filter((update) => !update.requeued).map((update) => ({ ...update, requeued: true as const }));
+  const dead = failed.filter((update) => update.requeued);
+  if (again.length > 0) await enqueueBundles(queued, again);
+  if (dead.length > 0) await deadLetterStoreOf(queued.deadLetters).keep(dead.map((update) => ({ update, reason })), Date.now());
+  await ledger.forget();
+  log.requeued = (log.requeued ?? 0) + again.length;
+  log.deadLettered = (log.deadLettered ?? 0) + dead.length;
+}

@@ -1,0 +1,68 @@
+import { loadConfig } from "../config.js";
+import type { Env } from "../env.js";
+import { deliverBundles } from "./deliver-bundles.js";
+import { followUpBatch } from "./follow-up-batch.js";
+import { gatherUpdates } from "./gather-updates.js";
+import { keepDeadLetters } from "./keep-dead-letters.js";
+import { readMessage } from "./messages.js";
+import { startQueueLog, writeQueueLog } from "./queue-log.js";
+import { retryDelaySeconds } from "./retry-delay.js";
+import type { Received } from "./settle.js";
+
+/** The relay's queues, as named in wrangler.toml: the consumer tells them apart by name. */
+export const QUEUES = {
+  updates: "target-profile-updates",
+  deliveries: "target-profile-deliveries",
+  deadLetters: "target-profile-dead-letters",
+} as const;
+
+/**
+ * The Worker's `queue` handler: one batch of one queue in, every message settled explicitly, one
+ * log line out. Bodies that are not the relay's are acked and counted (they hold nothing to send).
+ */
+export async function handleQueue(batch: MessageBatch, env: Env): Promise<void> {
+  const started = Date.now();
+  const log = startQueueLog(batch.queue, batch.messages.length);
+  try {
+    const loaded = await loadConfig(env);
+    const queued = loaded.ok ? loaded.config.queued : undefined;
+    if (!loaded.ok || queued === undefined) {
+      // Nothing can be delivered or stored: every message waits for a fixed configuration.
+      for (const message of batch.messages) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+      log.retried = batch.messages.length;
+      log.error = "not_configured";
+      log.problems = loaded.ok ? ["queue bindings are missing (see wrangler.toml)"] : loaded.problems;
+      return;
+    }
+    const { config } = loaded;
+
+    const received: Received[] = [];
+    for (const message of batch.messages) {
+      const body = readMessage(message.body);
+      if (body === undefined) {
+        message.ack();
+        log.acked++;
+        log.invalid = (log.invalid ?? 0) + 1;
+      } else {
+        received.push({ message, body });
+      }
+    }
+
+    switch (batch.queue) {
+      case QUEUES.updates:
+        return await gatherUpdates(received, queued, log);
+      case QUEUES.deliveries:
+        // Follow-ups one by one (each is a status check); all bundles together in one delivery.
+        for (const followUp of received.filter(({ body }) => body.type === "follow-up")) await followUpBatch(followUp, config, queued, log);
+        return await deliverBundles(received.filter(({ body }) => body.type !== "follow-up"), config, queued, log);
+      case QUEUES.deadLetters:
+        return await keepDeadLetters(received, queued, log);
+      default:
+        for (const { message } of received) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+        log.retried += received.length;
+        log.error = "unknown_queue";
+    }
+  } finally {
+    writeQueueLog(log, Date.now() - started);
+  }
+}

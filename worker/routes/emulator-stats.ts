@@ -1,0 +1,18 @@
+import type { ProtectedEndpoint } from "../endpoint.js";
+import { jsonResponse } from "../json-response.js";
+import { emulatorStats } from "../local-emulator.js";
+import { RelayError } from "../relay-error.js";
+
+/**
+ * `GET /_emulator/stats`, local runs only (TARGET_UPSTREAM = "emulator", which the configuration
+ * refuses to pair with production keys): what the built-in emulator holds and the calls it took,
+ * for `npm run bench:queue`. Against Target it does not exist (404).
+ */
+export const getEmulatorStats: ProtectedEndpoint = {
+  scopes: ["read", "admin"],
+  maxBodyBytes: 0,
+  async handle({ config }) {
+    if (config.emulator === undefined) throw new RelayError(404, "not_found", "no such route");
+    return jsonResponse(200, await emulatorStats(config.emulator));
+  },
+};
