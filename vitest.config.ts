@@ -111,20 +111,15 @@ export default defineConfig({
       },
       // ── relay (4th project) ────────────────────────────────────────────────────────────────
       // The Cloudflare Worker in worker/index.ts, configured by ./wrangler.toml: its `main`,
-      // `compatibility_date`/`compatibility_flags`, `[vars]`, `[[queues.producers]]` and
-      // `[[queues.consumers]]` are read from there. Live already: it matches no file until
-      // test/worker/**/*.test.ts exists (and then needs wrangler.toml + worker/index.ts).
+      // `compatibility_date`, `[vars]`, queues and Durable Objects (SQLite, with their migration)
+      // are read from there; `miniflare` below overrides/extends them for tests.
       // Tests use
       //   import { env, exports } from "cloudflare:workers";   // exports.default.fetch(request)
       //   import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
-      // Test-only bindings/secrets go in `miniflare` below; they override/extend wrangler.toml:
-      //   miniflare: { bindings: { RELAY_API_KEY: "test-key" },
-      //                queueProducers: { UPDATES: { queueName: "profile-updates" } },
-      //                queueConsumers: { "profile-updates": { maxBatchSize: 100, maxBatchTimeout: 1 } } }
-      // Types: `declare namespace Cloudflare { interface Env {...}; interface GlobalProps {
-      //   mainModule: typeof import("./index.js") } }` in worker/ (or `npx wrangler types`);
-      // without `mainModule`, `exports.default` does not type-check. tsconfig.worker.json covers
-      // worker/ and test/worker/.
+      // Each test file gets its own runtime, so its own queues and Durable Object storage.
+      // Queue consumers run in the test's isolate: a `vi.spyOn(globalThis, "fetch")` reaches them.
+      // Types: worker/env.ts declares `Cloudflare.Env` and `GlobalProps.mainModule`;
+      // tsconfig.worker.json covers worker/ and test/worker/.
       {
         extends: true,
         plugins: [
@@ -139,13 +134,20 @@ export default defineConfig({
                 RELAY_KEYS: JSON.stringify([
                   { name: "test-writer", key: "canary-write-key-0b8e4f2a7c9d1e3f5a6b", scope: "write" },
                   { name: "test-reader", key: "canary-read-key-6d2c8a4e0f1b3d5c7e9a", scope: "read" },
-                  { name: "test-admin", key: "canary-admin-key-1a3c5e7b9d2f4a6c8e0b", scope: "read write" },
+                  { name: "test-admin", key: "canary-admin-key-1a3c5e7b9d2f4a6c8e0b", scope: "read write admin" },
                 ]),
                 // Retries in milliseconds, not seconds.
                 TARGET_RETRY: { limit: 2, baseDelay: 1, maxDelay: 2 },
               },
               // A tight limit for the rate-limit test (the relay's own binding allows 600 a minute).
               ratelimits: { TEST_TIGHT_RATE_LIMIT: { simple: { limit: 2, period: 60 } } },
+              // wrangler.toml's consumers, with short batch timeouts: test/worker/local-queue.test.ts
+              // waits for the real local queues. (Retries keep their delays: that test has no faults.)
+              queueConsumers: {
+                "target-profile-updates": { maxBatchSize: 100, maxBatchTimeout: 0.05, maxRetries: 5, deadLetterQueue: "target-profile-dead-letters" },
+                "target-profile-deliveries": { maxBatchSize: 100, maxBatchTimeout: 0.05, maxRetries: 10, deadLetterQueue: "target-profile-dead-letters" },
+                "target-profile-dead-letters": { maxBatchSize: 100, maxBatchTimeout: 0.05, maxRetries: 100 },
+              },
             },
           }),
         ],

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { handleRequest } from "../../worker/handle-request.js";
-import { capturedLogs, envWith, errorOf, fakeTarget, get, post, requestLines, WRITE_KEY } from "./helpers.js";
+import { ADMIN_KEY, capturedLogs, envWith, errorOf, fakeTarget, get, post, requestLines, WRITE_KEY } from "./helpers.js";
 
 const CANARY_SECRET = "canary-config-secret-77e1";
 const key = (name: string, value: string, scope = "write") => ({ name, key: value, scope });
@@ -12,7 +12,7 @@ describe("configuration, checked on first use", () => {
     ["RELAY_KEYS is not JSON", { RELAY_KEYS: `[${CANARY_SECRET}` }, "RELAY_KEYS: must be a JSON array of { name, key, scope } (wrangler secret put RELAY_KEYS)"],
     ["RELAY_KEYS is empty", { RELAY_KEYS: "[]" }, "RELAY_KEYS: must hold at least one key"],
     ["a key has no scope", { RELAY_KEYS: JSON.stringify([{ name: "a", key: CANARY_SECRET.repeat(2) }]) }, "RELAY_KEYS[0].scope: is required"],
-    ["a scope is unknown", { RELAY_KEYS: JSON.stringify([key("a", CANARY_SECRET.repeat(2), "admin")]) }, 'RELAY_KEYS[0].scope: must be "write", "read" or "read write"'],
+    ["a scope is unknown", { RELAY_KEYS: JSON.stringify([key("a", CANARY_SECRET.repeat(2), "owner")]) }, 'RELAY_KEYS[0].scope: must be "write", "read", "admin", or several'],
     ["a key name could not be logged", { RELAY_KEYS: JSON.stringify([key("a b", CANARY_SECRET.repeat(2))]) }, "RELAY_KEYS[0].name: must be a label"],
     ["two keys share a name", { RELAY_KEYS: JSON.stringify([key("a", CANARY_SECRET.repeat(2)), key("a", CANARY_SECRET.repeat(3))]) }, "RELAY_KEYS: key names must be unique"],
     ["a key is short", { RELAY_KEYS: JSON.stringify([key("a", CANARY_SECRET)]) }, "RELAY_KEYS: keys must be at least 32 characters"],
@@ -27,6 +27,14 @@ describe("configuration, checked on first use", () => {
     ["RELAY_MAX_BATCH_ROWS is over Target's limit", { RELAY_MAX_BATCH_ROWS: "600000" }, "RELAY_MAX_BATCH_ROWS: must be at most 500000"],
     ["the rate limit binding is missing", { RELAY_RATE_LIMIT: undefined }, "RELAY_RATE_LIMIT: must be a [[ratelimits]] binding"],
     ["TARGET_RETRY is no policy", { TARGET_RETRY: { limit: -1 } }, "TARGET_RETRY: retry.limit must not be negative"],
+    ["TARGET_TIMEOUT is zero", { TARGET_TIMEOUT: "0" }, "TARGET_TIMEOUT: must be at least 1"],
+    ["RELAY_DELIVERY is unknown", { RELAY_DELIVERY: "later" }, 'RELAY_DELIVERY: must be "direct", "queue" or "auto"'],
+    ["a queue binding is missing in queue mode", { RELAY_DELIVERY: "queue", UPDATES_QUEUE: undefined }, 'UPDATES_QUEUE: is required when RELAY_DELIVERY is "queue"'],
+    ["a Durable Object binding is missing in auto mode", { RELAY_DELIVERY: "auto", NEWEST_WRITES: undefined }, 'NEWEST_WRITES: is required when RELAY_DELIVERY is "auto"'],
+    ["a queue binding is something else", { DELIVERIES_QUEUE: { send: CANARY_SECRET } }, "DELIVERIES_QUEUE: must be a [[queues.producers]] binding"],
+    ["the idempotency binding is missing", { IDEMPOTENCY_KEYS: undefined }, "IDEMPOTENCY_KEYS: must be a [[durable_objects.bindings]] binding"],
+    ["RELAY_SINGLE_UPDATE_SHARE is over 1", { RELAY_SINGLE_UPDATE_SHARE: "1.5" }, "RELAY_SINGLE_UPDATE_SHARE: must be a number above 0 and at most 1"],
+    ["TARGET_BULK_CALLS_PER_MINUTE is over Target's limit", { TARGET_BULK_CALLS_PER_MINUTE: 60 }, "TARGET_BULK_CALLS_PER_MINUTE: must be at most 50 (Target's limit)"],
   ])("answers 503 when %s, and logs which var and rule, not its value", async (_, overrides, problem) => {
     const { sent } = fakeTarget();
     let response: Response | undefined;
@@ -42,6 +50,19 @@ describe("configuration, checked on first use", () => {
     expect((line?.problems as string[]).some((text) => text.startsWith(problem))).toBe(true);
     expect(lines.join("\n")).not.toContain(CANARY_SECRET);
     expect(sent).toEqual([]);
+  });
+
+  it("runs direct delivery without the queues (their routes then say there are no dead letters)", async () => {
+    const { emulator } = fakeTarget();
+    emulator.seedProfile({ thirdPartyId: "crm-direct" });
+    const direct = envWith({ UPDATES_QUEUE: undefined, DELIVERIES_QUEUE: undefined });
+
+    const written = await handleRequest(post("/v1/profiles/crm-direct", { attributes: { tier: "gold" } }), direct);
+    const deadLetters = await handleRequest(get("/v1/dead-letters", { key: ADMIN_KEY }), direct);
+
+    expect(written.status).toBe(202);
+    expect(emulator.getProfile({ thirdPartyId: "crm-direct" })?.attributes).toEqual({ tier: "gold" });
+    expect(deadLetters.status).toBe(404);
   });
 
   it("keeps /healthz the same whether configured or not", async () => {

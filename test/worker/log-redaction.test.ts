@@ -75,6 +75,7 @@ describe("logs", () => {
         updates: 2,
         attributes: 3,
         rows: 1,
+        delivery: "direct",
       },
       { level: "info", requestId: expect.any(String), route: "GET /healthz", status: 200, durationMs: expect.any(Number) },
     ]);

@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from "vitest";
 import { createRelayClient, isTargetRelayError, isTargetValidationError, type RelayClientOptions } from "../../src/index.js";
 import { handleRequest } from "../../worker/handle-request.js";
 import { envWith, fakeTarget, READ_KEY, RELAY, send, WRITE_KEY } from "./helpers.js";
+import { queuedBindings } from "./queue-helpers.js";
 
 /** A relay client whose fetch goes straight into the Worker's default export. */
 const relay = (apiKey: string, options: Partial<RelayClientOptions> = {}) =>
@@ -38,7 +39,7 @@ describe("createRelayClient against the Worker", () => {
         { mbox3rdPartyId: "crm-c3", attributes: { tier: "silver" } },
       ]),
     );
-    const status = await client.getBatch(submitted.batchId);
+    const status = await client.getBatch(submitted.batchId as string);
 
     expect(submitted).toEqual({ requestId: expect.any(String), batchId: expect.any(String), rows: 2 });
     expect(status).toEqual({
@@ -52,6 +53,22 @@ describe("createRelayClient against the Worker", () => {
       failedIds: [],
     });
     expect(emulator.getProfile({ thirdPartyId: "crm-c3" })?.attributes).toEqual({ tier: "silver" });
+  });
+
+  it("takes the queued answers of a relay that queues its deliveries", async () => {
+    const { sent } = fakeTarget();
+    const { bindings, updates, deliveries } = queuedBindings();
+    const client = relay(WRITE_KEY, { fetch: (request) => handleRequest(request, bindings) });
+
+    const single = await client.updateProfile({ mbox3rdPartyId: "crm-q1", attributes: { tier: "gold" } });
+    const batch = await client.updateProfiles([
+      { mbox3rdPartyId: "crm-q2", attributes: { tier: "gold" } },
+      { mbox3rdPartyId: "crm-q2", attributes: { ltv: 5 } },
+    ]);
+
+    expect(single).toEqual({ requestId: expect.any(String), queued: 1 });
+    expect(batch).toEqual({ requestId: expect.any(String), rows: 1, queued: 2 });
+    expect([updates.sent.length, deliveries.sent.length, sent.length]).toEqual([1, 1, 0]);
   });
 
   it("getProfile answers undefined when Target has no such profile", async () => {
