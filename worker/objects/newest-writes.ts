@@ -7,7 +7,9 @@ import { compareVersions, type Write } from "../queue/writes.js";
  *  - `delivered`: Target already accepted it or a newer write: nothing to send, nothing lost.
  *  - `wait`: a newer write was admitted but Target has not accepted it yet. Sending this one could
  *    overwrite it; dropping it would lose it should the newer one never get through. It is tried
- *    again later, and is `delivered` once the newer one is.
+ *    again later, and is `delivered` once the newer one is. Also the answer for a newer write while
+ *    an older one is being sent directly (its lease, see `admitDirect`): sent now, it could be
+ *    overtaken by the older one; once that one is confirmed, released or its lease is over, it goes.
  */
 export type Admission = "send" | "delivered" | "wait";
 
@@ -35,12 +37,13 @@ export class NewestWrites extends DurableObject {
       `CREATE TABLE IF NOT EXISTS newest (
          visitor TEXT NOT NULL, attribute TEXT NOT NULL,
          admitted_at INTEGER NOT NULL, admitted_id TEXT NOT NULL, delivered_at INTEGER, delivered_id TEXT,
+         direct_until INTEGER,
          PRIMARY KEY (visitor, attribute)) WITHOUT ROWID`,
     );
   }
 
   /** Each version's admission, in order; `send` ones become the admitted version on record. */
-  admit(versions: readonly Version[]): Admission[] {
+  admit(versions: readonly Version[], now: number): Admission[] {
     return this.ctx.storage.transactionSync(() =>
       versions.map((version) => {
         const held = this.#held(version);
@@ -57,6 +60,7 @@ export class NewestWrites extends DurableObject {
         if (held.deliveredAt !== null && compareVersions(version, { receivedAt: held.deliveredAt, id: held.deliveredId as string }) <= 0) return "delivered";
         const order = compareVersions(version, { receivedAt: held.admittedAt, id: held.admittedId });
         if (order < 0) return "wait";
+        if (order > 0 && isSendingDirectly(held, now)) return "wait";
         if (order > 0) {
           this.#sql.exec(
             "UPDATE newest SET admitted_at = ?, admitted_id = ? WHERE visitor = ? AND attribute = ?",
@@ -69,6 +73,57 @@ export class NewestWrites extends DurableObject {
         return "send";
       }),
     );
+  }
+
+  /**
+   * Admits a direct send (a route sending to Target at once, not through the queues): all of the
+   * versions or none. Only when nothing older is on its way for those attributes (every admitted
+   * version delivered): otherwise the queue must carry this one after it. Admitted, each holds a
+   * lease until `leaseUntil`, the latest the direct call can still reach Target: until then, newer
+   * writes wait for it (`admit`). Then `confirm` or `release` it.
+   */
+  admitDirect(versions: readonly Version[], leaseUntil: number, now: number): boolean {
+    return this.ctx.storage.transactionSync(() => {
+      const clear = versions.every((version) => {
+        const held = this.#held(version);
+        if (held === undefined) return true;
+        const idle = held.deliveredAt === held.admittedAt && held.deliveredId === held.admittedId;
+        return idle && !isSendingDirectly(held, now) && compareVersions(version, { receivedAt: held.admittedAt, id: held.admittedId }) > 0;
+      });
+      if (!clear) return false;
+      for (const version of versions) {
+        this.#sql.exec(
+          `INSERT INTO newest (visitor, attribute, admitted_at, admitted_id, direct_until) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (visitor, attribute) DO UPDATE SET admitted_at = excluded.admitted_at, admitted_id = excluded.admitted_id, direct_until = excluded.direct_until`,
+          version.visitor,
+          version.attribute,
+          version.receivedAt,
+          version.id,
+          leaseUntil,
+        );
+      }
+      return true;
+    });
+  }
+
+  /**
+   * Takes back direct admissions whose send failed (the caller was told so): the admitted version
+   * goes back to the delivered one, as before `admitDirect`. A newer admission since stays.
+   */
+  release(versions: readonly Version[]): void {
+    this.ctx.storage.transactionSync(() => {
+      for (const { visitor, attribute, receivedAt, id } of versions) {
+        const where = "WHERE visitor = ? AND attribute = ? AND admitted_at = ? AND admitted_id = ?";
+        this.#sql.exec(`DELETE FROM newest ${where} AND delivered_at IS NULL`, visitor, attribute, receivedAt, id);
+        this.#sql.exec(
+          `UPDATE newest SET admitted_at = delivered_at, admitted_id = delivered_id, direct_until = NULL ${where}`,
+          visitor,
+          attribute,
+          receivedAt,
+          id,
+        );
+      }
+    });
   }
 
   /** Records versions Target accepted (a newer one on record stays). */
@@ -109,8 +164,9 @@ export class NewestWrites extends DurableObject {
 
   #held({ visitor, attribute }: Version) {
     return this.#sql
-      .exec<{ admittedAt: number; admittedId: string; deliveredAt: number | null; deliveredId: string | null }>(
-        `SELECT admitted_at AS admittedAt, admitted_id AS admittedId, delivered_at AS deliveredAt, delivered_id AS deliveredId
+      .exec<Held>(
+        `SELECT admitted_at AS admittedAt, admitted_id AS admittedId, delivered_at AS deliveredAt, delivered_id AS deliveredId,
+                direct_until AS directUntil
            FROM newest WHERE visitor = ? AND attribute = ?`,
         visitor,
         attribute,
@@ -118,6 +174,19 @@ export class NewestWrites extends DurableObject {
       .toArray()[0];
   }
 }
+
+// A type, not an interface: SqlStorage's row type needs an index signature.
+type Held = {
+  readonly admittedAt: number;
+  readonly admittedId: string;
+  readonly deliveredAt: number | null;
+  readonly deliveredId: string | null;
+  readonly directUntil: number | null;
+};
+
+/** The admitted version is a direct send not yet confirmed, whose call may still reach Target. */
+const isSendingDirectly = (held: Held, now: number) =>
+  held.directUntil !== null && held.directUntil > now && (held.deliveredAt !== held.admittedAt || held.deliveredId !== held.admittedId);
 
 export interface Version {
   readonly visitor: string;
@@ -131,7 +200,31 @@ export const SHARDS = 32;
 
 /** Admits writes on their visitors' shards, one call per shard, in parallel: each write's admission, in order. */
 export function admitWrites(namespace: DurableObjectNamespace<NewestWrites>, writes: readonly Write[]): Promise<Admission[]> {
-  return byShard(writes, (shard, versions) => namespace.getByName(shard).admit(versions));
+  const now = Date.now();
+  return byShard(writes, (shard, versions) => namespace.getByName(shard).admit(versions, now));
+}
+
+/**
+ * Admits writes for a direct send (`NewestWrites.admitDirect`), all or none: true when they may go
+ * now. Shards answer on their own, so a shard's admissions are released when another refuses.
+ */
+export async function admitDirectWrites(namespace: DurableObjectNamespace<NewestWrites>, writes: readonly Write[], leaseMs: number): Promise<boolean> {
+  const now = Date.now();
+  const shards = await byShard(writes, async (shard, versions) => {
+    const admitted = await namespace.getByName(shard).admitDirect(versions, now + leaseMs, now);
+    return versions.map(() => admitted);
+  });
+  if (shards.every(Boolean)) return true;
+  await releaseWrites(namespace, writes.filter((_, index) => shards[index]));
+  return false;
+}
+
+/** Takes back direct admissions whose send failed. */
+export async function releaseWrites(namespace: DurableObjectNamespace<NewestWrites>, writes: readonly Write[]): Promise<void> {
+  await byShard(writes, async (shard, versions) => {
+    await namespace.getByName(shard).release(versions);
+    return versions.map(() => undefined);
+  });
 }
 
 /** Confirms writes Target accepted. */

@@ -8,7 +8,10 @@ import type { ProtectedEndpoint } from "../endpoint.js";
 import { jsonResponse } from "../json-response.js";
 import { UpdateTooLargeError } from "../queue/bundles.js";
 import { enqueueBundles, toQueuedUpdate } from "../queue/enqueue.js";
+import { sendInOrder } from "../ordered-send.js";
+import { writesOf } from "../queue/writes.js";
 import { RelayError } from "../relay-error.js";
+import type { RequestLog } from "../request-log.js";
 
 const UpdateSchema = v.pipe(
   ProfileUpdateSchema,
@@ -34,7 +37,9 @@ const BodySchema = v.strictObject(
  * packed into bundles (sendBatch): they are many already, so they need no gathering, and in the
  * queue their rows share bulk calls with everyone else's, within the one bulk budget the consumer
  * keeps, and are ordered against the single updates of the same visitors. Sent directly, a batch
- * could overwrite a newer queued write, and its call would bypass that budget.
+ * could overwrite a newer queued write, and its call would bypass that budget. In direct delivery
+ * with the queues bound, the batch goes at once in order with them (ordered-send.ts), or is queued
+ * after what they carry of the same visitors.
  */
 export const updateProfiles: ProtectedEndpoint = {
   scopes: ["write"],
@@ -61,10 +66,16 @@ export const updateProfiles: ProtectedEndpoint = {
     }
     log.rows = file.rows;
 
-    if (config.delivery !== "direct" && config.queued !== undefined) {
+    const { queued } = config;
+    if (queued !== undefined) {
       const stamped = updates.map(({ mbox3rdPartyId, attributes }) => toQueuedUpdate(mbox3rdPartyId as string, attributes, "batch"));
+      if (config.delivery === "direct") {
+        let batchId = "";
+        const send = async (signal: AbortSignal) => void ({ batchId } = await config.target.submitBatch(file, { version: 2, signal }));
+        if (await sendInOrder(queued.newestWrites, writesOf(stamped), send)) return submitted(requestId, batchId, file.rows, log);
+      }
       try {
-        await enqueueBundles(config.queued, stamped);
+        await enqueueBundles(queued, stamped);
       } catch (error) {
         if (error instanceof UpdateTooLargeError) throw new RelayError(413, "payload_too_large", `${error.message}: send it alone`);
         throw queueUnavailable();
@@ -73,8 +84,13 @@ export const updateProfiles: ProtectedEndpoint = {
       return jsonResponse(202, { requestId, rows: file.rows, queued: stamped.length });
     }
 
-    log.delivery = "direct";
     const { batchId } = await config.target.submitBatch(file, { version: 2 });
-    return jsonResponse(202, { requestId, batchId, rows: file.rows }, { location: `/v1/batches/${encodeURIComponent(batchId)}` });
+    return submitted(requestId, batchId, file.rows, log);
   },
 };
+
+function submitted(requestId: string, batchId: string, rows: number, log: RequestLog): Response {
+  log.delivery = "direct";
+  return jsonResponse(202, { requestId, batchId, rows }, { location: `/v1/batches/${encodeURIComponent(batchId)}` });
+}
+
