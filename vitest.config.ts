@@ -146,7 +146,7 @@ export default defineConfig({
               queueConsumers: {
                 "target-profile-updates": { maxBatchSize: 100, maxBatchTimeout: 0.05, maxRetries: 5, deadLetterQueue: "target-profile-dead-letters" },
                 "target-profile-deliveries": { maxBatchSize: 100, maxBatchTimeout: 0.05, maxRetries: 10, deadLetterQueue: "target-profile-dead-letters" },
-                "target-profile-dead-letters": { maxBatchSize: 100, maxBatchTimeout: 0.05, maxRetries: 100 },
+                "target-profile-dead-letters": { maxBatchSize: 100, maxBatchTimeout: 0.05, maxRetries: 100, deadLetterQueue: "target-profile-dead-letters-overflow" },
               },
             },
           }),

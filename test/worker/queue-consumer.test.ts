@@ -43,16 +43,18 @@ describe("the updates queue's consumer", () => {
     );
   });
 
-  it("acks and counts bodies that are not the relay's (they hold nothing to send)", async () => {
+  it("retries bodies that are not the relay's, never acking them (they reach the dead-letter queues, not the void)", async () => {
     const { bindings, deliveries } = queuedBindings();
+    const good = updateMessage("g-5", { tier: "gold" }, now());
 
     const lines = await capturedLogs(async () => {
-      const settled = await consume(QUEUES.updates, [{ body: "not json of ours" }, { body: { type: "update", id: "x" } }], bindings);
-      expect(settled.acked).toEqual(["msg-0", "msg-1"]);
+      const settled = await consume(QUEUES.updates, [{ body: "not json of ours" }, { body: { type: "update", id: "x" } }, { body: good }], bindings);
+      expect(settled.acked).toEqual(["msg-2"]);
+      expect([...settled.retried.keys()]).toEqual(["msg-0", "msg-1"]);
     });
 
-    expect(deliveries.sent).toEqual([]);
-    expect(JSON.parse(lines[0] as string)).toMatchObject({ queue: QUEUES.updates, messages: 2, acked: 2, invalid: 2 });
+    expect(deliveries.sent).toHaveLength(1);
+    expect(JSON.parse(lines[0] as string)).toMatchObject({ queue: QUEUES.updates, messages: 3, acked: 1, retried: 2, invalid: 2 });
   });
 });
 
@@ -198,6 +200,20 @@ describe("batch follow-ups", () => {
     expect(await ledgerOf(ledgers, followUp.batchId).read()).toHaveLength(1);
   });
 
+  it("counts every row as failed when Target counts more failed rows than it lists", async () => {
+    const { emulator, bindings, deliveries, followUp } = await submitted(gold("f-9", "f-10"));
+    emulator.injectFaults({
+      status: 200,
+      body: `<response><batchId>${followUp.batchId}</batchId><status>complete</status><batchSize>2</batchSize><failedUpdates>1</failedUpdates></response>`,
+      operations: ["batchStatus"],
+    });
+
+    await consume(QUEUES.deliveries, [{ body: followUp }], bindings);
+
+    const requeued = deliveries.sent.at(-1)?.body as BundleMessage;
+    expect(requeued.updates.map(({ mbox3rdPartyId }) => mbox3rdPartyId).sort()).toEqual(["f-10", "f-9"]);
+  });
+
   it("counts every row as failed when the batch is stuck", async () => {
     const { emulator, bindings, deliveries, followUp } = await submitted(gold("f-7", "f-8"));
     emulator.injectFaults({ status: 200, body: `<response><batchId>${followUp.batchId}</batchId><status>stuck</status></response>`, operations: ["batchStatus"] });
@@ -233,6 +249,28 @@ describe("the dead-letter queue's consumer", () => {
   });
 });
 
+describe("the dead-letter queue's consumer, with the rest of the configuration broken", () => {
+  it("still keeps what it is given: it needs only its stores", async () => {
+    const { bindings } = queuedBindings({ RELAY_KEYS: "not json", TARGET_TOKEN: undefined });
+    const single = updateMessage("x-8", { tier: "gold" }, now());
+    const before = (await deadLetters().summary()).total;
+
+    const settled = await consume(QUEUES.deadLetters, [{ body: single }], bindings);
+
+    expect(settled.acked).toEqual(["msg-0"]);
+    expect((await deadLetters().summary()).total - before).toBe(1);
+  });
+
+  it("while the other queues wait for a fixed configuration", async () => {
+    const { bindings } = queuedBindings({ RELAY_KEYS: "not json" });
+
+    const settled = await consume(QUEUES.deliveries, [{ body: bundleMessage([updateMessage("x-9", { tier: "gold" }, now())]) }], bindings);
+
+    expect(settled.acked).toEqual([]);
+    expect([...settled.retried.keys()]).toEqual(["msg-0"]);
+  });
+});
+
 describe("the dead-letter queue's consumer, for a follow-up that gave up", () => {
   it("keeps the updates of its batch's ledger, and forgets the ledger", async () => {
     const { bindings } = queuedBindings();
@@ -247,6 +285,25 @@ describe("the dead-letter queue's consumer, for a follow-up that gave up", () =>
     expect(settled.acked).toEqual(["msg-0"]);
     expect(await deadLetters().peek(10, "TargetHttpError 500")).toEqual([first, second]);
     expect(await ledger.read()).toEqual([]);
+  });
+
+  it("takes back their confirmations, so that a replay sends them again", async () => {
+    const target = fakeTarget({ pollsUntilComplete: 0 });
+    const queues = queuedBindings();
+    const written = updateMessage("x-7", { tier: "lost" }, now(), "batch");
+    await consume(QUEUES.deliveries, [{ body: bundleMessage([written]) }], queues.bindings);
+    const followUp = queues.deliveries.sent.at(-1)?.body as FollowUpMessage;
+    // The batch never landed after all, and its follow-up gave up.
+    target.emulator.reset();
+    await deadLetters().noteFailures([`batch:${followUp.batchId}`], "reason-retracted", now());
+    await consume(QUEUES.deadLetters, [{ body: followUp }], queues.bindings);
+    const [kept] = await deadLetters().peek(10, "reason-retracted");
+    const calls = target.emulator.calls.length;
+
+    // Replayed: delivered again, not dropped as already delivered.
+    await consume(QUEUES.deliveries, [{ body: bundleMessage([{ type: "update", ...(kept as NonNullable<typeof kept>) }]) }], queues.bindings);
+
+    expect(target.emulator.calls.slice(calls).map(({ operation }) => operation)).toEqual(["batchUpdate"]);
   });
 
   it("merges parts of one update kept at different times", async () => {

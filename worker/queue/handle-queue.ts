@@ -3,9 +3,9 @@ import type { Env } from "../env.js";
 import { deliverBundles } from "./deliver-bundles.js";
 import { followUpBatch } from "./follow-up-batch.js";
 import { gatherUpdates } from "./gather-updates.js";
-import { keepDeadLetters } from "./keep-dead-letters.js";
+import { keepDeadLetters, type DeadLetterBindings } from "./keep-dead-letters.js";
 import { readMessage } from "./messages.js";
-import { startQueueLog, writeQueueLog } from "./queue-log.js";
+import { startQueueLog, writeQueueLog, type QueueLog } from "./queue-log.js";
 import { retryDelaySeconds } from "./retry-delay.js";
 import type { Received } from "./settle.js";
 
@@ -18,7 +18,7 @@ export const QUEUES = {
 
 /**
  * The Worker's `queue` handler: one batch of one queue in, every message settled explicitly, one
- * log line out. Bodies that are not the relay's are acked and counted (they hold nothing to send).
+ * log line out.
  */
 export async function handleQueue(batch: MessageBatch, env: Env): Promise<void> {
   const started = Date.now();
@@ -26,6 +26,10 @@ export async function handleQueue(batch: MessageBatch, env: Env): Promise<void> 
   try {
     const loaded = await loadConfig(env);
     const queued = loaded.ok ? loaded.config.queued : undefined;
+    // Keeping dead letters needs only their stores: a configuration fault elsewhere must not
+    // leave them to run out of retries.
+    const keeping = batch.queue === QUEUES.deadLetters ? (queued ?? deadLetterBindings(env)) : undefined;
+    if (keeping !== undefined) return await keepDeadLetters(readAll(batch, log), keeping, log);
     if (!loaded.ok || queued === undefined) {
       // Nothing can be delivered or stored: every message waits for a fixed configuration.
       for (const message of batch.messages) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
@@ -35,18 +39,7 @@ export async function handleQueue(batch: MessageBatch, env: Env): Promise<void> 
       return;
     }
     const { config } = loaded;
-
-    const received: Received[] = [];
-    for (const message of batch.messages) {
-      const body = readMessage(message.body);
-      if (body === undefined) {
-        message.ack();
-        log.acked++;
-        log.invalid = (log.invalid ?? 0) + 1;
-      } else {
-        received.push({ message, body });
-      }
-    }
+    const received = readAll(batch, log);
 
     switch (batch.queue) {
       case QUEUES.updates:
@@ -55,8 +48,6 @@ export async function handleQueue(batch: MessageBatch, env: Env): Promise<void> 
         // Follow-ups one by one (each is a status check); all bundles together in one delivery.
         for (const followUp of received.filter(({ body }) => body.type === "follow-up")) await followUpBatch(followUp, config, queued, log);
         return await deliverBundles(received.filter(({ body }) => body.type !== "follow-up"), config, queued, log);
-      case QUEUES.deadLetters:
-        return await keepDeadLetters(received, queued, log);
       default:
         for (const { message } of received) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
         log.retried += received.length;
@@ -65,4 +56,30 @@ export async function handleQueue(batch: MessageBatch, env: Env): Promise<void> 
   } finally {
     writeQueueLog(log, Date.now() - started);
   }
+}
+
+/**
+ * The batch's messages with their bodies checked. A body that is not the relay's (a bug, or a
+ * deploy that changed the format) is retried, never acked: it ends up in the dead-letter queues,
+ * kept there for a look, rather than silently dropped.
+ */
+function readAll(batch: MessageBatch, log: QueueLog): Received[] {
+  const received: Received[] = [];
+  for (const message of batch.messages) {
+    const body = readMessage(message.body);
+    if (body !== undefined) {
+      received.push({ message, body });
+      continue;
+    }
+    message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+    log.retried++;
+    log.invalid = (log.invalid ?? 0) + 1;
+  }
+  return received;
+}
+
+/** The stores the dead-letter consumer needs, straight from the bindings. */
+function deadLetterBindings(env: Env): DeadLetterBindings | undefined {
+  const { DEAD_LETTERS: deadLetters, BATCH_LEDGERS: ledgers, NEWEST_WRITES: newestWrites } = env;
+  return deadLetters && ledgers && newestWrites ? { deadLetters, ledgers, newestWrites } : undefined;
 }

@@ -1,9 +1,14 @@
 import type { QueuedDelivery } from "../config.js";
 import { ledgerOf } from "../objects/batch-ledger.js";
 import { deadLetterStoreOf } from "../objects/dead-letter-store.js";
+import { retractWrites } from "../objects/newest-writes.js";
 import { subjectOf, updatesOf, type QueuedUpdate } from "./messages.js";
 import type { QueueLog } from "./queue-log.js";
 import { ackAll, retryAll, type Received } from "./settle.js";
+import { writesOf } from "./writes.js";
+
+/** What keeping dead letters takes: it works even when the rest of the configuration does not. */
+export type DeadLetterBindings = Pick<QueuedDelivery, "deadLetters" | "ledgers" | "newestWrites">;
 
 /** The reason of a message that failed without one noted (its consumer died mid-way). */
 export const UNKNOWN_REASON = "unknown";
@@ -14,7 +19,7 @@ export const UNKNOWN_REASON = "unknown";
  * admin replays them (POST /v1/dead-letters/replay). A follow-up that gave up brings its batch's
  * ledgered updates. Acks only once they are stored; retries otherwise.
  */
-export async function keepDeadLetters(received: readonly Received[], queued: QueuedDelivery, log: QueueLog): Promise<void> {
+export async function keepDeadLetters(received: readonly Received[], queued: DeadLetterBindings, log: QueueLog): Promise<void> {
   const store = deadLetterStoreOf(queued.deadLetters);
   try {
     const subjects = received.map(({ body }) => subjectOf(body));
@@ -28,6 +33,8 @@ export async function keepDeadLetters(received: readonly Received[], queued: Que
         const ledger = ledgerOf(queued.ledgers, body.batchId);
         updates = await ledger.read();
         ledgers.push(ledger);
+        // Confirmed when submitted, but never known to have landed: a replay must send them again.
+        await retractWrites(queued.newestWrites, writesOf(updates));
       } else {
         const { updates: valid, invalid } = updatesOf(body);
         if (invalid > 0) log.invalid = (log.invalid ?? 0) + invalid;

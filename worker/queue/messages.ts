@@ -6,8 +6,8 @@ import { AttributeNameSchema, AttributeValueSchema, thirdPartyIdSchema } from ".
  * whatever either queue gave up on:
  *   target-profile-updates     `update`: one visitor's write, as the relay received it
  *   target-profile-deliveries  `bundle`: many updates, packed for one bulk call; `follow-up`: check a batch
- * Bodies are checked again on the way out (valibot): a malformed one is dead-lettered alone instead of
- * failing its whole batch on every retry.
+ * Bodies are checked again on the way out (valibot): a malformed one is retried alone (handle-queue.ts)
+ * instead of failing its whole batch on every retry.
  */
 
 const UpdateFields = {
