@@ -59,6 +59,8 @@ async function checkStatus(followUp: FollowUpMessage, config: RelayConfig, queue
   }
   if (status.status === "incomplete") return lastCheck ? { failedIds: "all", reason: "batch_status_unknown" } : "check again";
   if (status.status === "stuck") return { failedIds: "all", reason: "batch_stuck" };
+  // Target "may" list its failed rows: when it counts more than it lists, which did not land is unknown.
+  if ((status.failedUpdates ?? 0) > status.failedIds.length) return { failedIds: "all", reason: "row_failed" };
   return { failedIds: new Set(status.failedIds), reason: "row_failed" };
 }
 
