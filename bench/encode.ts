@@ -8,6 +8,7 @@
 import { stringify } from "csv-stringify/sync";
 import { encodeBatches } from "../src/encode-batches.js";
 import type { ProfileUpdate } from "../src/profile-update.js";
+import { seededRandom } from "../test/seeded-random.js";
 
 // The root tsconfig has no Node types (they would leak into src/): the few Node APIs used here, typed here.
 interface NodeProcess {
@@ -136,7 +137,7 @@ const NOTES = ["call back later", "likes tea & cake", "moved\r\nabroad", "prefer
 
 /** Mostly customer ids, 5% Target visitor ids, 1% repeats of an earlier id (merged). */
 function generateRows(count: number): ProfileUpdate[] {
-  const random = mulberry32(42);
+  const random = seededRandom(42);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   const date = () => new Date(Date.UTC(2015, 0, 1) + Math.floor(random() * 3e11)).toISOString();
   const rows: ProfileUpdate[] = [];
@@ -164,16 +165,6 @@ function generateRows(count: number): ProfileUpdate[] {
   return rows;
 }
 
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ── main ───────────────────────────────────────────────────────────────────────────────────────
 

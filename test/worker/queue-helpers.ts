@@ -7,7 +7,10 @@ import worker from "../../worker/index.js";
 import { deadLetterStoreOf } from "../../worker/objects/dead-letter-store.js";
 import { QUEUES } from "../../worker/queue/handle-queue.js";
 import type { QueueMessage } from "../../worker/queue/messages.js";
+import { seededRandom } from "../seeded-random.js";
 import { envWith, TARGET_TOKEN } from "./helpers.js";
+
+export { seededRandom };
 
 export { QUEUES };
 
@@ -189,17 +192,6 @@ async function dropRows(request: Request, fails: (id: string) => boolean): Promi
   return [new Request(request, { body: [header, ...kept].join("\n") }), dropped];
 }
 
-/** A seeded pseudo-random generator (mulberry32): faults and shuffles repeat from run to run. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 interface SimulatedQueue {
   readonly name: string;
