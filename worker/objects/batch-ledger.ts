@@ -6,7 +6,14 @@ import type { QueuedUpdate } from "../queue/messages.js";
  * follow-up has read the batch's status, so that the rows Target reports as failed can be queued
  * again. One object per batch id; `forget` deletes it all. (A follow-up message could not carry
  * them: a queue message holds 128 KB, a batch file up to 50 MB.)
+ *
+ * A ledger whose follow-up was never queued (the delivery failed after submitting, and its bundles
+ * were retried, so a later batch carries the same updates) would keep personal data for ever: an
+ * alarm deletes any ledger LEDGER_RETENTION_MS after it was first written, long after a follow-up
+ * and its dead-lettering (about a day each) would have read it.
  */
+export const LEDGER_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+
 export class BatchLedger extends DurableObject {
   readonly #sql: SqlStorage;
 
@@ -21,11 +28,12 @@ export class BatchLedger extends DurableObject {
     return this.#sql;
   }
 
-  record(updates: readonly QueuedUpdate[]): void {
+  async record(updates: readonly QueuedUpdate[]): Promise<void> {
     const sql = this.#table();
     this.ctx.storage.transactionSync(() => {
       for (const update of updates) sql.exec("INSERT OR REPLACE INTO updates (update_id, body) VALUES (?, ?)", update.id, JSON.stringify(update));
     });
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + LEDGER_RETENTION_MS);
   }
 
   read(): QueuedUpdate[] {
@@ -36,7 +44,12 @@ export class BatchLedger extends DurableObject {
   }
 
   async forget(): Promise<void> {
+    await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
+  }
+
+  override async alarm(): Promise<void> {
+    await this.forget();
   }
 }
 
