@@ -49,38 +49,38 @@ interface Case {
   readonly platform?: BuildOptions["platform"];
 }
 
-// Budgets: measured (gzip -9) on 2026-11-24 × 1.10, rounded up. Re-baseline with care: a budget
+// Budgets: measured (gzip -9) on 2026-12-01 × 1.10, rounded up. Re-baseline with care: a budget
 // raised more than the change needs hides the next regression.
 const CASES: readonly Case[] = [
   {
     name: "whole core",
     imports: `export * from "target-profile"`,
     entry: `export * from "./dist/index.js";`,
-    budget: 18_190,
+    budget: 18_560,
   },
   {
     name: "updateProfile alone",
     imports: `createTargetClient(…).updateProfile(…)`,
     entry: `import { createTargetClient } from "./dist/index.js";\nexport const update = (options, row) => createTargetClient(options).updateProfile(row);`,
-    budget: 16_360,
+    budget: 16_840,
   },
   {
     name: "encodeBatches alone",
     imports: `import { encodeBatches } from "target-profile"`,
     entry: `export { encodeBatches } from "./dist/index.js";`,
-    budget: 6_970,
+    budget: 6_990,
   },
   {
     name: "buildUpdateRequest alone",
     imports: `import { buildUpdateRequest } from "target-profile"`,
     entry: `export { buildUpdateRequest } from "./dist/index.js";`,
-    budget: 5_210,
+    budget: 5_340,
   },
   {
     name: "emulator",
     imports: `import { createTargetEmulator } from "target-profile/emulator"`,
     entry: `export * from "./dist/emulator/index.js";`,
-    budget: 5_240,
+    budget: 5_150,
   },
 ];
 
