@@ -41,7 +41,10 @@ export async function deliverUpdate(config: RelayConfig, mbox3rdPartyId: string,
   if (!direct) return await enqueue(queued, stamped);
   try {
     const sent = await sendInOrder(queued.newestWrites, writesOf([stamped]), (signal) => config.target.updateProfile(update, { signal }));
-    return sent ? "direct" : await enqueue(queued, stamped);
+    if (sent === "queue") return await enqueue(queued, stamped);
+    // Sent; queued again only to be recorded as delivered (a repeat of the same values).
+    if (sent === "unconfirmed") await enqueueUpdate(queued, stamped).catch(() => {});
+    return "direct";
   } catch (error) {
     // Direct delivery tells the caller; auto queues it instead.
     if (isTargetValidationError(error) || config.delivery === "direct") throw error;

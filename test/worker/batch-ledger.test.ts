@@ -8,7 +8,7 @@ import { updateMessage } from "./queue-helpers.js";
 const ledgers = env.BATCH_LEDGERS as NonNullable<Env["BATCH_LEDGERS"]>;
 
 describe("a batch ledger", () => {
-  it("is deleted by its alarm a week after it was first written, should no follow-up ever read it", async () => {
+  it("is deleted by its alarm 15 days after it was first written, should no follow-up ever read it", async () => {
     const ledger = ledgerOf(ledgers, "acme-orphaned");
     const { type: _, ...update } = updateMessage("l-1", { tier: "gold" }, Date.now());
     const before = Date.now();

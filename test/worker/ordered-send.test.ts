@@ -5,6 +5,7 @@ import type { Env } from "../../worker/env.js";
 import { admitDirectWrites, admitWrites, confirmWrites } from "../../worker/objects/newest-writes.js";
 import { DIRECT_LEASE_MS } from "../../worker/ordered-send.js";
 import { writesOf } from "../../worker/queue/writes.js";
+import type { BundleMessage, FollowUpMessage } from "../../worker/queue/messages.js";
 import { capturedLogs, errorOf, fakeTarget, post } from "./helpers.js";
 import { bundleMessage, consume, QUEUES, queuedBindings, updateMessage } from "./queue-helpers.js";
 
@@ -98,7 +99,7 @@ describe("a direct send's lease", () => {
     const { emulator } = fakeTarget();
     const { bindings } = queuedBindings();
     const sending = updateMessage("o-6", { tier: "sending" }, Date.now() - 1_000);
-    expect(await admitDirectWrites(newestWrites, writesOfMessage(sending), DIRECT_LEASE_MS)).toBe(true);
+    expect(await admitDirectWrites(newestWrites, writesOfMessage(sending), Date.now() + DIRECT_LEASE_MS)).toBe(true);
     const newer = bundleMessage([updateMessage("o-6", { tier: "newer" }, Date.now(), "batch")]);
 
     const held = await consume(QUEUES.deliveries, [{ body: newer }], bindings);
@@ -115,9 +116,61 @@ describe("a direct send's lease", () => {
     const first = updateMessage("o-7", { tier: "first" }, Date.now() - 1_000);
     const second = updateMessage("o-7", { tier: "second" }, Date.now());
 
-    expect(await admitDirectWrites(newestWrites, writesOfMessage(first), DIRECT_LEASE_MS)).toBe(true);
-    expect(await admitDirectWrites(newestWrites, writesOfMessage(second), DIRECT_LEASE_MS)).toBe(false);
+    expect(await admitDirectWrites(newestWrites, writesOfMessage(first), Date.now() + DIRECT_LEASE_MS)).toBe(true);
+    expect(await admitDirectWrites(newestWrites, writesOfMessage(second), Date.now() + DIRECT_LEASE_MS)).toBe(false);
     await confirmWrites(newestWrites, writesOfMessage(first));
-    expect(await admitDirectWrites(newestWrites, writesOfMessage(second), DIRECT_LEASE_MS)).toBe(true);
+    expect(await admitDirectWrites(newestWrites, writesOfMessage(second), Date.now() + DIRECT_LEASE_MS)).toBe(true);
+  });
+});
+
+describe("a direct send's lease, once over", () => {
+  it("is taken back when it lapsed unconfirmed (its request died): older writes are not held back for ever", async () => {
+    const { emulator } = fakeTarget();
+    emulator.seedProfile({ thirdPartyId: "o-8" });
+    const { bindings } = queuedBindings();
+    const died = updateMessage("o-8", { tier: "died" }, Date.now() - 1_000);
+    expect(await admitDirectWrites(newestWrites, writesOfMessage(died), Date.now() + 1)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const older = bundleMessage([updateMessage("o-8", { tier: "older" }, Date.now() - 60_000, "batch")]);
+
+    const settled = await consume(QUEUES.deliveries, [{ body: older }], bindings);
+
+    expect(settled.acked).toEqual(["msg-0"]);
+    expect(emulator.getProfile({ thirdPartyId: "o-8" })?.attributes).toEqual({ tier: "older" });
+  });
+
+  it("is given up when the send is confirmed: newer writes of one bundle do not wait for each other", async () => {
+    const { emulator } = fakeTarget();
+    emulator.seedProfile({ thirdPartyId: "o-9" });
+    const { bindings } = queuedBindings({ RELAY_DELIVERY: "direct" });
+    await handleRequest(post("/v1/profiles/o-9", { attributes: { tier: "direct" } }), bindings);
+    const newer = bundleMessage([updateMessage("o-9", { tier: "newer" }, Date.now() + 1, "batch"), updateMessage("o-9", { tier: "newest" }, Date.now() + 2, "batch")]);
+
+    const settled = await consume(QUEUES.deliveries, [{ body: newer }], bindings);
+
+    expect(settled.acked).toEqual(["msg-0"]);
+    expect(emulator.getProfile({ thirdPartyId: "o-9" })?.attributes).toEqual({ tier: "newest" });
+  });
+});
+
+describe("a direct batch, with the queues bound", () => {
+  it("is followed up like a queued one: the rows Target fails are queued again", async () => {
+    const { emulator } = fakeTarget({ pollsUntilComplete: 0 });
+    emulator.failRows(["o-11"]);
+    const { bindings, deliveries } = queuedBindings({ RELAY_DELIVERY: "direct" });
+
+    const response = await handleRequest(
+      post("/v1/profiles", { updates: [{ mbox3rdPartyId: "o-10", attributes: { tier: "gold" } }, { mbox3rdPartyId: "o-11", attributes: { tier: "silver" } }] }),
+      bindings,
+    );
+    const { batchId } = (await response.json()) as { batchId: string };
+    const followUp = deliveries.sent.at(-1)?.body as FollowUpMessage;
+    await consume(QUEUES.deliveries, [{ body: followUp }], bindings);
+
+    expect(followUp).toMatchObject({ type: "follow-up", batchId, checks: 0 });
+    const requeued = deliveries.sent.at(-1)?.body as BundleMessage;
+    expect(requeued.updates.map(({ mbox3rdPartyId, attributes, requeued: marked }) => ({ mbox3rdPartyId, attributes, marked }))).toEqual([
+      { mbox3rdPartyId: "o-11", attributes: { tier: "silver" }, marked: true },
+    ]);
   });
 });

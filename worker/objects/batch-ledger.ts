@@ -10,9 +10,10 @@ import type { QueuedUpdate } from "../queue/messages.js";
  * A ledger whose follow-up was never queued (the delivery failed after submitting, and its bundles
  * were retried, so a later batch carries the same updates) would keep personal data for ever: an
  * alarm deletes any ledger LEDGER_RETENTION_MS after it was first written, long after a follow-up
- * and its dead-lettering (about a day each) would have read it.
+ * and its dead-lettering (about a day each), or the overflow queue's 14 days, would have read it.
  */
-export const LEDGER_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+/** Longer than the overflow queue keeps a dead-lettered follow-up (14 days, docs/relay.md). */
+export const LEDGER_RETENTION_MS = 15 * 24 * 60 * 60 * 1000;
 
 export class BatchLedger extends DurableObject {
   readonly #sql: SqlStorage;

@@ -46,7 +46,7 @@ export class NewestWrites extends DurableObject {
   admit(versions: readonly Version[], now: number): Admission[] {
     return this.ctx.storage.transactionSync(() =>
       versions.map((version) => {
-        const held = this.#held(version);
+        const held = this.#current(version, now);
         if (held === undefined) {
           this.#sql.exec(
             "INSERT INTO newest (visitor, attribute, admitted_at, admitted_id) VALUES (?, ?, ?, ?)",
@@ -60,10 +60,10 @@ export class NewestWrites extends DurableObject {
         if (held.deliveredAt !== null && compareVersions(version, { receivedAt: held.deliveredAt, id: held.deliveredId as string }) <= 0) return "delivered";
         const order = compareVersions(version, { receivedAt: held.admittedAt, id: held.admittedId });
         if (order < 0) return "wait";
-        if (order > 0 && isSendingDirectly(held, now)) return "wait";
+        if (order > 0 && held.directUntil !== null) return "wait";
         if (order > 0) {
           this.#sql.exec(
-            "UPDATE newest SET admitted_at = ?, admitted_id = ? WHERE visitor = ? AND attribute = ?",
+            "UPDATE newest SET admitted_at = ?, admitted_id = ?, direct_until = NULL WHERE visitor = ? AND attribute = ?",
             version.receivedAt,
             version.id,
             version.visitor,
@@ -85,10 +85,10 @@ export class NewestWrites extends DurableObject {
   admitDirect(versions: readonly Version[], leaseUntil: number, now: number): boolean {
     return this.ctx.storage.transactionSync(() => {
       const clear = versions.every((version) => {
-        const held = this.#held(version);
+        const held = this.#current(version, now);
         if (held === undefined) return true;
         const idle = held.deliveredAt === held.admittedAt && held.deliveredId === held.admittedId;
-        return idle && !isSendingDirectly(held, now) && compareVersions(version, { receivedAt: held.admittedAt, id: held.admittedId }) > 0;
+        return idle && compareVersions(version, { receivedAt: held.admittedAt, id: held.admittedId }) > 0;
       });
       if (!clear) return false;
       for (const version of versions) {
@@ -133,8 +133,11 @@ export class NewestWrites extends DurableObject {
         const held = this.#held(version);
         if (held === undefined) continue;
         if (held.deliveredAt !== null && compareVersions(version, { receivedAt: held.deliveredAt, id: held.deliveredId as string }) <= 0) continue;
+        // A confirmed direct send gives its lease up.
         this.#sql.exec(
-          "UPDATE newest SET delivered_at = ?, delivered_id = ? WHERE visitor = ? AND attribute = ?",
+          `UPDATE newest SET delivered_at = ?1, delivered_id = ?2,
+             direct_until = CASE WHEN admitted_at = ?1 AND admitted_id = ?2 THEN NULL ELSE direct_until END
+           WHERE visitor = ?3 AND attribute = ?4`,
           version.receivedAt,
           version.id,
           version.visitor,
@@ -162,6 +165,18 @@ export class NewestWrites extends DurableObject {
     });
   }
 
+  /**
+   * The versions on record, once a direct send whose lease ran out unconfirmed (its request died,
+   * or could not release it) is taken back as `release` would have: it cannot reach Target any
+   * more, and older writes must not wait for it for ever.
+   */
+  #current(version: Version, now: number): Held | undefined {
+    const held = this.#held(version);
+    if (held === undefined || held.directUntil === null || held.directUntil > now) return held;
+    this.release([{ ...version, receivedAt: held.admittedAt, id: held.admittedId }]);
+    return this.#held(version);
+  }
+
   #held({ visitor, attribute }: Version) {
     return this.#sql
       .exec<Held>(
@@ -181,12 +196,9 @@ type Held = {
   readonly admittedId: string;
   readonly deliveredAt: number | null;
   readonly deliveredId: string | null;
+  /** Set while the admitted version is a direct send, not yet confirmed or released: when its lease ends. */
   readonly directUntil: number | null;
 };
-
-/** The admitted version is a direct send not yet confirmed, whose call may still reach Target. */
-const isSendingDirectly = (held: Held, now: number) =>
-  held.directUntil !== null && held.directUntil > now && (held.deliveredAt !== held.admittedAt || held.deliveredId !== held.admittedId);
 
 export interface Version {
   readonly visitor: string;
@@ -206,16 +218,23 @@ export function admitWrites(namespace: DurableObjectNamespace<NewestWrites>, wri
 
 /**
  * Admits writes for a direct send (`NewestWrites.admitDirect`), all or none: true when they may go
- * now. Shards answer on their own, so a shard's admissions are released when another refuses.
+ * now, under a lease until `leaseUntil`. Shards answer on their own, so a shard's admissions are
+ * released when another refuses or fails (a failure is then rethrown).
  */
-export async function admitDirectWrites(namespace: DurableObjectNamespace<NewestWrites>, writes: readonly Write[], leaseMs: number): Promise<boolean> {
+export async function admitDirectWrites(namespace: DurableObjectNamespace<NewestWrites>, writes: readonly Write[], leaseUntil: number): Promise<boolean> {
   const now = Date.now();
-  const shards = await byShard(writes, async (shard, versions) => {
-    const admitted = await namespace.getByName(shard).admitDirect(versions, now + leaseMs, now);
-    return versions.map(() => admitted);
+  const admitted = new Array<boolean>(writes.length).fill(false);
+  const shards = await byShardSettled(writes, async (shard, versions, indexes) => {
+    if (await namespace.getByName(shard).admitDirect(versions, leaseUntil, now)) for (const index of indexes) admitted[index] = true;
   });
-  if (shards.every(Boolean)) return true;
-  await releaseWrites(namespace, writes.filter((_, index) => shards[index]));
+  if (shards.every(({ status }) => status === "fulfilled") && admitted.every(Boolean)) return true;
+  // Best effort: what is not released now is taken back when its lease runs out.
+  await releaseWrites(
+    namespace,
+    writes.filter((_, index) => admitted[index]),
+  ).catch(() => {});
+  const failed = shards.find((shard): shard is PromiseRejectedResult => shard.status === "rejected");
+  if (failed) throw failed.reason;
   return false;
 }
 
@@ -243,8 +262,25 @@ export async function retractWrites(namespace: DurableObjectNamespace<NewestWrit
   });
 }
 
+/** Runs `call` once per shard with its writes' versions and their indexes, whatever the other shards do. */
+function byShardSettled(writes: readonly Write[], call: (shard: string, versions: Version[], indexes: readonly number[]) => Promise<void>) {
+  return Promise.allSettled([...shardsOf(writes)].map(([shard, indexes]) => call(`shard-${shard}`, indexes.map((index) => versionOf(writes[index] as Write)), indexes)));
+}
+
 /** Runs `call` once per shard with its writes' versions, and puts the answers back in the writes' order. */
 async function byShard<T>(writes: readonly Write[], call: (shard: string, versions: Version[]) => Promise<T[]>): Promise<T[]> {
+  const answers = new Array<T>(writes.length);
+  await Promise.all(
+    [...shardsOf(writes)].map(async ([shard, indexes]) => {
+      const results = await call(`shard-${shard}`, indexes.map((index) => versionOf(writes[index] as Write)));
+      results.forEach((result, position) => (answers[indexes[position] as number] = result));
+    }),
+  );
+  return answers;
+}
+
+/** The writes' indexes, by shard. */
+function shardsOf(writes: readonly Write[]): Map<number, number[]> {
   const shards = new Map<number, number[]>();
   writes.forEach((write, index) => {
     const shard = shardOf(write.mbox3rdPartyId);
@@ -252,19 +288,10 @@ async function byShard<T>(writes: readonly Write[], call: (shard: string, versio
     if (indexes === undefined) shards.set(shard, [index]);
     else indexes.push(index);
   });
-  const answers = new Array<T>(writes.length);
-  await Promise.all(
-    [...shards].map(async ([shard, indexes]) => {
-      const versions = indexes.map((index) => {
-        const { mbox3rdPartyId: visitor, name: attribute, receivedAt, id } = writes[index] as Write;
-        return { visitor, attribute, receivedAt, id };
-      });
-      const results = await call(`shard-${shard}`, versions);
-      results.forEach((result, position) => (answers[indexes[position] as number] = result));
-    }),
-  );
-  return answers;
+  return shards;
 }
+
+const versionOf = ({ mbox3rdPartyId: visitor, name: attribute, receivedAt, id }: Write): Version => ({ visitor, attribute, receivedAt, id });
 
 /** FNV-1a over the id's UTF-16 units: cheap, stable, and spreads similar ids apart. */
 function shardOf(visitor: string): number {

@@ -1,14 +1,12 @@
 import { buildUpdateRequest, encodeBatches } from "../../src/index.js";
 import type { QueuedDelivery, RelayConfig } from "../config.js";
-import { ledgerOf } from "../objects/batch-ledger.js";
 import { admitWrites, confirmWrites } from "../objects/newest-writes.js";
 import { quotasOf } from "../objects/target-quotas.js";
 import { takeBulkCall } from "./bulk-budget.js";
 import { failureReason } from "./failure-reason.js";
-import { FIRST_CHECK_SECONDS } from "./follow-up-batch.js";
-import { updatesOf, type FollowUpMessage } from "./messages.js";
+import { scheduleFollowUp } from "./follow-up-batch.js";
+import { updatesOf } from "./messages.js";
 import type { QueueLog } from "./queue-log.js";
-import { sendMessages } from "./send-messages.js";
 import { ackAll, retryAll, type Received } from "./settle.js";
 import { coalesce, compareVersions, toRow, toUpdates, writesOf, type Write } from "./writes.js";
 
@@ -99,12 +97,10 @@ async function sendBatch(visitors: Map<string, Map<string, Write>>, config: Rela
   let sent = 0;
   for (const file of encodeBatches(rows)) {
     await takeBulkCall(config, queued);
-    const { batchId, statusUrl } = await config.deliveryTarget.submitBatch(file, { version: 2 });
+    const submission = await config.deliveryTarget.submitBatch(file, { version: 2 });
     // The file holds the next `file.rows` visitors: the rows are distinct and encoded in order.
     const written = byVisitor.slice(sent, sent + file.rows).flatMap((attributes) => [...attributes.values()]);
     sent += file.rows;
-    await ledgerOf(queued.ledgers, batchId).record(toUpdates(written));
-    const followUp: FollowUpMessage = { type: "follow-up", batchId, statusUrl, checks: 0 };
-    await sendMessages(queued.deliveries, [followUp], { delaySeconds: FIRST_CHECK_SECONDS });
+    await scheduleFollowUp(queued, submission, toUpdates(written));
   }
 }

@@ -1,4 +1,4 @@
-import { isTargetHttpError, isTargetRejectedError, type BatchStatus } from "../../src/index.js";
+import { isTargetHttpError, isTargetRejectedError, type BatchStatus, type BatchSubmission } from "../../src/index.js";
 import type { QueuedDelivery, RelayConfig } from "../config.js";
 import { ledgerOf } from "../objects/batch-ledger.js";
 import { deadLetterStoreOf } from "../objects/dead-letter-store.js";
@@ -6,7 +6,7 @@ import { retractWrites } from "../objects/newest-writes.js";
 import { takeBulkCall } from "./bulk-budget.js";
 import { enqueueBundles } from "./enqueue.js";
 import { failureReason } from "./failure-reason.js";
-import type { FollowUpMessage } from "./messages.js";
+import type { FollowUpMessage, QueuedUpdate } from "./messages.js";
 import type { QueueLog } from "./queue-log.js";
 import { sendMessages } from "./send-messages.js";
 import { ackAll, retryAll, type Received } from "./settle.js";
@@ -17,6 +17,16 @@ export const FIRST_CHECK_SECONDS = 60;
 const MAX_CHECK_DELAY_SECONDS = 60 * 60;
 /** Checks before the status counts as unknown: 60 s doubling, capped at an hour, spans about a day (Target keeps statuses ~24 h). */
 export const MAX_CHECKS = 28;
+
+/**
+ * Keeps a submitted batch's updates in its ledger and queues its first status check: from then on,
+ * the rows Target fails are queued again (`followUpBatch`).
+ */
+export async function scheduleFollowUp(queued: QueuedDelivery, { batchId, statusUrl }: BatchSubmission, updates: readonly QueuedUpdate[]): Promise<void> {
+  await ledgerOf(queued.ledgers, batchId).record(updates);
+  const followUp: FollowUpMessage = { type: "follow-up", batchId, statusUrl, checks: 0 };
+  await sendMessages(queued.deliveries, [followUp], { delaySeconds: FIRST_CHECK_SECONDS });
+}
 
 /**
  * The deliveries queue's consumer, for follow-ups: reads a submitted batch's detailed status. While

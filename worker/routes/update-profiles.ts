@@ -8,6 +8,7 @@ import type { ProtectedEndpoint } from "../endpoint.js";
 import { jsonResponse } from "../json-response.js";
 import { UpdateTooLargeError } from "../queue/bundles.js";
 import { enqueueBundles, toQueuedUpdate } from "../queue/enqueue.js";
+import { scheduleFollowUp } from "../queue/follow-up-batch.js";
 import { sendInOrder } from "../ordered-send.js";
 import { writesOf } from "../queue/writes.js";
 import { RelayError } from "../relay-error.js";
@@ -38,8 +39,8 @@ const BodySchema = v.strictObject(
  * queue their rows share bulk calls with everyone else's, within the one bulk budget the consumer
  * keeps, and are ordered against the single updates of the same visitors. Sent directly, a batch
  * could overwrite a newer queued write, and its call would bypass that budget. In direct delivery
- * with the queues bound, the batch goes at once in order with them (ordered-send.ts), or is queued
- * after what they carry of the same visitors.
+ * with the queues bound, the batch goes at once in order with them (ordered-send.ts) and is followed
+ * up like a queued one, or is queued after what they carry of the same visitors.
  */
 export const updateProfiles: ProtectedEndpoint = {
   scopes: ["write"],
@@ -71,8 +72,16 @@ export const updateProfiles: ProtectedEndpoint = {
       const stamped = updates.map(({ mbox3rdPartyId, attributes }) => toQueuedUpdate(mbox3rdPartyId as string, attributes, "batch"));
       if (config.delivery === "direct") {
         let batchId = "";
-        const send = async (signal: AbortSignal) => void ({ batchId } = await config.target.submitBatch(file, { version: 2, signal }));
-        if (await sendInOrder(queued.newestWrites, writesOf(stamped), send)) return submitted(requestId, batchId, file.rows, log);
+        const send = async (signal: AbortSignal) => {
+          const submission = await config.target.submitBatch(file, { version: 2, signal });
+          batchId = submission.batchId;
+          // Followed up like a queued batch: the rows Target fails are queued again.
+          await scheduleFollowUp(queued, submission, stamped);
+        };
+        const sent = await sendInOrder(queued.newestWrites, writesOf(stamped), send);
+        // Sent; queued again only to be recorded as delivered (a repeat of the same values).
+        if (sent === "unconfirmed") await enqueueBundles(queued, stamped).catch(() => {});
+        if (sent !== "queue") return submitted(requestId, batchId, file.rows, log);
       }
       try {
         await enqueueBundles(queued, stamped);
