@@ -18,7 +18,7 @@ export const RELAY_SIGNATURE_HEADER = "x-relay-signature";
 /**
  * Options of `createRelayClient`.
  * @example
- * const options: RelayClientOptions = { url: "https://relay.example.com", apiKey: process.env.RELAY_KEY };
+ * const options: RelayClientOptions = { url: "https://relay.example.com", apiKey: env.RELAY_KEY };
  */
 export interface RelayClientOptions {
   /** Where the relay is served, e.g. `https://relay.example.com`. */
@@ -166,7 +166,7 @@ const ErrorAnswerSchema = v.object({
  * `TargetValidationError` naming it.
  * @example
  * import { createRelayClient } from "target-profile";
- * const relay = createRelayClient({ url: "https://relay.example.com", apiKey: process.env.RELAY_KEY });
+ * const relay = createRelayClient({ url: "https://relay.example.com", apiKey: env.RELAY_KEY });
  * await relay.updateProfile({ mbox3rdPartyId: "crm-42", attributes: { tier: "gold" } });
  */
 export function createRelayClient(options: RelayClientOptions): RelayClient {
