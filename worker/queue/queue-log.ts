@@ -7,7 +7,7 @@ export interface QueueLog {
   readonly messages: number;
   acked: number;
   retried: number;
-  /** Bodies (or updates in a bundle) that are not the relay's: dropped. */
+  /** Bodies that are not the relay's (retried, never acked), and updates in a bundle that are not (left out). */
   invalid?: number;
   updates?: number;
   /** Writes Target already has (or has newer): nothing to send. */
