@@ -13,6 +13,8 @@
 // whatever happens (on failure its log and state stay, for a look). BENCH_UPDATES=5000 makes a
 // quick trial run; the figures to report are the default's.
 
+import { toHex } from "../src/hex.js";
+
 // The root tsconfig has no Node types (they would leak into src/): the few Node APIs used here, typed here.
 interface ChildProcess {
   readonly pid?: number;
@@ -211,7 +213,7 @@ async function digestOf(newest: ReadonlyMap<string, Record<string, string>>): Pr
   const byName = ([a]: readonly [string, unknown], [b]: readonly [string, unknown]) => (a < b ? -1 : a > b ? 1 : 0);
   const profiles = [...newest].map(([id, attributes]) => [id, Object.entries(attributes).sort(byName)] as const).sort(byName);
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(JSON.stringify(profiles)));
-  return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("");
+  return toHex(digest);
 }
 
 /** The most calls within any 60 s. */

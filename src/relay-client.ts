@@ -2,6 +2,7 @@ import * as v from "valibot";
 import type { BatchStatus } from "./batch-status.js";
 import { httpBaseUrlSchema, milliseconds } from "./client-options.js";
 import { isTargetRelayError, TargetRelayError } from "./errors.js";
+import { toHex } from "./hex.js";
 import { ProfileUpdateSchema, thirdPartyIdSchema, type ProfileUpdate } from "./profile-update.js";
 import { parseOrThrow } from "./validation.js";
 
@@ -234,8 +235,7 @@ const encoder = new TextEncoder();
 async function signature(key: CryptoKey, body: string): Promise<Record<string, string>> {
   const timestamp = String(Math.floor(Date.now() / 1000));
   const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(`${timestamp}.${body}`)));
-  const hex = Array.from(mac, (byte) => byte.toString(16).padStart(2, "0")).join("");
-  return { [RELAY_TIMESTAMP_HEADER]: timestamp, [RELAY_SIGNATURE_HEADER]: `v1=${hex}` };
+  return { [RELAY_TIMESTAMP_HEADER]: timestamp, [RELAY_SIGNATURE_HEADER]: `v1=${toHex(mac)}` };
 }
 
 /** The relay's JSON error, or (from something in between, say a proxy) just the status. */

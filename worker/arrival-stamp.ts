@@ -1,3 +1,5 @@
+import { toHex } from "../src/hex.js";
+
 /**
  * When the relay received an update, and a unique id that breaks ties. Together they order every
  * write to a visitor's attribute: `(receivedAt, id)`, newest wins.
@@ -34,6 +36,6 @@ function uuidV7(ms: number, seq: number): string {
   bytes[6] = 0x70 | (seq >> 8);
   bytes[7] = seq & 0xff;
   bytes[8] = 0x80 | ((bytes[8] as number) & 0x3f);
-  const hex = Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+  const hex = toHex(bytes);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }

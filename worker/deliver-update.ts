@@ -26,13 +26,14 @@ export const QUEUE_RETRY_AFTER_SECONDS = 10;
  */
 export async function deliverUpdate(config: RelayConfig, mbox3rdPartyId: string, attributes: ProfileAttributes, log: RequestLog): Promise<"direct" | "queued"> {
   const update = { mbox3rdPartyId, attributes } as ProfileUpdate;
-  // Whatever the delivery, an update a single update could not carry is refused now, as in direct.
-  buildUpdateRequest(update, { clientCode: config.clientCode });
   const { queued } = config;
+  // updateProfile checks the update itself.
   if (queued === undefined) {
     await config.target.updateProfile(update);
     return "direct";
   }
+  // Whatever the delivery, an update a single update could not carry is refused now, as in direct.
+  buildUpdateRequest(update, { clientCode: config.clientCode });
 
   const stamped = toQueuedUpdate(mbox3rdPartyId, attributes, "single");
   const direct =

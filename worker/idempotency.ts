@@ -1,3 +1,4 @@
+import { toHex } from "../src/hex.js";
 import { idempotencyKeysFor, type IdempotencyKeys, type StoredAnswer } from "./objects/idempotency-keys.js";
 import { RelayError } from "./relay-error.js";
 import type { RequestLog } from "./request-log.js";
@@ -77,5 +78,5 @@ async function fingerprint(request: Request, body: Uint8Array): Promise<string> 
   bytes.set(head);
   bytes.set(body, head.byteLength);
   const digest = await crypto.subtle.digest("SHA-256", bytes);
-  return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("");
+  return toHex(digest);
 }

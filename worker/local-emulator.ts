@@ -1,4 +1,5 @@
 import { createTargetEmulator, type EmulatorCall, type TargetEmulator } from "../src/emulator/index.js";
+import { toHex } from "../src/hex.js";
 
 /** The built-in emulator a local relay talks to (TARGET_UPSTREAM = "emulator"), with the time of each call. */
 export interface LocalEmulator {
@@ -64,7 +65,7 @@ export async function emulatorStats({ emulator, calls }: LocalEmulator) {
     profiles: profiles.length,
     attributes: profiles.reduce((sum, [, attributes]) => sum + attributes.length, 0),
     /** SHA-256 (hex) of `JSON.stringify([[thirdPartyId, [[name, value], …sorted]], …sorted])`. */
-    digest: Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join(""),
+    digest: toHex(digest),
     calls: { update: count("update"), fetch: count("fetch"), batchUpdate: count("batchUpdate"), batchStatus: count("batchStatus") },
     /** When each accepted bulk call (batch submission or status check) was made. */
     bulkCallTimes: accepted.filter(({ call }) => call.operation === "batchUpdate" || call.operation === "batchStatus").map(({ at }) => at),

@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { shardOf } from "./shard.js";
 
 /** How long an answer is kept for repeats. */
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -70,7 +71,5 @@ export class IdempotencyKeys extends DurableObject {
 
 /** The object that holds a scope's key. */
 export function idempotencyKeysFor(namespace: DurableObjectNamespace<IdempotencyKeys>, scope: string) {
-  let hash = 0;
-  for (let index = 0; index < scope.length; index++) hash = (hash * 31 + scope.charCodeAt(index)) >>> 0;
-  return namespace.getByName(`shard-${hash % SHARDS}`);
+  return namespace.getByName(`shard-${shardOf(scope, SHARDS)}`);
 }

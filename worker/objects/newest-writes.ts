@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { compareVersions, type Write } from "../queue/writes.js";
+import { shardOf } from "./shard.js";
 
 /**
  * What becomes of a write, against the versions on record for its visitor's attribute:
@@ -283,7 +284,7 @@ async function byShard<T>(writes: readonly Write[], call: (shard: string, versio
 function shardsOf(writes: readonly Write[]): Map<number, number[]> {
   const shards = new Map<number, number[]>();
   writes.forEach((write, index) => {
-    const shard = shardOf(write.mbox3rdPartyId);
+    const shard = shardOf(write.mbox3rdPartyId, SHARDS);
     const indexes = shards.get(shard);
     if (indexes === undefined) shards.set(shard, [index]);
     else indexes.push(index);
@@ -292,10 +293,3 @@ function shardsOf(writes: readonly Write[]): Map<number, number[]> {
 }
 
 const versionOf = ({ mbox3rdPartyId: visitor, name: attribute, receivedAt, id }: Write): Version => ({ visitor, attribute, receivedAt, id });
-
-/** FNV-1a over the id's UTF-16 units: cheap, stable, and spreads similar ids apart. */
-function shardOf(visitor: string): number {
-  let hash = 0x811c9dc5;
-  for (let index = 0; index < visitor.length; index++) hash = Math.imul(hash ^ visitor.charCodeAt(index), 0x01000193);
-  return (hash >>> 0) % SHARDS;
-}
