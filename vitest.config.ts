@@ -144,9 +144,24 @@ export default defineConfig({
               // wrangler.toml's consumers, with short batch timeouts: test/worker/local-queue.test.ts
               // waits for the real local queues. (Retries keep their delays: that test has no faults.)
               queueConsumers: {
-                "target-profile-updates": { maxBatchSize: 100, maxBatchTimeout: 0.05, maxRetries: 5, deadLetterQueue: "target-profile-dead-letters" },
-                "target-profile-deliveries": { maxBatchSize: 100, maxBatchTimeout: 0.05, maxRetries: 10, deadLetterQueue: "target-profile-dead-letters" },
-                "target-profile-dead-letters": { maxBatchSize: 100, maxBatchTimeout: 0.05, maxRetries: 100, deadLetterQueue: "target-profile-dead-letters-overflow" },
+                "target-profile-updates": {
+                  maxBatchSize: 100,
+                  maxBatchTimeout: 0.05,
+                  maxRetries: 5,
+                  deadLetterQueue: "target-profile-dead-letters",
+                },
+                "target-profile-deliveries": {
+                  maxBatchSize: 100,
+                  maxBatchTimeout: 0.05,
+                  maxRetries: 10,
+                  deadLetterQueue: "target-profile-dead-letters",
+                },
+                "target-profile-dead-letters": {
+                  maxBatchSize: 100,
+                  maxBatchTimeout: 0.05,
+                  maxRetries: 100,
+                  deadLetterQueue: "target-profile-dead-letters-overflow",
+                },
               },
             },
           }),

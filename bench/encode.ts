@@ -130,7 +130,18 @@ function peakRss(wasReset: boolean): number {
 
 const COLUMNS = ["tier", "ltv", "score", "optIn", "signedUpAt", "lastPurchase", "city", "firstName", "segment", "note"];
 const TIERS = ["gold", "silver", "bronze", "platinum"];
-const CITIES = ["Paris", "São Paulo", "Zürich", "Kraków", "東京", "서울", "New York", "Montréal", "Ålesund", "Reykjavík"];
+const CITIES = [
+  "Paris",
+  "São Paulo",
+  "Zürich",
+  "Kraków",
+  "東京",
+  "서울",
+  "New York",
+  "Montréal",
+  "Ålesund",
+  "Reykjavík",
+];
 const NAMES = ["Ana", "Zoë", "François", "Björn", "Łukasz", "María José", "陽菜", "지훈", "Olivia", "Noah"];
 const SEGMENTS = ["retail", "b2b", "vip", "churn-risk", "a,b", "x&y", "50%", '"q"', "line\nbreak", "a=b+c"];
 const NOTES = ["call back later", "likes tea & cake", "moved\r\nabroad", "prefers email", "🎉 anniversary", "n/a"];
@@ -164,7 +175,6 @@ function generateRows(count: number): ProfileUpdate[] {
   }
   return rows;
 }
-
 
 // ── main ───────────────────────────────────────────────────────────────────────────────────────
 

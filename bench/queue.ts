@@ -30,7 +30,11 @@ interface NodeProcess {
 }
 const process = (globalThis as unknown as { process: NodeProcess }).process;
 const { spawn } = (await import("node:child_process" as string)) as {
-  spawn(command: string, args: readonly string[], options: { cwd: string; env: Record<string, string | undefined>; detached: boolean; stdio: readonly unknown[] }): ChildProcess;
+  spawn(
+    command: string,
+    args: readonly string[],
+    options: { cwd: string; env: Record<string, string | undefined>; detached: boolean; stdio: readonly unknown[] },
+  ): ChildProcess;
 };
 const { mkdtempSync, openSync, rmSync } = (await import("node:fs" as string)) as {
   mkdtempSync(prefix: string): string;
@@ -39,7 +43,11 @@ const { mkdtempSync, openSync, rmSync } = (await import("node:fs" as string)) as
 };
 const { tmpdir } = (await import("node:os" as string)) as { tmpdir(): string };
 const { createServer } = (await import("node:net" as string)) as {
-  createServer(): { listen(port: number, host: string, done: () => void): void; address(): { port: number }; close(done: () => void): void };
+  createServer(): {
+    listen(port: number, host: string, done: () => void): void;
+    address(): { port: number };
+    close(done: () => void): void;
+  };
 };
 
 // BENCH_UPDATES shortens a trial run; the figures reported are for the default.
@@ -62,19 +70,28 @@ const FOLLOW_UP_TIMEOUT_MS = 3 * 60_000;
 
 // Run from its bundle in node_modules/.cache/bench/ or from bench/: the repo is above either.
 const HERE = decodeURIComponent(new URL(".", import.meta.url).pathname);
-const REPO = HERE.includes("/node_modules/") ? HERE.replace(/\/node_modules\/.*$/, "") : HERE.replace(/\/bench\/?$/, "");
+const REPO = HERE.includes("/node_modules/")
+  ? HERE.replace(/\/node_modules\/.*$/, "")
+  : HERE.replace(/\/bench\/?$/, "");
 
 interface Stats {
   readonly profiles: number;
   readonly digest: string;
-  readonly calls: { readonly update: number; readonly fetch: number; readonly batchUpdate: number; readonly batchStatus: number };
+  readonly calls: {
+    readonly update: number;
+    readonly fetch: number;
+    readonly batchUpdate: number;
+    readonly batchStatus: number;
+  };
   readonly bulkCallTimes: readonly number[];
 }
 
 const visitorOf = (index: number) => `bench-${String(index % VISITORS).padStart(5, "0")}`;
 const TIERS = ["bronze", "silver", "gold", "platinum"];
 const attributesOf = (index: number): Record<string, string> =>
-  index % 3 === 0 ? { tier: TIERS[index % 4] as string, score: String(index) } : { score: String(index), city: `city-${index % 97}` };
+  index % 3 === 0
+    ? { tier: TIERS[index % 4] as string, score: String(index) }
+    : { score: String(index), city: `city-${index % 97}` };
 
 async function main() {
   const state = mkdtempSync(`${tmpdir()}/target-profile-bench-`);
@@ -84,10 +101,27 @@ async function main() {
   const log = openSync(logFile, "w");
   const wrangler = spawn(
     `${REPO}/node_modules/.bin/wrangler`,
-    ["dev", "--env", "bench", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", `${state}/state`, "--log-level", "warn"],
+    [
+      "dev",
+      "--env",
+      "bench",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--persist-to",
+      `${state}/state`,
+      "--log-level",
+      "warn",
+    ],
     {
       cwd: REPO,
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_SEND_ERROR_REPORTS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+      env: {
+        ...process.env,
+        WRANGLER_SEND_METRICS: "false",
+        WRANGLER_SEND_ERROR_REPORTS: "false",
+        CLOUDFLARE_CF_FETCH_ENABLED: "false",
+      },
       detached: true, // its own process group, stopped as one
       stdio: ["ignore", log, log],
     },
@@ -97,9 +131,15 @@ async function main() {
   process.on("SIGTERM", () => void stop().then(() => process.exit(143)));
 
   try {
-    console.log(`queued delivery benchmark: ${format(UPDATES)} single updates over ${format(VISITORS)} visitors, ${CONCURRENCY} at a time`);
+    console.log(
+      `queued delivery benchmark: ${format(UPDATES)} single updates over ${format(VISITORS)} visitors, ${CONCURRENCY} at a time`,
+    );
     console.log(`  wrangler dev --env bench on ${base} (pid ${wrangler.pid}; log ${logFile})`);
-    await until(READY_TIMEOUT_MS, "the relay to start", async () => (await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })).ok);
+    await until(
+      READY_TIMEOUT_MS,
+      "the relay to start",
+      async () => (await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })).ok,
+    );
 
     // 1. The profiles (single updates never create one).
     const newest = new Map<string, Record<string, string>>();
@@ -129,7 +169,11 @@ async function main() {
           if (Date.now() > deadline) throw new Error("the push took longer than its bound");
           const attributes = attributesOf(index);
           const sent = performance.now();
-          const response = await postWithRetries(`${base}/v1/profiles/${visitorOf(visitor)}`, { attributes }, () => retried++);
+          const response = await postWithRetries(
+            `${base}/v1/profiles/${visitorOf(visitor)}`,
+            { attributes },
+            () => retried++,
+          );
           latencies.push(performance.now() - sent);
           if (response.status === 202) Object.assign(newest.get(visitorOf(visitor)) as object, attributes);
           else {
@@ -140,12 +184,18 @@ async function main() {
       }),
     );
     const accepted = Date.now();
-    if (refused.size > 0) throw new Error(`updates were refused: ${JSON.stringify(Object.fromEntries(refused))} (answer: count)`);
+    if (refused.size > 0)
+      throw new Error(`updates were refused: ${JSON.stringify(Object.fromEntries(refused))} (answer: count)`);
 
     // 3. All in the emulator, then the follow-ups.
     const expected = await digestOf(newest);
     let last = before;
-    await until(DRAIN_TIMEOUT_MS, "every update to reach the emulator", async () => (last = await stats(base)).digest === expected, 250);
+    await until(
+      DRAIN_TIMEOUT_MS,
+      "every update to reach the emulator",
+      async () => (last = await stats(base)).digest === expected,
+      250,
+    );
     const allIn = Date.now();
     await until(FOLLOW_UP_TIMEOUT_MS, "the batches' follow-ups", async () => {
       last = await stats(base);
@@ -159,13 +209,25 @@ async function main() {
     const calls = submissions + checks + singles + (last.calls.fetch - before.calls.fetch);
     const seconds = (accepted - started) / 1000;
     latencies.sort((a, b) => a - b);
-    const percentile = (p: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] as number);
-    console.log(`  accepted                 ${format(UPDATES)} updates in ${seconds.toFixed(1)} s: ${format(Math.round(UPDATES / seconds))} updates/s (p50 ${percentile(0.5)} ms, p99 ${percentile(0.99)} ms)`);
-    if (retried > 0) console.log(`  retried                  ${retried} requests (503 or a dropped connection), then accepted`);
-    console.log(`  all in the emulator      ${((allIn - started) / 1000).toFixed(1)} s after the first update (${((allIn - accepted) / 1000).toFixed(1)} s after the last was accepted)`);
-    console.log(`  Target calls             ${calls}: ${submissions} batch submissions, ${checks} status checks, ${singles} single updates = ${((calls * 1000) / UPDATES).toFixed(2)} per 1,000 updates`);
-    console.log(`  updates per bulk call    ${format(Math.round(UPDATES / Math.max(1, submissions)))} per batch submission (${format(Math.round(UPDATES / Math.max(1, submissions + checks)))} per bulk call, status checks included)`);
-    console.log(`  bulk calls in a minute   at most ${maxPerMinute(last.bulkCallTimes)} in any rolling minute, setup included (Target allows 50)`);
+    const percentile = (p: number) =>
+      Math.round(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] as number);
+    console.log(
+      `  accepted                 ${format(UPDATES)} updates in ${seconds.toFixed(1)} s: ${format(Math.round(UPDATES / seconds))} updates/s (p50 ${percentile(0.5)} ms, p99 ${percentile(0.99)} ms)`,
+    );
+    if (retried > 0)
+      console.log(`  retried                  ${retried} requests (503 or a dropped connection), then accepted`);
+    console.log(
+      `  all in the emulator      ${((allIn - started) / 1000).toFixed(1)} s after the first update (${((allIn - accepted) / 1000).toFixed(1)} s after the last was accepted)`,
+    );
+    console.log(
+      `  Target calls             ${calls}: ${submissions} batch submissions, ${checks} status checks, ${singles} single updates = ${((calls * 1000) / UPDATES).toFixed(2)} per 1,000 updates`,
+    );
+    console.log(
+      `  updates per bulk call    ${format(Math.round(UPDATES / Math.max(1, submissions)))} per batch submission (${format(Math.round(UPDATES / Math.max(1, submissions + checks)))} per bulk call, status checks included)`,
+    );
+    console.log(
+      `  bulk calls in a minute   at most ${maxPerMinute(last.bulkCallTimes)} in any rolling minute, setup included (Target allows 50)`,
+    );
     rmSync(state, { recursive: true, force: true });
   } finally {
     // On failure the state and the log stay, for a look.
@@ -203,7 +265,10 @@ async function postWithRetries(url: string, body: unknown, onRetry: () => void):
 }
 
 async function stats(base: string): Promise<Stats> {
-  const response = await fetch(`${base}/_emulator/stats`, { headers: { authorization: `Bearer ${KEY}` }, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+  const response = await fetch(`${base}/_emulator/stats`, {
+    headers: { authorization: `Bearer ${KEY}` },
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  });
   if (!response.ok) throw new Error(`GET /_emulator/stats answered ${response.status}`);
   return (await response.json()) as Stats;
 }
@@ -211,7 +276,9 @@ async function stats(base: string): Promise<Stats> {
 /** The emulator's digest of `newest` (worker/local-emulator.ts): the same canonical JSON, hashed. */
 async function digestOf(newest: ReadonlyMap<string, Record<string, string>>): Promise<string> {
   const byName = ([a]: readonly [string, unknown], [b]: readonly [string, unknown]) => (a < b ? -1 : a > b ? 1 : 0);
-  const profiles = [...newest].map(([id, attributes]) => [id, Object.entries(attributes).sort(byName)] as const).sort(byName);
+  const profiles = [...newest]
+    .map(([id, attributes]) => [id, Object.entries(attributes).sort(byName)] as const)
+    .sort(byName);
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(JSON.stringify(profiles)));
   return toHex(digest);
 }

@@ -35,7 +35,9 @@ const { writeFileSync, existsSync } = await modules("fs");
 
 // Run from its bundle in node_modules/.cache/bench/ (npm run size) or from bench/: the repo is above either.
 const HERE = decodeURIComponent(new URL(".", import.meta.url).pathname);
-const REPO = HERE.includes("/node_modules/") ? HERE.replace(/\/node_modules\/.*$/, "") : HERE.replace(/\/bench\/?$/, "");
+const REPO = HERE.includes("/node_modules/")
+  ? HERE.replace(/\/node_modules\/.*$/, "")
+  : HERE.replace(/\/bench\/?$/, "");
 const WRITE = process.argv.includes("--write");
 
 interface Case {
@@ -96,7 +98,11 @@ const FORBIDDEN = [
   { what: "the emulator", source: /^src\/emulator\//, control: "emulator" },
   { what: "ky", source: /^node_modules\/ky\//, control: "updateProfile alone" },
   { what: "the rolling limiter", source: /^src\/rolling-limiter\.ts$/, control: "updateProfile alone" },
-  { what: "the bulk client (bulk-update, wait-for-batch)", source: /^src\/(bulk-update|wait-for-batch)\.ts$/, control: "updateProfile alone" },
+  {
+    what: "the bulk client (bulk-update, wait-for-batch)",
+    source: /^src\/(bulk-update|wait-for-batch)\.ts$/,
+    control: "updateProfile alone",
+  },
   { what: 'submitBatch (its "submitBatch" operation)', text: `"submitBatch"`, control: "updateProfile alone" },
 ] as const satisfies readonly { what: string; source?: RegExp; text?: string; control: string }[];
 const SHAKEN = ["buildUpdateRequest alone", "encodeBatches alone"];
@@ -143,7 +149,14 @@ async function measure(item: Case): Promise<Measured> {
   const mapText = result.outputFiles.find((file) => file.path === `${outfile}.map`)?.text ?? "{}";
   const minified = new TextEncoder().encode(code).length;
   const gzipped = gzipSync(new TextEncoder().encode(code), { level: 9 }).length;
-  return { case: item, code, minified, gzipped, bySource: attribute(code, JSON.parse(mapText), `${REPO}/.size`), metafile: result.metafile };
+  return {
+    case: item,
+    code,
+    minified,
+    gzipped,
+    bySource: attribute(code, JSON.parse(mapText), `${REPO}/.size`),
+    metafile: result.metafile,
+  };
 }
 
 /** The inputs of the bundle's JS output (not of its .map), with the bytes each left in it. */
@@ -176,7 +189,10 @@ function attribute(code: string, map: { sources?: string[]; mappings?: string },
     add("(esbuild helpers)", Math.min(segments[0]?.column ?? line.length, line.length));
     segments.forEach((segment, at) => {
       const end = segments[at + 1]?.column ?? line.length;
-      add(segment.source === undefined ? "(esbuild helpers)" : (sources[segment.source] ?? "(unknown)"), end - segment.column);
+      add(
+        segment.source === undefined ? "(esbuild helpers)" : (sources[segment.source] ?? "(unknown)"),
+        end - segment.column,
+      );
     });
     add("(esbuild helpers)", index < lines.length - 1 ? 1 : 0); // the newline
   });
@@ -238,21 +254,29 @@ for (const result of results.values()) {
   let status = "ok";
   if (budget <= 0) {
     status = `no budget (suggest ${B(suggestion)})`;
-    problems.push(`${result.case.name}: no budget set; measured ${B(result.gzipped)} B gzipped, budget would be ${B(suggestion)}`);
+    problems.push(
+      `${result.case.name}: no budget set; measured ${B(result.gzipped)} B gzipped, budget would be ${B(suggestion)}`,
+    );
   } else if (result.gzipped > budget) {
     status = `**over budget by ${B(result.gzipped - budget)} B**`;
     problems.push(`${result.case.name}: ${B(result.gzipped)} B gzipped is over its budget of ${B(budget)} B`);
   } else if (result.gzipped * 1.1 < budget * 0.95) {
     status = `ok (budget could be ${B(suggestion)})`;
   }
-  table.push(`| ${result.case.name} | \`${result.case.imports}\` | ${kB(result.minified)} | **${kB(result.gzipped)}** (${B(result.gzipped)} B) | ${budget > 0 ? `${B(budget)} B` : "—"} | ${status} |`);
+  table.push(
+    `| ${result.case.name} | \`${result.case.imports}\` | ${kB(result.minified)} | **${kB(result.gzipped)}** (${B(result.gzipped)} B) | ${budget > 0 ? `${B(budget)} B` : "—"} | ${status} |`,
+  );
 }
-table.push(`| ${REFERENCE.name} | \`${REFERENCE.imports}\` (platform node) | ${kB(reference.minified)} | **${kB(reference.gzipped)}** (${B(reference.gzipped)} B) | — | reference |`);
+table.push(
+  `| ${REFERENCE.name} | \`${REFERENCE.imports}\` (platform node) | ${kB(reference.minified)} | **${kB(reference.gzipped)}** (${B(reference.gzipped)} B) | — | reference |`,
+);
 
 // Tree-shaking.
 const has = (result: Measured, rule: (typeof FORBIDDEN)[number]) => {
   const found: string[] = [];
-  if ("source" in rule) for (const [source, bytes] of result.bySource) if (rule.source.test(source)) found.push(`${source} (${B(bytes)} B)`);
+  if ("source" in rule)
+    for (const [source, bytes] of result.bySource)
+      if (rule.source.test(source)) found.push(`${source} (${B(bytes)} B)`);
   if ("text" in rule && result.code.includes(rule.text)) found.push(`the text ${rule.text}`);
   return found;
 };
@@ -264,7 +288,9 @@ const shaking: string[] = [];
 for (const rule of FORBIDDEN) {
   const control = results.get(rule.control);
   if (!control || has(control, rule).length === 0) {
-    problems.push(`tree-shaking check is blind: ${rule.what} is not found even in the "${rule.control}" bundle (did a file move?)`);
+    problems.push(
+      `tree-shaking check is blind: ${rule.what} is not found even in the "${rule.control}" bundle (did a file move?)`,
+    );
   }
 }
 for (const name of SHAKEN) {
@@ -287,23 +313,37 @@ for (const [name, entry] of Object.entries(FROM_SOURCES)) {
   const fromDist = results.get(name);
   if (!fromDist) continue;
   const fromSrc = await measure({ name: `${name} (from src/)`, imports: "", entry });
-  const used = new Set(inputsOf(fromSrc.metafile).filter(([, bytes]) => bytes > 0).map(([path]) => path));
-  const kept = [...fromDist.bySource].filter(([source]) => source.startsWith("src/") && !used.has(source)).sort((a, b) => b[1] - a[1]);
+  const used = new Set(
+    inputsOf(fromSrc.metafile)
+      .filter(([, bytes]) => bytes > 0)
+      .map(([path]) => path),
+  );
+  const kept = [...fromDist.bySource]
+    .filter(([source]) => source.startsWith("src/") && !used.has(source))
+    .sort((a, b) => b[1] - a[1]);
   const keptBytes = kept.reduce((sum, [, bytes]) => sum + bytes, 0);
   leaks.push(
     `- **${name}**: ${kB(fromDist.gzipped)} gzipped from dist/, ${kB(fromSrc.gzipped)} from src/ module by module ` +
       `(${Math.round((1 - fromSrc.gzipped / fromDist.gzipped) * 100)}% less). Modules it does not use that leave code in the dist/ bundle: ` +
-      (kept.length ? `${kept.map(([source, bytes]) => `${source} ${B(bytes)} B`).join(", ")} (${B(keptBytes)} B minified, plus the valibot they call)` : "none"),
+      (kept.length
+        ? `${kept.map(([source, bytes]) => `${source} ${B(bytes)} B`).join(", ")} (${B(keptBytes)} B minified, plus the valibot they call)`
+        : "none"),
   );
   // dist/ is one module per source file and the package has no side effects: nothing unused may stay.
-  if (kept.length) problems.push(`${name}: unused modules leave ${B(keptBytes)} B in the bundle (${kept.map(([source]) => source).join(", ")})`);
+  if (kept.length)
+    problems.push(
+      `${name}: unused modules leave ${B(keptBytes)} B in the bundle (${kept.map(([source]) => source).join(", ")})`,
+    );
 }
 
 const control = results.get("updateProfile alone");
-if (!control || kyBytesOf(control) === 0) problems.push("tree-shaking check is blind: the metafile shows no ky even in the updateProfile bundle");
+if (!control || kyBytesOf(control) === 0)
+  problems.push("tree-shaking check is blind: the metafile shows no ky even in the updateProfile bundle");
 if (control) {
   const found = FORBIDDEN.flatMap((rule) => has(control, rule).map(() => rule.what));
-  shaking.push(`- control: **updateProfile alone** has ${[...new Set(found)].join(", ")} (metafile: ${B(kyBytesOf(control))} B of ky); **emulator** has ${B([...(results.get("emulator")?.bySource ?? [])].filter(([s]) => s.startsWith("src/emulator/")).reduce((sum, [, b]) => sum + b, 0))} B from src/emulator/`);
+  shaking.push(
+    `- control: **updateProfile alone** has ${[...new Set(found)].join(", ")} (metafile: ${B(kyBytesOf(control))} B of ky); **emulator** has ${B([...(results.get("emulator")?.bySource ?? [])].filter(([s]) => s.startsWith("src/emulator/")).reduce((sum, [, b]) => sum + b, 0))} B from src/emulator/`,
+  );
 }
 
 // What each bundle is made of, by original file (minified bytes).
@@ -316,7 +356,9 @@ for (const result of results.values()) {
 }
 
 const core = results.get("whole core");
-const ratio = core ? `The whole core, dependencies included, is ${(reference.gzipped / core.gzipped).toFixed(1)}× smaller gzipped than the reference.` : "";
+const ratio = core
+  ? `The whole core, dependencies included, is ${(reference.gzipped / core.gzipped).toFixed(1)}× smaller gzipped than the reference.`
+  : "";
 const output = [
   "## Bundle sizes",
   "",
@@ -360,5 +402,7 @@ if (problems.length) {
   for (const problem of problems) console.error(`size: ${problem}`);
   process.exitCode = 1;
 } else {
-  console.log(`\nsize: ${results.size} bundles within budget; tree-shaking checks passed (${SHAKEN.length} bundles × ${FORBIDDEN.length} rules)`);
+  console.log(
+    `\nsize: ${results.size} bundles within budget; tree-shaking checks passed (${SHAKEN.length} bundles × ${FORBIDDEN.length} rules)`,
+  );
 }

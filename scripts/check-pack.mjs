@@ -18,7 +18,14 @@ import { fileURLToPath } from "node:url";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
-const ALLOWED = [/^package\.json$/, /^README\.md$/, /^LICENSE$/, /^dist\/.+\.js$/, /^dist\/.+\.d\.ts$/, /^dist\/.+\.js\.map$/];
+const ALLOWED = [
+  /^package\.json$/,
+  /^README\.md$/,
+  /^LICENSE$/,
+  /^dist\/.+\.js$/,
+  /^dist\/.+\.d\.ts$/,
+  /^dist\/.+\.js\.map$/,
+];
 const REQUIRED = ["package.json", "README.md", "LICENSE"];
 
 const problems = [];
@@ -33,7 +40,8 @@ const [pack] = JSON.parse(output);
 const files = new Map(pack.files.map((file) => [file.path, file.size]));
 
 for (const path of files.keys()) {
-  if (!ALLOWED.some((pattern) => pattern.test(path))) fail(`${path} is in the package but a user does not need it (package.json "files")`);
+  if (!ALLOWED.some((pattern) => pattern.test(path)))
+    fail(`${path} is in the package but a user does not need it (package.json "files")`);
 }
 for (const path of REQUIRED) if (!files.has(path)) fail(`${path} is missing from the package`);
 
@@ -51,10 +59,15 @@ collect(manifest.module);
 collect(manifest.bin);
 for (const target of targets) {
   const path = posix.normalize(target);
-  if (!files.has(path)) fail(`package.json points at ${target}, which is not in the package${path.startsWith("dist/") ? " (npm run build first?)" : ""}`);
-  if (path.startsWith("dist/") && path.endsWith(".js") && !files.has(path.replace(/\.js$/, ".d.ts"))) fail(`${path} ships without ${path.replace(/\.js$/, ".d.ts")}`);
+  if (!files.has(path))
+    fail(
+      `package.json points at ${target}, which is not in the package${path.startsWith("dist/") ? " (npm run build first?)" : ""}`,
+    );
+  if (path.startsWith("dist/") && path.endsWith(".js") && !files.has(path.replace(/\.js$/, ".d.ts")))
+    fail(`${path} ships without ${path.replace(/\.js$/, ".d.ts")}`);
 }
-if (![...files.keys()].some((path) => path.startsWith("dist/"))) fail("the package holds no dist/: npm run build first");
+if (![...files.keys()].some((path) => path.startsWith("dist/")))
+  fail("the package holds no dist/: npm run build first");
 
 // Source maps that resolve on a user's machine.
 for (const path of files.keys()) {
@@ -70,15 +83,19 @@ for (const path of files.keys()) {
   const map = JSON.parse(readFileSync(join(ROOT, path), "utf8"));
   map.sources.forEach((source, index) => {
     const shipped = files.has(posix.normalize(posix.join(posix.dirname(path), map.sourceRoot ?? "", source)));
-    if (!shipped && typeof map.sourcesContent?.[index] !== "string") fail(`${path} names ${source}, which is neither shipped nor embedded (sourcesContent)`);
+    if (!shipped && typeof map.sourcesContent?.[index] !== "string")
+      fail(`${path} names ${source}, which is neither shipped nor embedded (sourcesContent)`);
   });
 }
 
 const kb = (bytes) => `${(bytes / 1024).toFixed(1)} kB`;
 console.log(`${pack.filename}: ${files.size} files, ${kb(pack.size)} packed, ${kb(pack.unpackedSize)} unpacked`);
-for (const [path, size] of [...files].sort(([a], [b]) => a.localeCompare(b))) console.log(`  ${kb(size).padStart(9)}  ${path}`);
+for (const [path, size] of [...files].sort(([a], [b]) => a.localeCompare(b)))
+  console.log(`  ${kb(size).padStart(9)}  ${path}`);
 if (problems.length) {
   for (const problem of problems) console.error(`check-pack: ${problem}`);
   process.exit(1);
 }
-console.log("check-pack: the package holds only package.json, README.md, LICENSE and dist/; every entry, type and source map resolves");
+console.log(
+  "check-pack: the package holds only package.json, README.md, LICENSE and dist/; every entry, type and source map resolves",
+);

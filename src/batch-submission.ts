@@ -35,7 +35,11 @@ const SubmissionSchema = v.object({
  * // { batchId: "acme-1-2", statusUrl: "https://…", message: "Batch submitted for processing" }
  */
 export function parseBatchSubmission(text: string): BatchSubmission {
-  const fields = { success: xmlText(text, "success"), batchStatus: xmlText(text, "batchStatus"), message: xmlText(text, "message") };
+  const fields = {
+    success: xmlText(text, "success"),
+    batchStatus: xmlText(text, "batchStatus"),
+    message: xmlText(text, "message"),
+  };
   if (fields.success === "false") throw new TargetRejectedError(fields.message || "no message", "submitBatch");
   const result = v.safeParse(SubmissionSchema, fields);
   const batchId = result.success ? new URL(result.output.batchStatus).searchParams.get("batchId") : null;

@@ -64,12 +64,16 @@ export function updateRequest(update: CheckedUpdate, endpoint: Endpoint, method?
   const chosen = method ?? (getUrlBytes <= MAX_GET_URL_BYTES ? "GET" : "POST");
   if (chosen === "GET") {
     if (getUrlBytes > MAX_GET_URL_BYTES) {
-      throw tooLarge(`as a GET the request URL is ${getUrlBytes} bytes; Target accepts at most ${MAX_GET_URL_BYTES} (send it as POST)`);
+      throw tooLarge(
+        `as a GET the request URL is ${getUrlBytes} bytes; Target accepts at most ${MAX_GET_URL_BYTES} (send it as POST)`,
+      );
     }
     return new Request(`${url}?${form}`, { method: "GET", headers: authHeaders(endpoint) });
   }
   if (form.length > MAX_POST_BODY_BYTES) {
-    throw tooLarge(`the encoded update is ${form.length} bytes; Target accepts at most ${MAX_POST_BODY_BYTES} (60 KB) in a POST`);
+    throw tooLarge(
+      `the encoded update is ${form.length} bytes; Target accepts at most ${MAX_POST_BODY_BYTES} (60 KB) in a POST`,
+    );
   }
   return new Request(url, {
     method: "POST",

@@ -82,7 +82,12 @@ const BulkOptionsSchema = v.object(
     version: v.optional(v.picklist([1, 2], "version must be 1 or 2"), 2),
     submitTimeout: v.optional(milliseconds("submitTimeout")),
     wait: v.optional(v.union([v.boolean(), v.object({})], "wait must be true, false or polling options"), true),
-    onProgress: v.optional(v.custom<(progress: BulkProgress) => void>((input) => typeof input === "function", "onProgress must be a function")),
+    onProgress: v.optional(
+      v.custom<(progress: BulkProgress) => void>(
+        (input) => typeof input === "function",
+        "onProgress must be a function",
+      ),
+    ),
     signal: v.optional(v.custom<AbortSignal>((input) => input instanceof AbortSignal, "signal must be an AbortSignal")),
     // Checked by the encoder, with Target's limits.
     maxRows: v.optional(v.unknown()),
@@ -115,7 +120,10 @@ export async function bulkUpdate(
   const progress = () => onProgress?.({ rowsEncoded, filesSubmitted: batches.length, filesFinished });
 
   try {
-    const files = encodeBatchesAsync(rows, { ...(maxRows !== undefined && { maxRows }), ...(maxBytes !== undefined && { maxBytes }) });
+    const files = encodeBatchesAsync(rows, {
+      ...(maxRows !== undefined && { maxRows }),
+      ...(maxBytes !== undefined && { maxBytes }),
+    });
     for await (const file of files) {
       rowsEncoded += file.rows;
       progress();

@@ -42,13 +42,20 @@ export const milliseconds = (field: string) =>
 const RetryObjectSchema = v.strictObject(
   {
     limit: v.optional(
-      v.pipe(v.number("retry.limit must be a number"), v.integer("retry.limit must be a whole number"), v.minValue(0, "retry.limit must not be negative")),
+      v.pipe(
+        v.number("retry.limit must be a number"),
+        v.integer("retry.limit must be a whole number"),
+        v.minValue(0, "retry.limit must not be negative"),
+      ),
     ),
     baseDelay: v.optional(milliseconds("retry.baseDelay")),
     maxDelay: v.optional(milliseconds("retry.maxDelay")),
     maxRetryAfter: v.optional(milliseconds("retry.maxRetryAfter")),
   },
-  (issue) => (issue.expected === "never" ? "unknown retry option" : "retry must be a number or { limit, baseDelay, maxDelay, maxRetryAfter }"),
+  (issue) =>
+    issue.expected === "never"
+      ? "unknown retry option"
+      : "retry must be a number or { limit, baseDelay, maxDelay, maxRetryAfter }",
 );
 
 /**

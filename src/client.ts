@@ -1,13 +1,24 @@
 import * as v from "valibot";
 import type { BatchFile } from "./batch-file.js";
 import { batchStatusRequest, parseBatchStatus, type BatchRef, type BatchStatus } from "./batch-status.js";
-import { batchSubmitRequest, parseBatchSubmission, type BatchSubmission, type BatchVersion } from "./batch-submission.js";
+import {
+  batchSubmitRequest,
+  parseBatchSubmission,
+  type BatchSubmission,
+  type BatchVersion,
+} from "./batch-submission.js";
 import { MethodSchema, updateRequest } from "./build-update-request.js";
 import { bulkUpdate, type BulkReport, type BulkUpdateOptions } from "./bulk-update.js";
 import { milliseconds, TargetClientOptionsSchema, type TargetClientOptions } from "./client-options.js";
 import { TargetHttpError } from "./errors.js";
 import { createSend } from "./http.js";
-import { isProfileNotFound, parseProfile, profileRequest, type ProfileLookup, type TargetProfile } from "./profile-fetch.js";
+import {
+  isProfileNotFound,
+  parseProfile,
+  profileRequest,
+  type ProfileLookup,
+  type TargetProfile,
+} from "./profile-fetch.js";
 import { ProfileUpdateSchema, type ProfileUpdate } from "./profile-update.js";
 import { createRollingLimiter } from "./rolling-limiter.js";
 import { parseUpdateResponse, type UpdateResult } from "./update-response.js";
@@ -109,10 +120,15 @@ export interface TargetClient {
    * const report = await target.bulkUpdate(readRows(), { onProgress: console.log });
    * console.log(report.files, report.rows, report.failedIds);
    */
-  bulkUpdate(rows: AsyncIterable<ProfileUpdate> | Iterable<ProfileUpdate>, options?: BulkUpdateOptions): Promise<BulkReport>;
+  bulkUpdate(
+    rows: AsyncIterable<ProfileUpdate> | Iterable<ProfileUpdate>,
+    options?: BulkUpdateOptions,
+  ): Promise<BulkReport>;
 }
 
-const SignalSchema = v.optional(v.custom<AbortSignal>((input) => input instanceof AbortSignal, "signal must be an AbortSignal"));
+const SignalSchema = v.optional(
+  v.custom<AbortSignal>((input) => input instanceof AbortSignal, "signal must be an AbortSignal"),
+);
 
 /** Per-call options: `signal` plus the call's own entries (checked as `options ?? {}`). */
 const callOptions = <TEntries extends v.ObjectEntries>(entries: TEntries) =>

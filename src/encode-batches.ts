@@ -34,7 +34,10 @@ export interface EncodeOptions {
 
 const limit = (max: number) => {
   const message = `must be an integer from 1 to ${max} (Target's limit)`;
-  return v.optional(v.pipe(v.number(message), v.integer(message), v.minValue(1, message), v.maxValue(max, message)), max);
+  return v.optional(
+    v.pipe(v.number(message), v.integer(message), v.minValue(1, message), v.maxValue(max, message)),
+    max,
+  );
 };
 
 // Not strict: a caller may pass on a larger options object.
@@ -54,7 +57,10 @@ const EncodeOptionsSchema = v.optional(
  * @example
  * for (const file of encodeBatches(rows)) await target.submitBatch(file);
  */
-export function encodeBatches(rows: Iterable<ProfileUpdate>, options?: EncodeOptions): Generator<BatchFile, void, undefined> {
+export function encodeBatches(
+  rows: Iterable<ProfileUpdate>,
+  options?: EncodeOptions,
+): Generator<BatchFile, void, undefined> {
   const encoder = new BatchEncoder(parseOrThrow(EncodeOptionsSchema, options));
   return (function* () {
     let index = 0;

@@ -13,9 +13,7 @@ export const EndpointOptionsSchema = v.pipe(
     { clientCode: ClientCodeSchema, baseUrl: v.optional(BaseUrlSchema), token: v.optional(TokenSchema) },
     (issue) => (issue.path ? "is required" : "options must be an object"),
   ),
-  v.transform(
-    (options): Endpoint => ({ ...options, baseUrl: options.baseUrl ?? defaultBaseUrl(options.clientCode) }),
-  ),
+  v.transform((options): Endpoint => ({ ...options, baseUrl: options.baseUrl ?? defaultBaseUrl(options.clientCode) })),
 );
 
 /** Headers every call carries: the Bearer token when the account requires authentication. */

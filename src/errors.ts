@@ -237,7 +237,12 @@ export class TargetRelayError extends TargetProfileError {
   /** Seconds to wait before trying again, when the relay said (429). */
   readonly retryAfter: number | undefined;
 
-  constructor(status: number, code: string, message: string, details: { field?: string | undefined; retryAfter?: number | undefined } = {}) {
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    details: { field?: string | undefined; retryAfter?: number | undefined } = {},
+  ) {
     super(message);
     this.status = status;
     this.code = code;

@@ -46,7 +46,9 @@ export function createSend(config: ClientConfig): Send {
   const http = ky.create({
     // Bind lazily: the global fetch may be replaced after the client is created (tests, polyfills).
     fetch: async (input, init) => {
-      const response = await (customFetch ?? globalThis.fetch)(input as Request, init).catch(stoppedByAbort(input as Request));
+      const response = await (customFetch ?? globalThis.fetch)(input as Request, init).catch(
+        stoppedByAbort(input as Request),
+      );
       // ky keeps a clone for retries and waits for its body to be cancelled; the clone shares a
       // tee with this request, so a fetch that never read this body (a mock) would hang the call.
       if (input instanceof Request && !input.bodyUsed) void input.body?.cancel().catch(() => undefined);
@@ -104,5 +106,7 @@ const stoppedByAbort = (request: Request) => (error: unknown) => {
 /** An HTTP error, or Target's own refusal when the answer says `<success>false</success>`. */
 function httpFailure(status: number, text: string, context: { operation: TargetOperation; method: string }) {
   const message = xmlText(text, "success") === "false" ? xmlText(text, "message") : undefined;
-  return message === undefined ? new TargetHttpError(status, context) : new TargetRejectedError(message, context.operation, status);
+  return message === undefined
+    ? new TargetHttpError(status, context)
+    : new TargetRejectedError(message, context.operation, status);
 }

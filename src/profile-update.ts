@@ -71,7 +71,7 @@ export const AttributeValueSchema = v.union(
     v.pipe(
       v.string(),
       v.nonEmpty(
-        "must not be an empty string: Target ignores empty values, so \"\" cannot clear an attribute (leave it out, or send null to skip it)",
+        'must not be an empty string: Target ignores empty values, so "" cannot clear an attribute (leave it out, or send null to skip it)',
       ),
       wellFormed("values"),
     ),

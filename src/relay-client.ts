@@ -113,9 +113,16 @@ const RelayClientOptionsSchema = v.strictObject(
   {
     url: httpBaseUrlSchema("url"),
     apiKey: v.pipe(v.string("apiKey must be a string"), v.nonEmpty("apiKey must not be empty")),
-    signingSecret: v.optional(v.pipe(v.string("signingSecret must be a string"), v.nonEmpty("signingSecret must not be empty"))),
+    signingSecret: v.optional(
+      v.pipe(v.string("signingSecret must be a string"), v.nonEmpty("signingSecret must not be empty")),
+    ),
     timeout: v.optional(milliseconds("timeout"), 10_000),
-    fetch: v.optional(v.custom<(input: Request) => Promise<Response>>((value) => typeof value === "function", "fetch must be a function")),
+    fetch: v.optional(
+      v.custom<(input: Request) => Promise<Response>>(
+        (value) => typeof value === "function",
+        "fetch must be a function",
+      ),
+    ),
   },
   (issue) => (issue.expected === "never" ? "unknown option" : issue.path ? "is required" : "options must be an object"),
 );
@@ -125,7 +132,10 @@ const RelayUpdateSchema = v.pipe(
   v.check((update) => update.idType === "thirdPartyId", "the relay takes updates keyed by mbox3rdPartyId"),
 );
 const UpdatesSchema = v.object({
-  updates: v.pipe(v.array(RelayUpdateSchema, "updates must be an iterable of updates"), v.nonEmpty("updates must hold at least one update")),
+  updates: v.pipe(
+    v.array(RelayUpdateSchema, "updates must be an iterable of updates"),
+    v.nonEmpty("updates must hold at least one update"),
+  ),
 });
 // An id in a relay path is a path segment, where "." and ".." would mean another path.
 const IdSchema = v.object({
@@ -134,12 +144,19 @@ const IdSchema = v.object({
     v.check((id) => id !== "." && id !== "..", 'mbox3rdPartyId must not be "." or ".." here (updateProfiles takes it)'),
   ),
 });
-const BatchIdSchema = v.object({ batchId: v.pipe(v.string("batchId must be a string"), v.nonEmpty("batchId must not be empty")) });
+const BatchIdSchema = v.object({
+  batchId: v.pipe(v.string("batchId must be a string"), v.nonEmpty("batchId must not be empty")),
+});
 
 // The relay's answers.
 const UpdateAnswerSchema = v.object({ requestId: v.string(), queued: v.optional(v.number()) });
 const BatchAnswerSchema = v.pipe(
-  v.object({ requestId: v.string(), batchId: v.optional(v.string()), rows: v.number(), queued: v.optional(v.number()) }),
+  v.object({
+    requestId: v.string(),
+    batchId: v.optional(v.string()),
+    rows: v.number(),
+    queued: v.optional(v.number()),
+  }),
   v.check((answer) => answer.batchId !== undefined || answer.queued !== undefined),
 );
 const ProfileAnswerSchema = v.object({
@@ -175,28 +192,46 @@ export function createRelayClient(options: RelayClientOptions): RelayClient {
   const signingKey =
     config.signingSecret === undefined
       ? undefined
-      : crypto.subtle.importKey("raw", encoder.encode(config.signingSecret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+      : crypto.subtle.importKey("raw", encoder.encode(config.signingSecret), { name: "HMAC", hash: "SHA-256" }, false, [
+          "sign",
+        ]);
 
-  async function call<TSchema extends v.GenericSchema>(method: "GET" | "POST", path: string, body: unknown, answer: TSchema) {
+  async function call<TSchema extends v.GenericSchema>(
+    method: "GET" | "POST",
+    path: string,
+    body: unknown,
+    answer: TSchema,
+  ) {
     const text = body === undefined ? undefined : JSON.stringify(body);
     const headers: Record<string, string> = { authorization: `Bearer ${config.apiKey}`, accept: "application/json" };
     if (text !== undefined) headers["content-type"] = "application/json";
     if (signingKey !== undefined) Object.assign(headers, await signature(await signingKey, text ?? ""));
     const signal = config.timeout > 0 ? AbortSignal.timeout(config.timeout) : undefined;
-    const request = new Request(config.url + path, { method, headers, ...(text !== undefined ? { body: text } : {}), ...(signal ? { signal } : {}) });
+    const request = new Request(config.url + path, {
+      method,
+      headers,
+      ...(text !== undefined ? { body: text } : {}),
+      ...(signal ? { signal } : {}),
+    });
 
     let response: Response;
     try {
       response = await (config.fetch ?? globalThis.fetch)(request);
     } catch {
       // The transport's own error may name the URL, which holds the id: it is dropped.
-      if (signal?.aborted) throw new TargetRelayError(0, "timeout", `the relay did not answer within ${config.timeout} ms`);
+      if (signal?.aborted)
+        throw new TargetRelayError(0, "timeout", `the relay did not answer within ${config.timeout} ms`);
       throw new TargetRelayError(0, "network_error", "the relay could not be reached");
     }
     const json: unknown = await response.json().catch(() => undefined);
     if (!response.ok) throw relayFailure(response, json);
     const result = v.safeParse(answer, json);
-    if (!result.success) throw new TargetRelayError(response.status, "invalid_response", "the relay's answer does not have the documented shape");
+    if (!result.success)
+      throw new TargetRelayError(
+        response.status,
+        "invalid_response",
+        "the relay's answer does not have the documented shape",
+      );
     return result.output as v.InferOutput<TSchema>;
   }
 
@@ -204,7 +239,12 @@ export function createRelayClient(options: RelayClientOptions): RelayClient {
     async updateProfile(update) {
       const { id } = parseOrThrow(RelayUpdateSchema, update);
       parseOrThrow(IdSchema, { mbox3rdPartyId: id });
-      return call("POST", `/v1/profiles/${encodeURIComponent(id)}`, { attributes: update.attributes }, UpdateAnswerSchema);
+      return call(
+        "POST",
+        `/v1/profiles/${encodeURIComponent(id)}`,
+        { attributes: update.attributes },
+        UpdateAnswerSchema,
+      );
     },
 
     async updateProfiles(updates) {
@@ -243,7 +283,8 @@ function relayFailure(response: Response, json: unknown): TargetRelayError {
   const retryAfter = Number(response.headers.get("retry-after") ?? Number.NaN);
   const details = Number.isFinite(retryAfter) ? { retryAfter } : {};
   const parsed = v.safeParse(ErrorAnswerSchema, json);
-  if (!parsed.success) return new TargetRelayError(response.status, "http_error", `the relay answered HTTP ${response.status}`, details);
+  if (!parsed.success)
+    return new TargetRelayError(response.status, "http_error", `the relay answered HTTP ${response.status}`, details);
   const { code, message, field } = parsed.output.error;
   return new TargetRelayError(response.status, code, message, { ...details, field });
 }

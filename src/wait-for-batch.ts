@@ -24,7 +24,10 @@ export interface WaitForBatchOptions {
 const WaitOptionsSchema = v.object(
   {
     timeout: v.optional(milliseconds("timeout"), 3_600_000),
-    minInterval: v.optional(v.pipe(milliseconds("minInterval"), v.minValue(1, "minInterval must be at least 1 ms")), 2_000),
+    minInterval: v.optional(
+      v.pipe(milliseconds("minInterval"), v.minValue(1, "minInterval must be at least 1 ms")),
+      2_000,
+    ),
     maxInterval: v.optional(milliseconds("maxInterval"), 60_000),
     signal: v.optional(v.custom<AbortSignal>((input) => input instanceof AbortSignal, "signal must be an AbortSignal")),
   },
@@ -39,7 +42,10 @@ export async function waitForBatch(
   const { timeout, minInterval, maxInterval, signal } = parseOrThrow(WaitOptionsSchema, options);
   // One signal for the whole wait, so a poll queued behind the bulk limiter cannot outlast it.
   const deadline = new AbortController();
-  const timer = setTimeout(() => deadline.abort(new TargetTimeoutError(timeout, { operation: "waitForBatch", method: "GET" })), timeout);
+  const timer = setTimeout(
+    () => deadline.abort(new TargetTimeoutError(timeout, { operation: "waitForBatch", method: "GET" })),
+    timeout,
+  );
   const stop = signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal;
   try {
     for (let interval = minInterval; ; interval = Math.min(maxInterval, interval * 1.5)) {

@@ -51,7 +51,8 @@ export interface RelayConfig {
   readonly emulator: LocalEmulator | undefined;
 }
 
-export type ConfigResult = { readonly ok: true; readonly config: RelayConfig } | { readonly ok: false; readonly problems: readonly string[] };
+export type ConfigResult =
+  { readonly ok: true; readonly config: RelayConfig } | { readonly ok: false; readonly problems: readonly string[] };
 
 /** Keys and secrets must be this long against Target; the emulator takes short dev keys. */
 const MIN_SECRET_LENGTH = 32;
@@ -70,12 +71,20 @@ const wholeNumber = (min: number, max: number, why = "") =>
   );
 
 const share = v.pipe(
-  v.union([v.number(), v.pipe(v.string(), v.regex(/^\d*\.?\d+$/), v.transform(Number))], "must be a number from 0 to 1"),
+  v.union(
+    [v.number(), v.pipe(v.string(), v.regex(/^\d*\.?\d+$/), v.transform(Number))],
+    "must be a number from 0 to 1",
+  ),
   v.check((value) => value > 0 && value <= 1, "must be a number above 0 and at most 1"),
 );
 
 const binding = <T>(what: string, test: (value: Partial<Record<string, unknown>>) => boolean) =>
-  v.optional(v.custom<T>((value) => typeof value === "object" && value !== null && test(value as Partial<Record<string, unknown>>), `must be a ${what} binding (see wrangler.toml)`));
+  v.optional(
+    v.custom<T>(
+      (value) => typeof value === "object" && value !== null && test(value as Partial<Record<string, unknown>>),
+      `must be a ${what} binding (see wrangler.toml)`,
+    ),
+  );
 const queue = () => binding<Queue>("[[queues.producers]]", (value) => typeof value.sendBatch === "function");
 const durableObject = <T extends Rpc.DurableObjectBranded>() =>
   binding<DurableObjectNamespace<T>>("[[durable_objects.bindings]]", (value) => typeof value.idFromName === "function");
@@ -97,14 +106,26 @@ const json = <TSchema extends v.GenericSchema<unknown, unknown>>(schema: TSchema
 /** A TOML array, or a comma-separated string (as vars set in the dashboard or .dev.vars are). */
 const list = <TSchema extends v.GenericSchema<string, unknown>>(item: TSchema, what: string) =>
   v.pipe(
-    v.union([v.array(v.string()), v.pipe(v.string(), v.transform((text) => text.split(",").map((entry) => entry.trim())))], `must be ${what}`),
+    v.union(
+      [
+        v.array(v.string()),
+        v.pipe(
+          v.string(),
+          v.transform((text) => text.split(",").map((entry) => entry.trim())),
+        ),
+      ],
+      `must be ${what}`,
+    ),
     v.transform((entries) => entries.filter(Boolean)),
     v.array(item),
     v.nonEmpty("must name at least one entry (leave it unset otherwise)"),
   );
 
 const SecretsSchema = v.pipe(
-  v.array(v.pipe(v.string("must hold strings"), v.nonEmpty("must not hold empty secrets")), "must be a JSON array of secrets"),
+  v.array(
+    v.pipe(v.string("must hold strings"), v.nonEmpty("must not hold empty secrets")),
+    "must be a JSON array of secrets",
+  ),
   v.nonEmpty("must hold at least one secret"),
 );
 
@@ -114,7 +135,12 @@ const EnvSchema = v.pipe(
     TARGET_UPSTREAM: v.optional(v.picklist(["target", "emulator"], 'must be "target" or "emulator"'), "target"),
     TARGET_TOKEN: v.optional(v.pipe(v.string("must be a string"), v.nonEmpty("must not be empty"))),
     TARGET_EMULATOR_SEED: v.optional(list(thirdPartyIdSchema("each seed id"), "comma-separated mbox3rdPartyIds")),
-    TARGET_RETRY: v.optional(v.union([v.pipe(v.string(), v.parseJson(undefined, "must be JSON")), v.number(), v.looseObject({})], "must be a retry policy")),
+    TARGET_RETRY: v.optional(
+      v.union(
+        [v.pipe(v.string(), v.parseJson(undefined, "must be JSON")), v.number(), v.looseObject({})],
+        "must be a retry policy",
+      ),
+    ),
     RELAY_KEYS: json(RelayKeysSchema, "a JSON array of { name, key, scope } (wrangler secret put RELAY_KEYS)"),
     RELAY_SIGNING_SECRETS: v.optional(json(SecretsSchema, "a JSON array of secrets")),
     RELAY_ALLOWED_ATTRIBUTES: v.optional(list(AttributeNameSchema, "a list of attribute names")),
@@ -124,10 +150,16 @@ const EnvSchema = v.pipe(
       (binding) => typeof (binding as Partial<RateLimit> | undefined)?.limit === "function",
       "must be a [[ratelimits]] binding (see wrangler.toml)",
     ),
-    RELAY_DELIVERY: v.optional(v.picklist(["direct", "queue", "auto"], 'must be "direct", "queue" or "auto"'), "direct"),
+    RELAY_DELIVERY: v.optional(
+      v.picklist(["direct", "queue", "auto"], 'must be "direct", "queue" or "auto"'),
+      "direct",
+    ),
     RELAY_SINGLE_UPDATE_SHARE: v.optional(share, DEFAULT_SINGLE_UPDATE_SHARE),
     TARGET_BULK_CALLS_PER_MINUTE: v.optional(wholeNumber(1, 50, " (Target's limit)"), 50),
-    IDEMPOTENCY_KEYS: v.pipe(durableObject<IdempotencyKeys>(), v.check((value) => value !== undefined, "must be a [[durable_objects.bindings]] binding (see wrangler.toml)")),
+    IDEMPOTENCY_KEYS: v.pipe(
+      durableObject<IdempotencyKeys>(),
+      v.check((value) => value !== undefined, "must be a [[durable_objects.bindings]] binding (see wrangler.toml)"),
+    ),
     UPDATES_QUEUE: queue(),
     DELIVERIES_QUEUE: queue(),
     NEWEST_WRITES: durableObject<NewestWrites>(),
@@ -156,7 +188,8 @@ const EnvSchema = v.pipe(
     v.partialCheck(
       [["TARGET_UPSTREAM"], ["RELAY_SIGNING_SECRETS"]],
       (env) =>
-        env.TARGET_UPSTREAM === "emulator" || (env.RELAY_SIGNING_SECRETS ?? []).every((secret) => secret.length >= MIN_SECRET_LENGTH),
+        env.TARGET_UPSTREAM === "emulator" ||
+        (env.RELAY_SIGNING_SECRETS ?? []).every((secret) => secret.length >= MIN_SECRET_LENGTH),
       `secrets must be at least ${MIN_SECRET_LENGTH} characters`,
     ),
     ["RELAY_SIGNING_SECRETS"],
@@ -190,17 +223,30 @@ export function loadConfig(env: Env): Promise<ConfigResult> {
 
 async function check(env: Env): Promise<ConfigResult> {
   const parsed = v.safeParse(EnvSchema, env, { message: (issue) => `must be ${issue.expected ?? "valid"}` });
-  if (!parsed.success) return { ok: false, problems: parsed.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`) };
+  if (!parsed.success)
+    return { ok: false, problems: parsed.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`) };
   const settings = parsed.output;
 
-  const missing = Object.keys(QUEUED_BINDINGS).filter((name) => settings[name as keyof typeof QUEUED_BINDINGS] === undefined);
+  const missing = Object.keys(QUEUED_BINDINGS).filter(
+    (name) => settings[name as keyof typeof QUEUED_BINDINGS] === undefined,
+  );
   if (settings.RELAY_DELIVERY !== "direct" && missing.length > 0) {
-    return { ok: false, problems: missing.map((name) => `${name}: is required when RELAY_DELIVERY is "${settings.RELAY_DELIVERY}" (see wrangler.toml)`) };
+    return {
+      ok: false,
+      problems: missing.map(
+        (name) => `${name}: is required when RELAY_DELIVERY is "${settings.RELAY_DELIVERY}" (see wrangler.toml)`,
+      ),
+    };
   }
   const queued =
     missing.length > 0
       ? undefined
-      : (Object.fromEntries(Object.entries(QUEUED_BINDINGS).map(([name, field]) => [field, settings[name as keyof typeof QUEUED_BINDINGS]])) as unknown as QueuedDelivery);
+      : (Object.fromEntries(
+          Object.entries(QUEUED_BINDINGS).map(([name, field]) => [
+            field,
+            settings[name as keyof typeof QUEUED_BINDINGS],
+          ]),
+        ) as unknown as QueuedDelivery);
 
   let upstream: ReturnType<typeof createUpstream>;
   try {

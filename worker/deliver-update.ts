@@ -24,7 +24,12 @@ export const QUEUE_RETRY_AFTER_SECONDS = 10;
  * in every mode.
  * Resolves with how it went; throws a RelayError (503) when it had to be queued and the queue failed.
  */
-export async function deliverUpdate(config: RelayConfig, mbox3rdPartyId: string, attributes: ProfileAttributes, log: RequestLog): Promise<"direct" | "queued"> {
+export async function deliverUpdate(
+  config: RelayConfig,
+  mbox3rdPartyId: string,
+  attributes: ProfileAttributes,
+  log: RequestLog,
+): Promise<"direct" | "queued"> {
   const update = { mbox3rdPartyId, attributes } as ProfileUpdate;
   const { queued } = config;
   // updateProfile checks the update itself.
@@ -38,10 +43,13 @@ export async function deliverUpdate(config: RelayConfig, mbox3rdPartyId: string,
   const stamped = toQueuedUpdate(mbox3rdPartyId, attributes, "single");
   const direct =
     config.delivery === "direct" ||
-    (config.delivery === "auto" && (await quotasOf(queued.quotas, config.clientCode).takeSingleUpdates(1, config.singleUpdateLimit, Date.now())));
+    (config.delivery === "auto" &&
+      (await quotasOf(queued.quotas, config.clientCode).takeSingleUpdates(1, config.singleUpdateLimit, Date.now())));
   if (!direct) return await enqueue(queued, stamped);
   try {
-    const sent = await sendInOrder(queued.newestWrites, writesOf([stamped]), (signal) => config.target.updateProfile(update, { signal }));
+    const sent = await sendInOrder(queued.newestWrites, writesOf([stamped]), (signal) =>
+      config.target.updateProfile(update, { signal }),
+    );
     if (sent === "queue") return await enqueue(queued, stamped);
     // Sent; queued again only to be recorded as delivered (a repeat of the same values).
     if (sent === "unconfirmed") await enqueueUpdate(queued, stamped).catch(() => {});

@@ -72,5 +72,8 @@ async function respond(request: Request, env: Env, log: RequestLog): Promise<Res
   const idempotencyKey = endpoint.idempotent ? request.headers.get(IDEMPOTENCY_KEY_HEADER) : null;
   // Awaited, not returned: workerd reports a rejected promise that is handed on unawaited.
   if (idempotencyKey === null) return await run();
-  return await runOnce({ keys: config.idempotencyKeys, keyName: key.name, idempotencyKey, request, body: raw, log }, run);
+  return await runOnce(
+    { keys: config.idempotencyKeys, keyName: key.name, idempotencyKey, request, body: raw, log },
+    run,
+  );
 }

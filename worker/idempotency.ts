@@ -28,7 +28,9 @@ interface IdempotentCall {
 export async function runOnce(call: IdempotentCall, run: () => Promise<Response>): Promise<Response> {
   const { keys, keyName, idempotencyKey, request, body, log } = call;
   if (!KEY.test(idempotencyKey)) {
-    throw new RelayError(400, "invalid_input", "Idempotency-Key: must be 1 to 255 printable ASCII characters", { field: "Idempotency-Key" });
+    throw new RelayError(400, "invalid_input", "Idempotency-Key: must be 1 to 255 printable ASCII characters", {
+      field: "Idempotency-Key",
+    });
   }
   const scope = `${keyName}\n${idempotencyKey}`;
   const store = idempotencyKeysFor(keys, scope);
@@ -38,11 +40,20 @@ export async function runOnce(call: IdempotentCall, run: () => Promise<Response>
       log.idempotency = "replayed";
       return replay(claim.answer);
     case "in_progress":
-      throw new RelayError(409, "idempotency_conflict", "a request with this Idempotency-Key is still running: try again shortly", {
-        headers: { "retry-after": "1" },
-      });
+      throw new RelayError(
+        409,
+        "idempotency_conflict",
+        "a request with this Idempotency-Key is still running: try again shortly",
+        {
+          headers: { "retry-after": "1" },
+        },
+      );
     case "mismatch":
-      throw new RelayError(422, "idempotency_key_reused", "this Idempotency-Key was used with another request: use a new key");
+      throw new RelayError(
+        422,
+        "idempotency_key_reused",
+        "this Idempotency-Key was used with another request: use a new key",
+      );
   }
 
   log.idempotency = "first";
@@ -57,7 +68,9 @@ export async function runOnce(call: IdempotentCall, run: () => Promise<Response>
     await store.release(scope).catch(() => {});
     return response;
   }
-  const headers = Object.fromEntries(KEPT_HEADERS.flatMap((name) => (response.headers.has(name) ? [[name, response.headers.get(name) as string]] : [])));
+  const headers = Object.fromEntries(
+    KEPT_HEADERS.flatMap((name) => (response.headers.has(name) ? [[name, response.headers.get(name) as string]] : [])),
+  );
   const text = await response.text();
   // The write is done whatever happens here: failing to keep its answer only means a repeat would run again.
   await store.answer(scope, { status: response.status, body: text, headers }).catch(() => {});
@@ -67,7 +80,13 @@ export async function runOnce(call: IdempotentCall, run: () => Promise<Response>
 function replay({ status, body, headers }: StoredAnswer): Response {
   return new Response(body, {
     status,
-    headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", "x-content-type-options": "nosniff", ...headers, "idempotent-replayed": "true" },
+    headers: {
+      "content-type": "application/json; charset=utf-8",
+      "cache-control": "no-store",
+      "x-content-type-options": "nosniff",
+      ...headers,
+      "idempotent-replayed": "true",
+    },
   });
 }
 

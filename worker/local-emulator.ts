@@ -56,7 +56,13 @@ export async function emulatorStats({ emulator, calls }: LocalEmulator) {
   const profiles = emulator
     .profiles()
     .filter((profile) => profile.thirdPartyId !== undefined)
-    .map((profile) => [profile.thirdPartyId as string, Object.entries(profile.attributes).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))] as const)
+    .map(
+      (profile) =>
+        [
+          profile.thirdPartyId as string,
+          Object.entries(profile.attributes).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        ] as const,
+    )
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(JSON.stringify(profiles)));
   const accepted = calls.filter(({ call }) => call.status === 200);
@@ -66,8 +72,15 @@ export async function emulatorStats({ emulator, calls }: LocalEmulator) {
     attributes: profiles.reduce((sum, [, attributes]) => sum + attributes.length, 0),
     /** SHA-256 (hex) of `JSON.stringify([[thirdPartyId, [[name, value], …sorted]], …sorted])`. */
     digest: toHex(digest),
-    calls: { update: count("update"), fetch: count("fetch"), batchUpdate: count("batchUpdate"), batchStatus: count("batchStatus") },
+    calls: {
+      update: count("update"),
+      fetch: count("fetch"),
+      batchUpdate: count("batchUpdate"),
+      batchStatus: count("batchStatus"),
+    },
     /** When each accepted bulk call (batch submission or status check) was made. */
-    bulkCallTimes: accepted.filter(({ call }) => call.operation === "batchUpdate" || call.operation === "batchStatus").map(({ at }) => at),
+    bulkCallTimes: accepted
+      .filter(({ call }) => call.operation === "batchUpdate" || call.operation === "batchStatus")
+      .map(({ at }) => at),
   };
 }

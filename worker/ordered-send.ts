@@ -47,7 +47,8 @@ export async function sendInOrder(
     await send(signal);
   } catch (error) {
     await release();
-    if (signal.aborted && !isTargetValidationError(error)) throw new RelayError(502, "upstream_failed", "Adobe Target did not answer in time");
+    if (signal.aborted && !isTargetValidationError(error))
+      throw new RelayError(502, "upstream_failed", "Adobe Target did not answer in time");
     throw error;
   }
   try {

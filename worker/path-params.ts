@@ -7,7 +7,11 @@ import { RelayError } from "./relay-error.js";
  * A path segment, decoded and checked, named `field` in errors. Decoding happens once, here:
  * the value then only ever reaches Target through the core's own encoding.
  */
-export function pathParam<TSchema extends v.GenericSchema<string, string>>(field: string, raw: string, schema: TSchema): string {
+export function pathParam<TSchema extends v.GenericSchema<string, string>>(
+  field: string,
+  raw: string,
+  schema: TSchema,
+): string {
   let decoded: string;
   try {
     decoded = decodeURIComponent(raw);

@@ -28,11 +28,19 @@ const ScopeSchema = v.pipe(
 
 const RelayKeyEntrySchema = v.strictObject(
   {
-    name: v.pipe(v.string("is required"), v.regex(KEY_NAME, "must be a label of letters, digits, '.', '_' or '-' (at most 64)")),
+    name: v.pipe(
+      v.string("is required"),
+      v.regex(KEY_NAME, "must be a label of letters, digits, '.', '_' or '-' (at most 64)"),
+    ),
     key: v.pipe(v.string("is required"), v.nonEmpty("must not be empty")),
     scope: ScopeSchema,
   },
-  (issue) => (issue.expected === "never" ? "unknown field: a key is { name, key, scope }" : issue.path ? "is required" : "must be { name, key, scope }"),
+  (issue) =>
+    issue.expected === "never"
+      ? "unknown field: a key is { name, key, scope }"
+      : issue.path
+        ? "is required"
+        : "must be { name, key, scope }",
 );
 
 /** The `RELAY_KEYS` list: several keys at once, so a new one can go live before the old one is removed. */
@@ -74,4 +82,6 @@ export async function authenticate(request: Request, keys: readonly RelayKey[]):
 }
 
 const unauthorized = (message: string) =>
-  new RelayError(401, "unauthorized", message, { headers: { "www-authenticate": 'Bearer realm="target-profile-relay"' } });
+  new RelayError(401, "unauthorized", message, {
+    headers: { "www-authenticate": 'Bearer realm="target-profile-relay"' },
+  });

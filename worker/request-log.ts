@@ -32,7 +32,15 @@ export function startLog(): RequestLog {
 /** One JSON line per request; 5xx go to console.error so they stand out. */
 export function writeLog(log: RequestLog, status: number, durationMs: number): void {
   const { requestId, route, key, ...facts } = log;
-  const line = JSON.stringify({ level: status >= 500 ? "error" : "info", requestId, route, key, status, durationMs, ...facts });
+  const line = JSON.stringify({
+    level: status >= 500 ? "error" : "info",
+    requestId,
+    route,
+    key,
+    status,
+    durationMs,
+    ...facts,
+  });
   if (status >= 500) console.error(line);
   else console.log(line);
 }

@@ -39,7 +39,8 @@ export async function verifySignature(
     throw invalid(`${RELAY_TIMESTAMP_HEADER} is more than ${SIGNATURE_WINDOW_SECONDS} seconds from the relay's clock`);
   }
   const signatures = header.split(",").map((part) => SIGNATURE.exec(part.trim())?.[1]);
-  if (signatures.some((hex) => hex === undefined)) throw invalid(`${RELAY_SIGNATURE_HEADER} must be v1=<64 hex digits>`);
+  if (signatures.some((hex) => hex === undefined))
+    throw invalid(`${RELAY_SIGNATURE_HEADER} must be v1=<64 hex digits>`);
 
   const signed = concat(encoder.encode(`${timestamp}.`), body);
   // crypto.subtle.verify compares in constant time.

@@ -1,4 +1,9 @@
-import { isTargetHttpError, isTargetProfileError, isTargetValidationError, type ValidationIssue } from "../src/index.js";
+import {
+  isTargetHttpError,
+  isTargetProfileError,
+  isTargetValidationError,
+  type ValidationIssue,
+} from "../src/index.js";
 import { RelayError } from "./relay-error.js";
 
 // Enough to fix a request; a 10,000-row batch could otherwise list 10,000 problems.
@@ -19,7 +24,9 @@ export function toRelayError(error: unknown): RelayError {
 }
 
 export function invalidInput(issues: readonly ValidationIssue[]): RelayError {
-  const listed = issues.slice(0, MAX_LISTED_ISSUES).map(({ path, message }) => (path ? `${path}: ${message}` : message));
+  const listed = issues
+    .slice(0, MAX_LISTED_ISSUES)
+    .map(({ path, message }) => (path ? `${path}: ${message}` : message));
   const more = issues.length - listed.length;
   const message = listed.join("; ") + (more > 0 ? `; and ${more} more` : "");
   return new RelayError(400, "invalid_input", message, { field: issues[0]?.path || undefined });

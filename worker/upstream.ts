@@ -41,7 +41,10 @@ export function createUpstream(settings: UpstreamSettings): Upstream {
     ...(emulator ? { fetch: emulator.fetch } : {}),
   };
   return {
-    target: createTargetClient({ ...options, ...(retry !== undefined ? { retry: retry as TargetClientOptions["retry"] } : {}) }),
+    target: createTargetClient({
+      ...options,
+      ...(retry !== undefined ? { retry: retry as TargetClientOptions["retry"] } : {}),
+    }),
     deliveryTarget: createTargetClient({ ...options, retry: 0 }),
     emulator,
   };

@@ -60,7 +60,11 @@ export function createBatchService(options: BatchServiceOptions): BatchService {
       if (!parsed.ok) return refusal("xml", 400, parsed.message);
       const submittedAt = now();
       const batchId = `${clientCode}-${submittedAt}-${++sequence}`;
-      batches.set(batchId, { submittedAt, polls: 0, ...apply(parsed.batch, version, new Date(submittedAt).toISOString()) });
+      batches.set(batchId, {
+        submittedAt,
+        polls: 0,
+        ...apply(parsed.batch, version, new Date(submittedAt).toISOString()),
+      });
       // Documented: the status URL is on an edge host, at the same path for v1 and v2 batches.
       const statusUrl = `https://${options.edgeHost}/m2/${clientCode}/profile/batchStatus?batchId=${encodeURIComponent(batchId)}`;
       return xmlResponse(
@@ -88,7 +92,8 @@ export function createBatchService(options: BatchServiceOptions): BatchService {
           `<profilesNotFound>${count(batch.profilesNotFound)}</profilesNotFound>` +
           `<failedUpdates>${count(batch.failedIds.length)}</failedUpdates>`;
         if (complete) {
-          for (const id of batch.failedIds) xml += `<profile><id>${escapeXml(id)}</id><status>failed</status></profile>`;
+          for (const id of batch.failedIds)
+            xml += `<profile><id>${escapeXml(id)}</id><status>failed</status></profile>`;
         }
       }
       return xmlResponse(200, `${xml}</response>`);

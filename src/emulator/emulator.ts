@@ -47,7 +47,8 @@ export function createTargetEmulator(options: TargetEmulatorOptions = {}): Targe
     if (route === undefined) return jsonResponse(404, { status: 404, message: "Not Found" });
     const format = answerFormat(route);
     const methods = ROUTE_METHODS[route.operation];
-    if (!methods.includes(request.method)) return refusal(format, 405, "Method Not Allowed", { allow: methods.join(", ") });
+    if (!methods.includes(request.method))
+      return refusal(format, 405, "Method Not Allowed", { allow: methods.join(", ") });
     if (route.clientCode === undefined) return refusal(format, 400, "Missing client");
     if (options.clientCode !== undefined && route.clientCode !== options.clientCode) {
       return refusal(format, 404, `Unknown client ${route.clientCode}`);

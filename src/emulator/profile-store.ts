@@ -49,7 +49,11 @@ export function createProfileStore(newTntId: () => string): ProfileStore {
     find: (kind, id) => indexes[kind].get(id),
 
     create(kind, id, at) {
-      const record: ProfileRecord = { tntId: kind === "tntId" ? id : newTntId(), attributes: new Map(), modifiedAt: at };
+      const record: ProfileRecord = {
+        tntId: kind === "tntId" ? id : newTntId(),
+        attributes: new Map(),
+        modifiedAt: at,
+      };
       if (kind === "thirdPartyId") record.thirdPartyId = id;
       return add(record);
     },
@@ -62,7 +66,9 @@ export function createProfileStore(newTntId: () => string): ProfileStore {
     },
 
     seed(seed, at) {
-      const matches = new Set(ID_KINDS.map((kind) => seed[kind] !== undefined ? indexes[kind].get(seed[kind]) : undefined));
+      const matches = new Set(
+        ID_KINDS.map((kind) => (seed[kind] !== undefined ? indexes[kind].get(seed[kind]) : undefined)),
+      );
       matches.delete(undefined);
       if (matches.size > 1) throw new TypeError("seedProfile: the ids belong to different profiles");
       let record = [...matches][0];

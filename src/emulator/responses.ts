@@ -17,10 +17,19 @@ export function jsonResponse(status: number, value: unknown, headers?: Record<st
 }
 
 /** An error answer in the endpoint's own format. */
-export function refusal(format: AnswerFormat, status: number, message: string, headers?: Record<string, string>): Response {
+export function refusal(
+  format: AnswerFormat,
+  status: number,
+  message: string,
+  headers?: Record<string, string>,
+): Response {
   return format === "json"
     ? jsonResponse(status, { status, message }, headers)
-    : xmlResponse(status, `<response><success>false</success><message>${escapeXml(message)}</message></response>`, headers);
+    : xmlResponse(
+        status,
+        `<response><success>false</success><message>${escapeXml(message)}</message></response>`,
+        headers,
+      );
 }
 
 export function isFormBody(request: Request): boolean {

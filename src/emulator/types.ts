@@ -68,9 +68,7 @@ export interface EmulatorCall {
  * emulator.injectFaults({ times: 2, status: 503, headers: { "retry-after": "1" } });
  */
 export type FaultBehaviour =
-  | { status: number; body?: string; headers?: Record<string, string> }
-  | { disconnect: true }
-  | { delayMs: number };
+  { status: number; body?: string; headers?: Record<string, string> } | { disconnect: true } | { delayMs: number };
 
 /** Misbehaviour for the next `times` (default 1) calls, optionally only for some operations. */
 export type Fault = { times?: number; operations?: readonly Operation[] } & FaultBehaviour;

@@ -88,47 +88,107 @@ describe("buildUpdateRequest", () => {
     const atLimit = { mbox3rdPartyId: "crm-1", attributes: { blob: "x".repeat(MAX_POST_BODY_BYTES - prefix.length) } };
     expect(buildUpdateRequest(atLimit, endpoint).method).toBe("POST");
 
-    const error = validationError({ mbox3rdPartyId: "crm-1", attributes: { blob: `${CANARY}${"x".repeat(MAX_POST_BODY_BYTES)}` } });
+    const error = validationError({
+      mbox3rdPartyId: "crm-1",
+      attributes: { blob: `${CANARY}${"x".repeat(MAX_POST_BODY_BYTES)}` },
+    });
     expect(error.issues[0]?.path).toBe("attributes");
     expect(error.message).toContain("at most 61440");
     expect(error.message).not.toContain(CANARY);
   });
 
   it("a forced method is used, and a forced GET over 8 KB is refused", () => {
-    expect(buildUpdateRequest({ mbox3rdPartyId: "a", attributes: { x: 1 } }, { ...endpoint, method: "POST" }).method).toBe("POST");
+    expect(
+      buildUpdateRequest({ mbox3rdPartyId: "a", attributes: { x: 1 } }, { ...endpoint, method: "POST" }).method,
+    ).toBe("POST");
     const error = validationError(updateWithUrlBytes(MAX_GET_URL_BYTES + 1), { method: "GET" });
     expect(error.message).toContain("send it as POST");
-    expect(() => buildUpdateRequest({ mbox3rdPartyId: "a", attributes: { x: 1 } }, { ...endpoint, method: "PUT" as "GET" })).toThrow(
-      /method must be GET or POST/,
-    );
+    expect(() =>
+      buildUpdateRequest({ mbox3rdPartyId: "a", attributes: { x: 1 } }, { ...endpoint, method: "PUT" as "GET" }),
+    ).toThrow(/method must be GET or POST/);
   });
 });
 
 describe("update input rules", () => {
   const cases: [string, unknown, string, RegExp][] = [
     ["no id", { attributes: { x: 1 } }, "", /exactly one of mbox3rdPartyId or mboxPC/],
-    ["both ids", { mbox3rdPartyId: CANARY, mboxPC: CANARY, attributes: { x: 1 } }, "", /exactly one of mbox3rdPartyId or mboxPC/],
+    [
+      "both ids",
+      { mbox3rdPartyId: CANARY, mboxPC: CANARY, attributes: { x: 1 } },
+      "",
+      /exactly one of mbox3rdPartyId or mboxPC/,
+    ],
     ["empty id", { mbox3rdPartyId: "", attributes: { x: 1 } }, "mbox3rdPartyId", /must not be empty/],
-    ["long id", { mbox3rdPartyId: CANARY.repeat(30), attributes: { x: 1 } }, "mbox3rdPartyId", /at most 256 characters/],
-    ["id with +", { mbox3rdPartyId: `${CANARY}+1`, attributes: { x: 1 } }, "mbox3rdPartyId", /must not contain '\+' or '\/'/],
+    [
+      "long id",
+      { mbox3rdPartyId: CANARY.repeat(30), attributes: { x: 1 } },
+      "mbox3rdPartyId",
+      /at most 256 characters/,
+    ],
+    [
+      "id with +",
+      { mbox3rdPartyId: `${CANARY}+1`, attributes: { x: 1 } },
+      "mbox3rdPartyId",
+      /must not contain '\+' or '\/'/,
+    ],
     ["id with /", { mbox3rdPartyId: `${CANARY}/1`, attributes: { x: 1 } }, "mbox3rdPartyId", /must not contain/],
     ["id not a string", { mbox3rdPartyId: 42, attributes: { x: 1 } }, "mbox3rdPartyId", /must be a string/],
     ["empty mboxPC", { mboxPC: "", attributes: { x: 1 } }, "mboxPC", /must not be empty/],
     ["long mboxPC", { mboxPC: CANARY.repeat(30), attributes: { x: 1 } }, "mboxPC", /at most 256/],
-    ["lone surrogate id", { mbox3rdPartyId: `${CANARY}\ud800`, attributes: { x: 1 } }, "mbox3rdPartyId", /valid Unicode/],
+    [
+      "lone surrogate id",
+      { mbox3rdPartyId: `${CANARY}\ud800`, attributes: { x: 1 } },
+      "mbox3rdPartyId",
+      /valid Unicode/,
+    ],
     ["no attributes key", { mbox3rdPartyId: CANARY }, "attributes", /is required/],
     ["attributes not an object", { mbox3rdPartyId: CANARY, attributes: CANARY }, "attributes", /must be an object/],
     ["no attributes", { mbox3rdPartyId: CANARY, attributes: {} }, "attributes", /at least one attribute/],
-    ["only null attributes", { mbox3rdPartyId: CANARY, attributes: { x: null } }, "attributes", /at least one attribute/],
+    [
+      "only null attributes",
+      { mbox3rdPartyId: CANARY, attributes: { x: null } },
+      "attributes",
+      /at least one attribute/,
+    ],
     ["empty name", { mbox3rdPartyId: CANARY, attributes: { "": CANARY } }, 'attributes[""]', /must not be empty/],
-    ["long name", { mbox3rdPartyId: CANARY, attributes: { ["n".repeat(129)]: CANARY } }, `attributes.${"n".repeat(129)}`, /at most 128/],
-    ["control character", { mbox3rdPartyId: CANARY, attributes: { "a\tb": CANARY } }, 'attributes["a\\tb"]', /control characters/],
-    ["profile. prefix", { mbox3rdPartyId: CANARY, attributes: { "profile.tier": CANARY } }, 'attributes["profile.tier"]', /drop the prefix/],
-    ["empty string value", { mbox3rdPartyId: CANARY, attributes: { tier: "" } }, "attributes.tier", /Target ignores empty values/],
+    [
+      "long name",
+      { mbox3rdPartyId: CANARY, attributes: { ["n".repeat(129)]: CANARY } },
+      `attributes.${"n".repeat(129)}`,
+      /at most 128/,
+    ],
+    [
+      "control character",
+      { mbox3rdPartyId: CANARY, attributes: { "a\tb": CANARY } },
+      'attributes["a\\tb"]',
+      /control characters/,
+    ],
+    [
+      "profile. prefix",
+      { mbox3rdPartyId: CANARY, attributes: { "profile.tier": CANARY } },
+      'attributes["profile.tier"]',
+      /drop the prefix/,
+    ],
+    [
+      "empty string value",
+      { mbox3rdPartyId: CANARY, attributes: { tier: "" } },
+      "attributes.tier",
+      /Target ignores empty values/,
+    ],
     ["NaN", { mbox3rdPartyId: CANARY, attributes: { n: Number.NaN } }, "attributes.n", /finite number/],
     ["Infinity", { mbox3rdPartyId: CANARY, attributes: { n: Infinity } }, "attributes.n", /finite number/],
-    ["object value", { mbox3rdPartyId: CANARY, attributes: { o: { secret: CANARY } } }, "attributes.o", /string, a finite number or a boolean/],
-    ["lone surrogate value", { mbox3rdPartyId: CANARY, attributes: { v: `${CANARY}\udc00` } }, "attributes.v", /valid Unicode/],
+    [
+      "object value",
+      { mbox3rdPartyId: CANARY, attributes: { o: { secret: CANARY } } },
+      "attributes.o",
+      /string, a finite number or a boolean/,
+    ],
+    [
+      "lone surrogate value",
+      { mbox3rdPartyId: CANARY, attributes: { v: `${CANARY}\udc00` } },
+      "attributes.v",
+      /valid Unicode/,
+    ],
     ["unknown field", { mbox3rdPartyId: CANARY, attributes: { x: 1 }, extra: CANARY }, "extra", /unknown field/],
     ["not an object", CANARY, "", /must be an object/],
   ];
@@ -141,7 +201,10 @@ describe("update input rules", () => {
   });
 
   it("a 128-character name and a 256-character id are fine", () => {
-    const request = buildUpdateRequest({ mbox3rdPartyId: "i".repeat(256), attributes: { ["n".repeat(128)]: "v" } }, endpoint);
+    const request = buildUpdateRequest(
+      { mbox3rdPartyId: "i".repeat(256), attributes: { ["n".repeat(128)]: "v" } },
+      endpoint,
+    );
     expect(request.method).toBe("GET");
   });
 });

@@ -19,7 +19,10 @@ import { failure } from "./support.js";
 const fastRetry = { limit: 2, baseDelay: 1, maxDelay: 5 };
 const quickWait = { minInterval: 1, maxInterval: 5 };
 
-function setup(options: Partial<TargetClientOptions> = {}, emulatorOptions: Parameters<typeof createTargetEmulator>[0] = {}) {
+function setup(
+  options: Partial<TargetClientOptions> = {},
+  emulatorOptions: Parameters<typeof createTargetEmulator>[0] = {},
+) {
   const emulator = createTargetEmulator({ clientCode: "acme", ...emulatorOptions });
   const fetch = vi.fn(emulator.fetch);
   const target = createTargetClient({ clientCode: "acme", fetch, retry: fastRetry, ...options });
@@ -128,7 +131,9 @@ describe("submitBatch", () => {
   it("takes its own timeout: uploads outlast a single update's", async () => {
     const { emulator, target } = setup({ timeout: 20 });
     emulator.injectFaults({ delayMs: 100, operations: ["batchUpdate"] });
-    await expect(target.submitBatch("batch=thirdPartyId,a\ncrm-1,b", { timeout: 2_000 })).resolves.toMatchObject({ message: "Batch submitted for processing" });
+    await expect(target.submitBatch("batch=thirdPartyId,a\ncrm-1,b", { timeout: 2_000 })).resolves.toMatchObject({
+      message: "Batch submitted for processing",
+    });
     emulator.injectFaults({ delayMs: 100, operations: ["batchUpdate"] });
     expect(isTargetTimeoutError(await failure(target.submitBatch("batch=thirdPartyId,a\ncrm-1,b")))).toBe(true);
   });
@@ -145,23 +150,35 @@ describe("getBatchStatus", () => {
   it("reports details and the ids Target listed as failed", async () => {
     const { emulator, target } = setup({}, { pollsUntilComplete: 0 });
     emulator.failRows(["crm-2"]);
-    const submission = await target.submitBatch(encodeBatches([
-      { mbox3rdPartyId: "crm-1", attributes: { a: "1" } },
-      { mbox3rdPartyId: "crm-2", attributes: { a: "2" } },
-    ]).next().value!);
+    const submission = await target.submitBatch(
+      encodeBatches([
+        { mbox3rdPartyId: "crm-1", attributes: { a: "1" } },
+        { mbox3rdPartyId: "crm-2", attributes: { a: "2" } },
+      ]).next().value!,
+    );
     const status = await target.getBatchStatus(submission, { details: true });
-    expect(status).toMatchObject({ status: "complete", batchSize: 2, successfulUpdates: 1, failedUpdates: 1, failedIds: ["crm-2"] });
+    expect(status).toMatchObject({
+      status: "complete",
+      batchSize: 2,
+      successfulUpdates: 1,
+      failedUpdates: 1,
+      failedIds: ["crm-2"],
+    });
   });
 
   it("follows a status URL on an edge host, over https", async () => {
     const { target, requests } = setup({ token: "tok" });
-    await target.getBatchStatus("http://mboxedge45.tt.omtrdc.net/m2/acme/profile/batchStatus?batchId=b-1").catch(() => undefined);
+    await target
+      .getBatchStatus("http://mboxedge45.tt.omtrdc.net/m2/acme/profile/batchStatus?batchId=b-1")
+      .catch(() => undefined);
     expect(requests()[0]?.url).toBe("https://mboxedge45.tt.omtrdc.net/m2/acme/profile/batchStatus?batchId=b-1");
   });
 
   it("follows an edge host over https even when the client itself uses http", async () => {
     const { target, requests } = setup({ baseUrl: "http://localhost:8080" });
-    await target.getBatchStatus("http://mboxedge45.tt.omtrdc.net/m2/acme/profile/batchStatus?batchId=b-1").catch(() => undefined);
+    await target
+      .getBatchStatus("http://mboxedge45.tt.omtrdc.net/m2/acme/profile/batchStatus?batchId=b-1")
+      .catch(() => undefined);
     await target.getBatchStatus("http://localhost:8080/m2/acme/profile/batchStatus?batchId=b-2").catch(() => undefined);
     expect(requests().map((request) => request.url)).toEqual([
       "https://mboxedge45.tt.omtrdc.net/m2/acme/profile/batchStatus?batchId=b-1",
@@ -172,7 +189,9 @@ describe("getBatchStatus", () => {
   it("checks the batch reference", async () => {
     const { fetch, target } = setup();
     await expect(target.getBatchStatus(undefined as never)).rejects.toThrow(/batch must be a batch id/);
-    await expect(target.getBatchStatus("https://mboxedge45.tt.omtrdc.net/m2/acme/profile/batchStatus")).rejects.toThrow(/must carry a batchId/);
+    await expect(target.getBatchStatus("https://mboxedge45.tt.omtrdc.net/m2/acme/profile/batchStatus")).rejects.toThrow(
+      /must carry a batchId/,
+    );
     expect(fetch).not.toHaveBeenCalled();
   });
 
@@ -276,7 +295,11 @@ describe("bulkUpdate", () => {
     async function* stream() {
       yield* rows;
     }
-    const report = await target.bulkUpdate(stream(), { maxRows: 2, wait: quickWait, onProgress: (step) => progress.push(step) });
+    const report = await target.bulkUpdate(stream(), {
+      maxRows: 2,
+      wait: quickWait,
+      onProgress: (step) => progress.push(step),
+    });
     // Third-party ids: 4 rows in files of 2; the pcId goes alone.
     expect(report.files).toBe(3);
     expect(report.rows).toBe(5);
@@ -351,12 +374,20 @@ describe("bulkUpdate", () => {
 
   it("stores random rows exactly, merged as specified (property, through the emulator)", async () => {
     const cell = fc
-      .array(fc.oneof(fc.string({ unit: "grapheme", minLength: 1, maxLength: 4 }), fc.constantFrom(",", "\n", "\r", "&", "=", "+", "%", '"', "é", "日本", "😀")), {
-        minLength: 1,
-        maxLength: 4,
-      })
+      .array(
+        fc.oneof(
+          fc.string({ unit: "grapheme", minLength: 1, maxLength: 4 }),
+          fc.constantFrom(",", "\n", "\r", "&", "=", "+", "%", '"', "é", "日本", "😀"),
+        ),
+        {
+          minLength: 1,
+          maxLength: 4,
+        },
+      )
       .map((parts) => parts.join(""));
-    const name = cell.map((text) => text.replace(/[\u0000-\u001f\u007f-\u009f]/g, "_")).filter((text) => text.length <= 128 && !text.startsWith("profile."));
+    const name = cell
+      .map((text) => text.replace(/[\u0000-\u001f\u007f-\u009f]/g, "_"))
+      .filter((text) => text.length <= 128 && !text.startsWith("profile."));
     const id = fc.constantFrom("crm-1", "crm-2", "a,b", "x&y", "50%", "é", "日本");
     const row = fc.record({ mbox3rdPartyId: id, attributes: fc.dictionary(name, cell, { minKeys: 1, maxKeys: 4 }) });
 

@@ -22,7 +22,10 @@ const CANARY_TOKEN = "canary-token-77aa";
 // Fast retries: the backoff itself is ky's business, the policy is ours.
 const fastRetry = { limit: 2, baseDelay: 1, maxDelay: 5 };
 
-function setup(options: Partial<TargetClientOptions> = {}, emulatorOptions: Parameters<typeof createTargetEmulator>[0] = {}) {
+function setup(
+  options: Partial<TargetClientOptions> = {},
+  emulatorOptions: Parameters<typeof createTargetEmulator>[0] = {},
+) {
   const emulator = createTargetEmulator({ clientCode: "acme", ...emulatorOptions });
   const fetch = vi.fn(emulator.fetch);
   const target = createTargetClient({ clientCode: "acme", fetch, retry: fastRetry, ...options });
@@ -65,7 +68,9 @@ describe("updateProfile", () => {
 
   it("does not create unknown profiles (update only), yet resolves", async () => {
     const { emulator, target } = setup();
-    await expect(target.updateProfile({ mbox3rdPartyId: "new", attributes: { a: 1 } })).resolves.toMatchObject({ method: "GET" });
+    await expect(target.updateProfile({ mbox3rdPartyId: "new", attributes: { a: 1 } })).resolves.toMatchObject({
+      method: "GET",
+    });
     expect(emulator.getProfile({ thirdPartyId: "new" })).toBeUndefined();
     await expect(target.getProfile({ thirdPartyId: "new" })).resolves.toBeUndefined();
   });
@@ -73,14 +78,43 @@ describe("updateProfile", () => {
   it("stores any allowed attribute map exactly as given, over GET and POST (property)", async () => {
     const { emulator, target } = setup();
     emulator.seedProfile({ thirdPartyId: "p" });
-    const tricky = fc.constantFrom("&", "=", "+", "%", "#", "?", "/", ",", ";", '"', "'", "\n", "\r\n", " ", "%20", "é", "日本", "😀", "👩‍👩‍👧");
+    const tricky = fc.constantFrom(
+      "&",
+      "=",
+      "+",
+      "%",
+      "#",
+      "?",
+      "/",
+      ",",
+      ";",
+      '"',
+      "'",
+      "\n",
+      "\r\n",
+      " ",
+      "%20",
+      "é",
+      "日本",
+      "😀",
+      "👩‍👩‍👧",
+    );
     const text = fc
-      .array(fc.oneof(fc.string({ unit: "grapheme", minLength: 1, maxLength: 6 }), tricky), { minLength: 1, maxLength: 6 })
+      .array(fc.oneof(fc.string({ unit: "grapheme", minLength: 1, maxLength: 6 }), tricky), {
+        minLength: 1,
+        maxLength: 6,
+      })
       .map((parts) => parts.join(""));
     const name = text
       .map((candidate) => candidate.replace(/[\u0000-\u001f\u007f-\u009f]/g, "_"))
       .filter((candidate) => candidate.length <= 128 && !candidate.startsWith("profile."));
-    const value = fc.oneof(text, fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean(), fc.string({ minLength: 2500, maxLength: 2500 }));
+    const value = fc.oneof(
+      text,
+      fc.integer(),
+      fc.double({ noNaN: true, noDefaultInfinity: true }),
+      fc.boolean(),
+      fc.string({ minLength: 2500, maxLength: 2500 }),
+    );
     const id = text
       .map((candidate) => candidate.replace(/[+/]/g, "-"))
       .filter((candidate) => candidate.length <= 256 && candidate !== "." && candidate !== "..");
@@ -109,7 +143,9 @@ describe("updateProfile", () => {
     expect(fetch).toHaveBeenCalledTimes(1);
 
     fetch.mockClear();
-    const error = await failure(target.updateProfile({ mbox3rdPartyId: "big", attributes: { blob: "x".repeat(61_440) } }));
+    const error = await failure(
+      target.updateProfile({ mbox3rdPartyId: "big", attributes: { blob: "x".repeat(61_440) } }),
+    );
     expect(isTargetValidationError(error)).toBe(true);
     expect(fetch).not.toHaveBeenCalled();
   });
@@ -140,7 +176,9 @@ describe("updateProfile", () => {
   });
 
   it("turns success=false into a typed rejection with Target's message", async () => {
-    const fetch = vi.fn(async () => new Response("<response><success>false</success><message>Invalid request</message></response>"));
+    const fetch = vi.fn(
+      async () => new Response("<response><success>false</success><message>Invalid request</message></response>"),
+    );
     const target = createTargetClient({ clientCode: "acme", fetch });
     const error = await failure(target.updateProfile({ mbox3rdPartyId: "a", attributes: { x: 1 } }));
     expect(isTargetRejectedError(error) && error.targetMessage).toBe("Invalid request");
@@ -172,7 +210,9 @@ describe("transport edge cases", () => {
   });
 
   it("Target's own refusal text stays out of the error message", async () => {
-    const fetch = vi.fn(async () => new Response(`<response><success>false</success><message>bad id ${CANARY_ID}</message></response>`));
+    const fetch = vi.fn(
+      async () => new Response(`<response><success>false</success><message>bad id ${CANARY_ID}</message></response>`),
+    );
     const target = createTargetClient({ clientCode: "acme", fetch });
     const error = await failure(target.updateProfile(update));
     expect(isTargetRejectedError(error) && error.targetMessage).toBe(`bad id ${CANARY_ID}`);
@@ -193,7 +233,8 @@ describe("authentication", () => {
     emulator.seedProfile({ thirdPartyId: "crm-1" });
     await target.updateProfile({ mbox3rdPartyId: "crm-1", attributes: { a: "b" } });
     await target.getProfile({ thirdPartyId: "crm-1" });
-    for (const [request] of fetch.mock.calls) expect((request as Request).headers.get("authorization")).toBe("Bearer secret-token");
+    for (const [request] of fetch.mock.calls)
+      expect((request as Request).headers.get("authorization")).toBe("Bearer secret-token");
   });
 
   it("a wrong token is a 401 HTTP error, not retried, with no token in it", async () => {
@@ -243,11 +284,15 @@ describe("getProfile", () => {
 
   it("checks its options", async () => {
     const { target } = setup();
-    await expect(target.getProfile({ thirdPartyId: "a" }, { signal: "soon" as never })).rejects.toThrow(/signal must be an AbortSignal/);
+    await expect(target.getProfile({ thirdPartyId: "a" }, { signal: "soon" as never })).rejects.toThrow(
+      /signal must be an AbortSignal/,
+    );
   });
 
   it("validates the answer's shape", async () => {
-    const fetch = vi.fn(async () => Response.json({ client: "acme", profileAttributes: { tier: { value: CANARY_VALUE } } }));
+    const fetch = vi.fn(async () =>
+      Response.json({ client: "acme", profileAttributes: { tier: { value: CANARY_VALUE } } }),
+    );
     const target = createTargetClient({ clientCode: "acme", fetch });
     const error = await failure(target.getProfile({ thirdPartyId: "a" }));
     expect(error.message).toContain("visitorId");

@@ -519,7 +519,13 @@ describe("faults", () => {
     expect((error as TypeError).message).toBe("fetch failed");
     expect(emulator.getProfile({ thirdPartyId: "x" })).toBeUndefined();
     expect(emulator.calls).toEqual([
-      { operation: "batchUpdate", method: "POST", status: 0, url: `${BASE}/m2/acme/v2/profile/batchUpdate`, bodyBytes: 24 },
+      {
+        operation: "batchUpdate",
+        method: "POST",
+        status: 0,
+        url: `${BASE}/m2/acme/v2/profile/batchUpdate`,
+        bodyBytes: 24,
+      },
     ]);
   });
 
@@ -554,8 +560,9 @@ describe("faults", () => {
   it("rejects at once when the signal is already aborted", async () => {
     const emulator = createTargetEmulator();
     const reason = new Error("gone");
-    await expect(emulator.fetch(`${BASE}/m2/acme/profile/update?mboxPC=x`, { signal: AbortSignal.abort(reason) }))
-      .rejects.toBe(reason);
+    await expect(
+      emulator.fetch(`${BASE}/m2/acme/profile/update?mboxPC=x`, { signal: AbortSignal.abort(reason) }),
+    ).rejects.toBe(reason);
   });
 });
 
@@ -567,7 +574,13 @@ describe("state", () => {
     await emulator.fetch(`${BASE}/elsewhere`);
     expect(emulator.calls).toEqual([
       { operation: "update", method: "GET", status: 200, url: `${BASE}/m2/acme/profile/update?mboxPC=x`, bodyBytes: 0 },
-      { operation: "batchUpdate", method: "POST", status: 200, url: `${BASE}/m2/acme/v2/profile/batchUpdate`, bodyBytes: 16 },
+      {
+        operation: "batchUpdate",
+        method: "POST",
+        status: 200,
+        url: `${BASE}/m2/acme/v2/profile/batchUpdate`,
+        bodyBytes: 16,
+      },
       { method: "GET", status: 404, url: `${BASE}/elsewhere`, bodyBytes: 0 },
     ]);
   });
@@ -577,7 +590,11 @@ describe("state", () => {
     emulator.seedProfile({ thirdPartyId: "crm-1", attributes: { a: "1" } });
     emulator.seedProfile({ thirdPartyId: "crm-1", marketingCloudVisitorId: "ecid-1", attributes: { b: "2" } });
     const profile = emulator.getProfile({ marketingCloudVisitorId: "ecid-1" });
-    expect(profile).toMatchObject({ thirdPartyId: "crm-1", marketingCloudVisitorId: "ecid-1", attributes: { a: "1", b: "2" } });
+    expect(profile).toMatchObject({
+      thirdPartyId: "crm-1",
+      marketingCloudVisitorId: "ecid-1",
+      attributes: { a: "1", b: "2" },
+    });
     expect(profile?.tntId).toEqual(expect.any(String));
     expect(profile?.modifiedAt).toMatch(ISO);
     expect(emulator.getProfile({ tntId: profile!.tntId })).toEqual(profile);

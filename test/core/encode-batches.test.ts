@@ -7,7 +7,9 @@ import { encodeBatches, encodeBatchesAsync, type EncodeOptions } from "../../src
 import { isTargetValidationError, type TargetValidationError } from "../../src/errors.js";
 import { ProfileUpdateSchema, type ProfileUpdate } from "../../src/profile-update.js";
 
-const encodeAll = (rows: Iterable<unknown>, options?: EncodeOptions) => [...encodeBatches(rows as Iterable<ProfileUpdate>, options)];
+const encodeAll = (rows: Iterable<unknown>, options?: EncodeOptions) => [
+  ...encodeBatches(rows as Iterable<ProfileUpdate>, options),
+];
 const bodies = (rows: Iterable<unknown>, options?: EncodeOptions) => encodeAll(rows, options).map((file) => file.body);
 const utf8Length = (text: string) => new TextEncoder().encode(text).length;
 
@@ -193,7 +195,9 @@ describe("encodeBatches: rows", () => {
     .filter((cells) => Object.values(cells).some((cell) => cell !== null));
   const row = fc
     .record({ pc: fc.boolean(), id: key, attributes })
-    .map(({ pc, id, attributes }): ProfileUpdate => (pc ? { mboxPC: id, attributes } : { mbox3rdPartyId: id, attributes }));
+    .map(({ pc, id, attributes }): ProfileUpdate =>
+      pc ? { mboxPC: id, attributes } : { mbox3rdPartyId: id, attributes },
+    );
 
   it("round-trips through an independent reader: applying the files gives what applying the rows gives", () => {
     const limits = fc.record(
@@ -208,7 +212,8 @@ describe("encodeBatches: rows", () => {
         for (const update of rows) {
           const id = `${update.mboxPC === undefined ? "thirdPartyId" : "pcId"} ${update.mboxPC ?? update.mbox3rdPartyId}`;
           const state = expected.get(id) ?? expected.set(id, new Map()).get(id)!;
-          for (const [name, cell] of Object.entries(update.attributes)) if (cell !== null) state.set(name, String(cell));
+          for (const [name, cell] of Object.entries(update.attributes))
+            if (cell !== null) state.set(name, String(cell));
         }
         // ...and after the files, one after the other.
         const applied = new Map<string, Map<string, string>>();
@@ -216,7 +221,8 @@ describe("encodeBatches: rows", () => {
         for (const file of encodeAll(rows, options)) {
           const read = readFile(file);
           problems.push(...read.problems);
-          if (file.rows > (options.maxRows ?? 500_000) || file.bytes > (options.maxBytes ?? 50 * 1024 * 1024 - 1)) problems.push("too large");
+          if (file.rows > (options.maxRows ?? 500_000) || file.bytes > (options.maxBytes ?? 50 * 1024 * 1024 - 1))
+            problems.push("too large");
           if (new Set(read.rows.map((row) => row.id)).size !== read.rows.length) problems.push("an id twice");
           for (const line of read.rows) {
             const id = `${file.idType} ${line.id}`;
@@ -244,7 +250,10 @@ describe("encodeBatches: limits", () => {
 
   it("fills a file up to maxBytes exactly, a new column adding a cell to every row", () => {
     expect(bodies(rows, { maxBytes: whole.length })).toEqual([whole]);
-    expect(bodies(rows, { maxBytes: whole.length - 1 })).toEqual(["batch=thirdPartyId,x\na,1\nb,2", "batch=thirdPartyId,y\nc,3"]);
+    expect(bodies(rows, { maxBytes: whole.length - 1 })).toEqual([
+      "batch=thirdPartyId,x\na,1\nb,2",
+      "batch=thirdPartyId,y\nc,3",
+    ]);
   });
 
   it("counts a merge's growth, and sends a merge that does not fit to the next file", () => {
@@ -279,7 +288,9 @@ describe("encodeBatches: limits", () => {
     );
     expect(files.next().value).toMatchObject({ body: "batch=thirdPartyId,x\na,1" });
     const error = validationError(() => files.next());
-    expect(error.issues).toEqual([{ path: "[2]", message: expect.stringContaining("does not fit in a batch file even alone") }]);
+    expect(error.issues).toEqual([
+      { path: "[2]", message: expect.stringContaining("does not fit in a batch file even alone") },
+    ]);
     expect(error.message).toContain("maxBytes is 40");
     expect(error.message).not.toContain(canary);
   });
@@ -298,15 +309,25 @@ describe("encodeBatches: input rules", () => {
     ["an empty pcId", { mboxPC: "", attributes: { tier: canary } }, "[2].mboxPC"],
     ["both ids", { mbox3rdPartyId: canary, mboxPC: canary, attributes: { tier: "gold" } }, "[2]"],
     ["no id", { attributes: { tier: canary } }, "[2]"],
-    ["a prefixed name", { mbox3rdPartyId: canary, attributes: { "profile.tier": canary } }, '[2].attributes["profile.tier"]'],
-    ["a control character in a name", { mbox3rdPartyId: canary, attributes: { "a\nb": canary } }, '[2].attributes["a\\nb"]'],
+    [
+      "a prefixed name",
+      { mbox3rdPartyId: canary, attributes: { "profile.tier": canary } },
+      '[2].attributes["profile.tier"]',
+    ],
+    [
+      "a control character in a name",
+      { mbox3rdPartyId: canary, attributes: { "a\nb": canary } },
+      '[2].attributes["a\\nb"]',
+    ],
     ["only null values", { mbox3rdPartyId: canary, attributes: { tier: null } }, "[2].attributes"],
     ["an unknown field", { mbox3rdPartyId: canary, attributes: { tier: canary }, extra: canary }, "[2].extra"],
     ["not an object", canary, "[2]"],
   ];
 
   it.each(cases)("names the row and field of %s, never the value", (_, bad, path) => {
-    const files = encodeBatches([good, { ...good, mbox3rdPartyId: "ok2" }, bad, good] as ProfileUpdate[], { maxRows: 1 });
+    const files = encodeBatches([good, { ...good, mbox3rdPartyId: "ok2" }, bad, good] as ProfileUpdate[], {
+      maxRows: 1,
+    });
     expect(files.next().value?.body).toBe("batch=thirdPartyId,tier\nok,gold");
     const error = validationError(() => files.next());
     expect(error.issues[0]?.path).toBe(path);
@@ -316,7 +337,10 @@ describe("encodeBatches: input rules", () => {
 
   it("rejects a bad row of an async input the same way", async () => {
     const files = encodeBatchesAsync([good, { mbox3rdPartyId: canary, attributes: { tier: "" } }]);
-    await expect(files.next()).rejects.toMatchObject({ name: "TargetValidationError", issues: [{ path: "[1].attributes.tier" }] });
+    await expect(files.next()).rejects.toMatchObject({
+      name: "TargetValidationError",
+      issues: [{ path: "[1].attributes.tier" }],
+    });
   });
 
   it("checks rows quickly exactly as ProfileUpdateSchema does", () => {
@@ -327,7 +351,17 @@ describe("encodeBatches: input rules", () => {
     );
     const name = fc.oneof(
       text,
-      fc.constantFrom("tier", "profile.x", "x".repeat(128), "x".repeat(129), "a\u0000b", "\u0085", "__proto__", "constructor", "0"),
+      fc.constantFrom(
+        "tier",
+        "profile.x",
+        "x".repeat(128),
+        "x".repeat(129),
+        "a\u0000b",
+        "\u0085",
+        "__proto__",
+        "constructor",
+        "0",
+      ),
     );
     const value = fc.oneof(
       text,
@@ -342,7 +376,11 @@ describe("encodeBatches: input rules", () => {
       {
         mbox3rdPartyId: id,
         mboxPC: id,
-        attributes: fc.oneof(fc.dictionary(name, value, { maxKeys: 4 }), fc.array(value, { maxLength: 2 }), fc.constant(null)),
+        attributes: fc.oneof(
+          fc.dictionary(name, value, { maxKeys: 4 }),
+          fc.array(value, { maxLength: 2 }),
+          fc.constant(null),
+        ),
         extra: fc.anything(),
       },
       { requiredKeys: [] },
@@ -352,7 +390,11 @@ describe("encodeBatches: input rules", () => {
       const parsed = v.safeParse(ProfileUpdateSchema, input);
       const fast = checkRowFast(input, knownNames);
       const expected = parsed.success ? parsed.output : undefined;
-      const actual = fast && { idType: fast.idType, id: fast.id, attributes: fast.names.map((n, i) => [n, String(fast.values[i])]) };
+      const actual = fast && {
+        idType: fast.idType,
+        id: fast.id,
+        attributes: fast.names.map((n, i) => [n, String(fast.values[i])]),
+      };
       expect(actual).toEqual(expected);
     };
     fc.assert(fc.property(update, agree), { numRuns: 1000 });
@@ -361,7 +403,11 @@ describe("encodeBatches: input rules", () => {
 
   it("percent-encodes bytes exactly as encodeURIComponent does, lone surrogates included", () => {
     const anyUnit = fc.integer({ min: 0, max: 0xffff }).map((code) => String.fromCharCode(code));
-    const text = fc.oneof(fc.string({ unit: codePoint }), fc.string({ unit: anyUnit }), fc.string({ unit: "grapheme" }));
+    const text = fc.oneof(
+      fc.string({ unit: codePoint }),
+      fc.string({ unit: anyUnit }),
+      fc.string({ unit: "grapheme" }),
+    );
     fc.assert(
       fc.property(text, (input) => {
         const bytes = new Uint8Array(9 * input.length);
@@ -393,11 +439,15 @@ describe("encodeBatches: options", () => {
     ["maxBytes", Number.POSITIVE_INFINITY],
   ])("refuses %s = %s, at the call", (option, value) => {
     const error = validationError(() => encodeBatches([], { [option]: value } as EncodeOptions));
-    expect(error.issues).toEqual([{ path: option, message: expect.stringMatching(/^must be an integer from 1 to \d+/) }]);
+    expect(error.issues).toEqual([
+      { path: option, message: expect.stringMatching(/^must be an integer from 1 to \d+/) },
+    ]);
   });
 
   it("refuses options that are not an object", () => {
-    expect(validationError(() => encodeBatchesAsync([], null as unknown as EncodeOptions)).message).toMatch(/options must be an object/);
+    expect(validationError(() => encodeBatchesAsync([], null as unknown as EncodeOptions)).message).toMatch(
+      /options must be an object/,
+    );
   });
 
   it("accepts Target's own limits, and yields nothing for no rows", () => {

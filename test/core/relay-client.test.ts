@@ -48,7 +48,10 @@ describe("createRelayClient", () => {
   it("posts a single update to /v1/profiles/{id}, the id percent-encoded, with the key as Bearer", async () => {
     const { relay, requests } = setup(() => json(202, { requestId: "r-1" }));
 
-    const result = await relay.updateProfile({ mbox3rdPartyId: CANARY_ID, attributes: { tier: "gold", ltv: 1200, city: null } });
+    const result = await relay.updateProfile({
+      mbox3rdPartyId: CANARY_ID,
+      attributes: { tier: "gold", ltv: 1200, city: null },
+    });
 
     expect(result).toEqual({ requestId: "r-1" });
     const [{ request, body }] = requests as [{ request: Request; body: string }];
@@ -119,24 +122,49 @@ describe("createRelayClient", () => {
     const timestamp = request.headers.get("x-relay-timestamp") as string;
     expect(Math.abs(Number(timestamp) - Date.now() / 1000)).toBeLessThan(5);
     const encoder = new TextEncoder();
-    const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+      "sign",
+    ]);
     const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(`${timestamp}.${body}`)));
-    expect(request.headers.get("x-relay-signature")).toBe(`v1=${[...mac].map((byte) => byte.toString(16).padStart(2, "0")).join("")}`);
+    expect(request.headers.get("x-relay-signature")).toBe(
+      `v1=${[...mac].map((byte) => byte.toString(16).padStart(2, "0")).join("")}`,
+    );
   });
 
   it("turns the relay's JSON errors into TargetRelayError, carrying status, code, field and Retry-After", async () => {
     const { relay } = setup(() =>
-      json(429, { error: { code: "rate_limited", message: "too many requests for this key" } }, { "retry-after": "60" }),
+      json(
+        429,
+        { error: { code: "rate_limited", message: "too many requests for this key" } },
+        { "retry-after": "60" },
+      ),
     );
-    const invalid = setup(() => json(400, { error: { code: "invalid_input", message: "attributes.tier: must be a string", field: "attributes.tier" } }));
+    const invalid = setup(() =>
+      json(400, {
+        error: { code: "invalid_input", message: "attributes.tier: must be a string", field: "attributes.tier" },
+      }),
+    );
 
     const limited = await failure(relay.updateProfile({ mbox3rdPartyId: "crm-1", attributes: { tier: "gold" } }));
-    const refused = await failure(invalid.relay.updateProfile({ mbox3rdPartyId: "crm-1", attributes: { tier: "gold" } }));
+    const refused = await failure(
+      invalid.relay.updateProfile({ mbox3rdPartyId: "crm-1", attributes: { tier: "gold" } }),
+    );
 
     expect(limited).toBeInstanceOf(TargetRelayError);
     expect(isTargetProfileError(limited) && isTargetRelayError(limited)).toBe(true);
-    expect(limited).toMatchObject({ name: "TargetRelayError", status: 429, code: "rate_limited", retryAfter: 60, field: undefined });
-    expect(refused).toMatchObject({ status: 400, code: "invalid_input", field: "attributes.tier", message: "attributes.tier: must be a string" });
+    expect(limited).toMatchObject({
+      name: "TargetRelayError",
+      status: 429,
+      code: "rate_limited",
+      retryAfter: 60,
+      field: undefined,
+    });
+    expect(refused).toMatchObject({
+      status: 400,
+      code: "invalid_input",
+      field: "attributes.tier",
+      message: "attributes.tier: must be a string",
+    });
   });
 
   it("reports an answer that is not the relay's (a proxy's HTML page) by its status", async () => {
@@ -150,10 +178,12 @@ describe("createRelayClient", () => {
   it("reports a success answer of the wrong shape", async () => {
     const { relay } = setup(() => json(202, { ok: true }));
 
-    expect(await failure(relay.updateProfile({ mbox3rdPartyId: "crm-1", attributes: { tier: "gold" } }))).toMatchObject({
-      status: 202,
-      code: "invalid_response",
-    });
+    expect(await failure(relay.updateProfile({ mbox3rdPartyId: "crm-1", attributes: { tier: "gold" } }))).toMatchObject(
+      {
+        status: 202,
+        code: "invalid_response",
+      },
+    );
   });
 
   it("reports a relay it cannot reach with status 0, without the URL (it holds the id) or the key", async () => {
@@ -172,7 +202,9 @@ describe("createRelayClient", () => {
   it("gives up after its timeout", async () => {
     const { relay } = setup(
       (request) =>
-        new Promise<Response>((_, reject) => request.signal.addEventListener("abort", () => reject(request.signal.reason))),
+        new Promise<Response>((_, reject) =>
+          request.signal.addEventListener("abort", () => reject(request.signal.reason)),
+        ),
       { timeout: 20 },
     );
 

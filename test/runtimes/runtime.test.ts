@@ -2,9 +2,15 @@ import { describe, expect, it } from "vitest";
 
 // No Node types in this program (tsconfig.json): the few runtime globals read here, typed here.
 interface RuntimeGlobals {
-  readonly Deno?: { readonly version: { readonly deno: string }; readonly env: { get(name: string): string | undefined } };
+  readonly Deno?: {
+    readonly version: { readonly deno: string };
+    readonly env: { get(name: string): string | undefined };
+  };
   readonly Bun?: { readonly version: string };
-  readonly process?: { readonly versions: { readonly node?: string }; readonly env: Record<string, string | undefined> };
+  readonly process?: {
+    readonly versions: { readonly node?: string };
+    readonly env: Record<string, string | undefined>;
+  };
 }
 const globals = globalThis as unknown as RuntimeGlobals;
 
@@ -26,7 +32,18 @@ describe("runtime", () => {
   });
 
   it("has the web platform the core relies on, natively", () => {
-    for (const name of ["fetch", "Request", "Response", "Headers", "URL", "URLSearchParams", "TextEncoder", "TextDecoder", "AbortController", "AbortSignal"]) {
+    for (const name of [
+      "fetch",
+      "Request",
+      "Response",
+      "Headers",
+      "URL",
+      "URLSearchParams",
+      "TextEncoder",
+      "TextDecoder",
+      "AbortController",
+      "AbortSignal",
+    ]) {
       expect(typeof (globalThis as Record<string, unknown>)[name], name).toBe("function");
     }
   });

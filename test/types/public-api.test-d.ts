@@ -46,7 +46,11 @@ describe("the update input", () => {
 
   it("refuses both id kinds at once, and none", () => {
     // @ts-expect-error: exactly one of mbox3rdPartyId / mboxPC
-    assertType<ProfileUpdate>({ mbox3rdPartyId: "crm-42", mboxPC: "1368007744041-575948.01_00", attributes: { tier: "gold" } });
+    assertType<ProfileUpdate>({
+      mbox3rdPartyId: "crm-42",
+      mboxPC: "1368007744041-575948.01_00",
+      attributes: { tier: "gold" },
+    });
     // @ts-expect-error: an update needs an id
     assertType<ProfileUpdate>({ attributes: { tier: "gold" } });
     // @ts-expect-error: and attributes
@@ -56,8 +60,11 @@ describe("the update input", () => {
   it("refuses both id kinds in every call that takes an update", () => {
     // @ts-expect-error: updateProfile
     void target.updateProfile({ mbox3rdPartyId: "crm-42", mboxPC: "pc", attributes: { tier: "gold" } });
-    // @ts-expect-error: buildUpdateRequest
-    buildUpdateRequest({ mbox3rdPartyId: "crm-42", mboxPC: "pc", attributes: { tier: "gold" } }, { clientCode: "acme" });
+    buildUpdateRequest(
+      // @ts-expect-error: buildUpdateRequest
+      { mbox3rdPartyId: "crm-42", mboxPC: "pc", attributes: { tier: "gold" } },
+      { clientCode: "acme" },
+    );
     // @ts-expect-error: encodeBatches rows
     encodeBatches([{ mbox3rdPartyId: "crm-42", mboxPC: "pc", attributes: { tier: "gold" } }]);
     // @ts-expect-error: bulkUpdate rows

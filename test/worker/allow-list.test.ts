@@ -18,7 +18,10 @@ describe("RELAY_ALLOWED_ATTRIBUTES", () => {
   it("refuses others with 400, naming them (null-valued ones too), and sends nothing", async () => {
     const { sent } = fakeTarget();
 
-    const response = await handleRequest(post("/v1/profiles/crm-al", { attributes: { tier: "gold", ssn: "078-05-1120", dob: null } }), listed);
+    const response = await handleRequest(
+      post("/v1/profiles/crm-al", { attributes: { tier: "gold", ssn: "078-05-1120", dob: null } }),
+      listed,
+    );
 
     expect(response.status).toBe(400);
     expect(await errorOf(response)).toEqual({
@@ -39,7 +42,10 @@ describe("RELAY_ALLOWED_ATTRIBUTES", () => {
     const response = await handleRequest(post("/v1/profiles", { updates }), listed);
 
     expect(response.status).toBe(400);
-    expect(await errorOf(response)).toMatchObject({ code: "attribute_not_allowed", field: 'updates[1].attributes["credit score"]' });
+    expect(await errorOf(response)).toMatchObject({
+      code: "attribute_not_allowed",
+      field: 'updates[1].attributes["credit score"]',
+    });
     expect(sent).toEqual([]);
   });
 

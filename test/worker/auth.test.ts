@@ -26,7 +26,11 @@ describe("authentication: Authorization: Bearer KEY", () => {
     ["a known key, one character long", `Bearer ${WRITE_KEY}x`, "invalid credentials"],
     ["a known key in another case", `Bearer ${WRITE_KEY.toUpperCase()}`, "invalid credentials"],
     ["the Target token", `Bearer ${TARGET_TOKEN}`, "invalid credentials"],
-    ["a known key with the Basic scheme", `Basic ${WRITE_KEY}`, "invalid credentials: send Authorization: Bearer <key>"],
+    [
+      "a known key with the Basic scheme",
+      `Basic ${WRITE_KEY}`,
+      "invalid credentials: send Authorization: Bearer <key>",
+    ],
     ["an empty Bearer", "Bearer ", "invalid credentials: send Authorization: Bearer <key>"],
   ])("refuses %s with 401, before reading the body or calling Target", async (_, authorization, message) => {
     const { sent } = fakeTarget();
@@ -44,7 +48,9 @@ describe("authentication: Authorization: Bearer KEY", () => {
     const { emulator } = fakeTarget();
     emulator.seedProfile({ thirdPartyId: "crm-a1" });
 
-    const response = await send(post("/v1/profiles/crm-a1", update, { key: null, headers: { authorization: `bearer ${WRITE_KEY}` } }));
+    const response = await send(
+      post("/v1/profiles/crm-a1", update, { key: null, headers: { authorization: `bearer ${WRITE_KEY}` } }),
+    );
 
     expect(response.status).toBe(202);
     expect(emulator.getProfile({ thirdPartyId: "crm-a1" })?.attributes).toEqual({ tier: "gold" });
@@ -85,11 +91,16 @@ describe("scopes", () => {
     const { sent } = fakeTarget();
 
     const single = await send(post("/v1/profiles/crm-1", update, { key: READ_KEY }));
-    const batch = await send(post("/v1/profiles", { updates: [{ mbox3rdPartyId: "crm-1", ...update }] }, { key: READ_KEY }));
+    const batch = await send(
+      post("/v1/profiles", { updates: [{ mbox3rdPartyId: "crm-1", ...update }] }, { key: READ_KEY }),
+    );
 
     for (const response of [single, batch]) {
       expect(response.status).toBe(403);
-      expect(await errorOf(response)).toEqual({ code: "forbidden", message: "this route needs a key with the write scope" });
+      expect(await errorOf(response)).toEqual({
+        code: "forbidden",
+        message: "this route needs a key with the write scope",
+      });
     }
     expect(sent).toEqual([]);
   });
@@ -129,7 +140,10 @@ describe("rate limiting, per key name", () => {
 
     expect(reader.map(({ status }) => status)).toEqual([404, 404, 429]);
     expect(reader[2]?.headers.get("retry-after")).toBe("60");
-    expect(await errorOf(reader[2] as Response)).toEqual({ code: "rate_limited", message: "too many requests for this key" });
+    expect(await errorOf(reader[2] as Response)).toEqual({
+      code: "rate_limited",
+      message: "too many requests for this key",
+    });
     expect(writer.status).toBe(404);
   });
 
@@ -137,7 +151,10 @@ describe("rate limiting, per key name", () => {
     const { sent } = fakeTarget();
     const limit = vi.fn(async (_: RateLimitOptions) => ({ success: false }));
 
-    const response = await handleRequest(post("/v1/profiles/crm-1", "not even JSON"), envWith({ RELAY_RATE_LIMIT: { limit } }));
+    const response = await handleRequest(
+      post("/v1/profiles/crm-1", "not even JSON"),
+      envWith({ RELAY_RATE_LIMIT: { limit } }),
+    );
 
     expect(response.status).toBe(429);
     expect(limit.mock.calls).toEqual([[{ key: "test-writer" }]]);

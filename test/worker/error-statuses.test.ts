@@ -7,24 +7,64 @@ const CANARY_VALUE = "canary-value-51d7";
 
 describe("400: invalid input names the field and the rule, never the value", () => {
   it.each([
-    ["an empty string value", "/v1/profiles/crm-1", { attributes: { tier: "", city: CANARY_VALUE } }, "attributes.tier"],
-    ["a value that is no scalar", "/v1/profiles/crm-1", { attributes: { tier: { nested: CANARY_VALUE } } }, "attributes.tier"],
+    [
+      "an empty string value",
+      "/v1/profiles/crm-1",
+      { attributes: { tier: "", city: CANARY_VALUE } },
+      "attributes.tier",
+    ],
+    [
+      "a value that is no scalar",
+      "/v1/profiles/crm-1",
+      { attributes: { tier: { nested: CANARY_VALUE } } },
+      "attributes.tier",
+    ],
     ["no attribute with a value", "/v1/profiles/crm-1", { attributes: { tier: null } }, "attributes"],
-    ["a prefixed attribute name", "/v1/profiles/crm-1", { attributes: { "profile.tier": CANARY_VALUE } }, 'attributes["profile.tier"]'],
+    [
+      "a prefixed attribute name",
+      "/v1/profiles/crm-1",
+      { attributes: { "profile.tier": CANARY_VALUE } },
+      'attributes["profile.tier"]',
+    ],
     ["a missing attributes field", "/v1/profiles/crm-1", { tier: CANARY_VALUE }, "attributes"],
     ["an id with '+'", "/v1/profiles/crm%2B1", { attributes: { tier: CANARY_VALUE } }, "mbox3rdPartyId"],
-    ["an id over 256 characters", `/v1/profiles/${"x".repeat(257)}`, { attributes: { tier: CANARY_VALUE } }, "mbox3rdPartyId"],
-    ["a malformed percent-encoding", "/v1/profiles/crm%E0%A4%A", { attributes: { tier: CANARY_VALUE } }, "mbox3rdPartyId"],
+    [
+      "an id over 256 characters",
+      `/v1/profiles/${"x".repeat(257)}`,
+      { attributes: { tier: CANARY_VALUE } },
+      "mbox3rdPartyId",
+    ],
+    [
+      "a malformed percent-encoding",
+      "/v1/profiles/crm%E0%A4%A",
+      { attributes: { tier: CANARY_VALUE } },
+      "mbox3rdPartyId",
+    ],
     ["no updates", "/v1/profiles", { updates: [] }, "updates"],
     ["updates that are no array", "/v1/profiles", { updates: { mbox3rdPartyId: "crm-1" } }, "updates"],
     [
       "a bad row",
       "/v1/profiles",
-      { updates: [{ mbox3rdPartyId: "crm-1", attributes: { tier: "gold" } }, { mbox3rdPartyId: "crm-2", attributes: { tier: [CANARY_VALUE] } }] },
+      {
+        updates: [
+          { mbox3rdPartyId: "crm-1", attributes: { tier: "gold" } },
+          { mbox3rdPartyId: "crm-2", attributes: { tier: [CANARY_VALUE] } },
+        ],
+      },
       "updates[1].attributes.tier",
     ],
-    ["a row keyed by mboxPC", "/v1/profiles", { updates: [{ mboxPC: "1368007744041-575948.01_00", attributes: { tier: CANARY_VALUE } }] }, "updates[0]"],
-    ["an unknown body field", "/v1/profiles", { updates: [{ mbox3rdPartyId: "crm-1", attributes: { a: "b" } }], dryRun: true }, "dryRun"],
+    [
+      "a row keyed by mboxPC",
+      "/v1/profiles",
+      { updates: [{ mboxPC: "1368007744041-575948.01_00", attributes: { tier: CANARY_VALUE } }] },
+      "updates[0]",
+    ],
+    [
+      "an unknown body field",
+      "/v1/profiles",
+      { updates: [{ mbox3rdPartyId: "crm-1", attributes: { a: "b" } }], dryRun: true },
+      "dryRun",
+    ],
   ])("%s", async (_, path, body, field) => {
     const { sent } = fakeTarget();
 
@@ -60,7 +100,11 @@ describe("400: invalid input names the field and the rule, never the value", () 
     expect((await errorOf(response)).code).toBe("invalid_json");
   });
 
-  it.each([["an array", [1, 2]], ["a string", "gold"], ["null", null]])("refuses a JSON body that is %s", async (_, body) => {
+  it.each([
+    ["an array", [1, 2]],
+    ["a string", "gold"],
+    ["null", null],
+  ])("refuses a JSON body that is %s", async (_, body) => {
     const response = await send(post("/v1/profiles/crm-1", JSON.stringify(body)));
 
     expect(response.status).toBe(400);
@@ -69,12 +113,15 @@ describe("400: invalid input names the field and the rule, never the value", () 
 });
 
 describe("404: unknown routes", () => {
-  it.each(["/", "/v1", "/v1/profiles/", "/v1/profiles/crm-1/extra", "/v2/profiles/crm-1", "/v1/profiles/%2e%2e"])("%s", async (path) => {
-    const response = await send(get(path));
+  it.each(["/", "/v1", "/v1/profiles/", "/v1/profiles/crm-1/extra", "/v2/profiles/crm-1", "/v1/profiles/%2e%2e"])(
+    "%s",
+    async (path) => {
+      const response = await send(get(path));
 
-    expect(response.status).toBe(404);
-    expect(await errorOf(response)).toEqual({ code: "not_found", message: "no such route" });
-  });
+      expect(response.status).toBe(404);
+      expect(await errorOf(response)).toEqual({ code: "not_found", message: "no such route" });
+    },
+  );
 
   it("answers 404 when Target has no such profile", async () => {
     fakeTarget();
@@ -103,7 +150,9 @@ describe("405: known routes, other methods", () => {
     ["POST", "/v1/batches/acme-1-1", "GET"],
     ["POST", "/healthz", "GET"],
   ])("%s %s allows %s", async (method, path, allow) => {
-    const response = await send(new Request(RELAY + path, { method, headers: { authorization: `Bearer ${WRITE_KEY}` } }));
+    const response = await send(
+      new Request(RELAY + path, { method, headers: { authorization: `Bearer ${WRITE_KEY}` } }),
+    );
 
     expect(response.status).toBe(405);
     expect(response.headers.get("allow")).toBe(allow);
@@ -118,7 +167,10 @@ describe("413: bodies over the limit", () => {
     const response = await send(post("/v1/profiles/crm-1", { attributes: { notes: "x".repeat(64 * 1024) } }));
 
     expect(response.status).toBe(413);
-    expect(await errorOf(response)).toEqual({ code: "payload_too_large", message: "the body must be at most 65536 bytes" });
+    expect(await errorOf(response)).toEqual({
+      code: "payload_too_large",
+      message: "the body must be at most 65536 bytes",
+    });
     expect(sent).toEqual([]);
   });
 
@@ -150,11 +202,20 @@ describe("413: bodies over the limit", () => {
     const relay = envWith({ RELAY_MAX_BATCH_ROWS: "2" });
     const update = (id: string) => ({ mbox3rdPartyId: id, attributes: { tier: "gold" } });
 
-    const tooMany = await handleRequest(post("/v1/profiles", { updates: [update("a"), update("b"), update("c")] }), relay);
-    const merged = await handleRequest(post("/v1/profiles", { updates: [update("a"), update("b"), update("a")] }), relay);
+    const tooMany = await handleRequest(
+      post("/v1/profiles", { updates: [update("a"), update("b"), update("c")] }),
+      relay,
+    );
+    const merged = await handleRequest(
+      post("/v1/profiles", { updates: [update("a"), update("b"), update("a")] }),
+      relay,
+    );
 
     expect(tooMany.status).toBe(413);
-    expect(await errorOf(tooMany)).toMatchObject({ code: "payload_too_large", message: expect.stringContaining("at most 2 distinct") });
+    expect(await errorOf(tooMany)).toMatchObject({
+      code: "payload_too_large",
+      message: expect.stringContaining("at most 2 distinct"),
+    });
     expect(merged.status).toBe(202);
     expect(sent).toHaveLength(1);
   });
@@ -178,7 +239,13 @@ describe("415: bodies that are not JSON", () => {
     const { emulator } = fakeTarget();
     emulator.seedProfile({ thirdPartyId: "crm-cs" });
 
-    const response = await send(post("/v1/profiles/crm-cs", { attributes: { tier: "gold" } }, { headers: { "content-type": "Application/JSON; charset=utf-8" } }));
+    const response = await send(
+      post(
+        "/v1/profiles/crm-cs",
+        { attributes: { tier: "gold" } },
+        { headers: { "content-type": "Application/JSON; charset=utf-8" } },
+      ),
+    );
 
     expect(response.status).toBe(202);
   });

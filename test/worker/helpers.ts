@@ -73,7 +73,9 @@ export async function errorOf(response: Response): Promise<{ code: string; messa
 export async function capturedLogs(run: () => Promise<unknown>): Promise<string[]> {
   const lines: string[] = [];
   const capture = (...args: unknown[]) => void lines.push(args.map(String).join(" "));
-  const spies = (["log", "info", "warn", "error", "debug"] as const).map((method) => vi.spyOn(console, method).mockImplementation(capture));
+  const spies = (["log", "info", "warn", "error", "debug"] as const).map((method) =>
+    vi.spyOn(console, method).mockImplementation(capture),
+  );
   try {
     await run();
   } finally {

@@ -21,7 +21,9 @@ describe("the real local queues", () => {
       const statuses = [];
       for (let step = 0; step < 36; step++) {
         const id = visitors[step % visitors.length] as string;
-        statuses.push((await handleRequest(post(`/v1/profiles/${id}`, { attributes: { step: `s${step}` } }), bindings)).status);
+        statuses.push(
+          (await handleRequest(post(`/v1/profiles/${id}`, { attributes: { step: `s${step}` } }), bindings)).status,
+        );
         (expected[id] as Record<string, string>).step = `s${step}`;
       }
       const batch = visitors.map((id) => ({ mbox3rdPartyId: id, attributes: { tier: `gold-${id}` } }));
@@ -30,7 +32,10 @@ describe("the real local queues", () => {
       expect(statuses.every((status) => status === 202)).toBe(true);
 
       await vi.waitFor(
-        () => expect(Object.fromEntries(visitors.map((id) => [id, emulator.getProfile({ thirdPartyId: id })?.attributes]))).toEqual(expected),
+        () =>
+          expect(
+            Object.fromEntries(visitors.map((id) => [id, emulator.getProfile({ thirdPartyId: id })?.attributes])),
+          ).toEqual(expected),
         { timeout: 15_000, interval: 50 },
       );
     });
@@ -39,7 +44,9 @@ describe("the real local queues", () => {
     const submissions = emulator.calls.filter(({ operation }) => operation === "batchUpdate").length;
     expect(submissions).toBeGreaterThanOrEqual(1);
     expect(submissions).toBeLessThan(10);
-    const queues = new Set(lines.map((line) => JSON.parse(line) as { queue?: string }).flatMap(({ queue }) => (queue ? [queue] : [])));
+    const queues = new Set(
+      lines.map((line) => JSON.parse(line) as { queue?: string }).flatMap(({ queue }) => (queue ? [queue] : [])),
+    );
     expect(queues).toEqual(new Set([QUEUES.updates, QUEUES.deliveries]));
   }, 30_000);
 });

@@ -1,6 +1,19 @@
 import { describe, expect, it } from "vitest";
 import { handleRequest } from "../../worker/handle-request.js";
-import { ADMIN_KEY, capturedLogs, envWith, fakeTarget, get, post, READ_KEY, RELAY, requestLines, send, TARGET_TOKEN, WRITE_KEY } from "./helpers.js";
+import {
+  ADMIN_KEY,
+  capturedLogs,
+  envWith,
+  fakeTarget,
+  get,
+  post,
+  READ_KEY,
+  RELAY,
+  requestLines,
+  send,
+  TARGET_TOKEN,
+  WRITE_KEY,
+} from "./helpers.js";
 
 // Personal data and secrets that must never reach a log line.
 const CANARY_ID = "canary-id-0d9b";
@@ -26,21 +39,41 @@ describe("logs", () => {
         [post("/v1/profiles", { updates: [{ mbox3rdPartyId: CANARY_ID, attributes }] }, { key: ADMIN_KEY })],
         [get(`/v1/profiles/${CANARY_ID}?${CANARY_QUERY}`)],
         [get(`/v1/nowhere/${CANARY_ID}`)],
-        [post(`/v1/profiles/${CANARY_ID}`, { attributes: { [CANARY_NAME]: CANARY_VALUE } }), envWith({ RELAY_ALLOWED_ATTRIBUTES: ["tier"] })],
-        [post(`/v1/profiles/${CANARY_ID}`, { attributes }), envWith({ RELAY_SIGNING_SECRETS: JSON.stringify([CANARY_SECRET]) })],
+        [
+          post(`/v1/profiles/${CANARY_ID}`, { attributes: { [CANARY_NAME]: CANARY_VALUE } }),
+          envWith({ RELAY_ALLOWED_ATTRIBUTES: ["tier"] }),
+        ],
+        [
+          post(`/v1/profiles/${CANARY_ID}`, { attributes }),
+          envWith({ RELAY_SIGNING_SECRETS: JSON.stringify([CANARY_SECRET]) }),
+        ],
         [post(`/v1/profiles/${CANARY_ID}`, { attributes }), envWith({ RELAY_KEYS: `[${WRITE_KEY}` })],
       ];
       for (const [request, bindings] of requests) {
         statuses.push((bindings ? await handleRequest(request, bindings) : await send(request)).status);
       }
       // Target refusing, echoing the id and value back.
-      emulator.injectFaults({ status: 200, body: `<response><success>false</success><message>${CANARY_ID} ${CANARY_VALUE}</message></response>` });
+      emulator.injectFaults({
+        status: 200,
+        body: `<response><success>false</success><message>${CANARY_ID} ${CANARY_VALUE}</message></response>`,
+      });
       statuses.push((await send(post(`/v1/profiles/${CANARY_ID}`, { attributes }))).status);
     });
 
     expect(statuses).toEqual([202, 400, 400, 401, 403, 202, 200, 404, 400, 401, 503, 502]);
     const text = lines.join("\n");
-    for (const secret of [CANARY_ID, CANARY_VALUE, CANARY_NAME, CANARY_QUERY, CANARY_BAD_KEY, CANARY_SECRET, WRITE_KEY, READ_KEY, ADMIN_KEY, TARGET_TOKEN]) {
+    for (const secret of [
+      CANARY_ID,
+      CANARY_VALUE,
+      CANARY_NAME,
+      CANARY_QUERY,
+      CANARY_BAD_KEY,
+      CANARY_SECRET,
+      WRITE_KEY,
+      READ_KEY,
+      ADMIN_KEY,
+      TARGET_TOKEN,
+    ]) {
       expect(text).not.toContain(secret);
     }
     expect(requestLines(lines)).toHaveLength(statuses.length);
@@ -77,7 +110,13 @@ describe("logs", () => {
         rows: 1,
         delivery: "direct",
       },
-      { level: "info", requestId: expect.any(String), route: "GET /healthz", status: 200, durationMs: expect.any(Number) },
+      {
+        level: "info",
+        requestId: expect.any(String),
+        route: "GET /healthz",
+        status: 200,
+        durationMs: expect.any(Number),
+      },
     ]);
   });
 });

@@ -20,7 +20,8 @@ async function onItsWay(mbox3rdPartyId: string, attributes: Record<string, strin
   expect(await admitWrites(newestWrites, writesOfMessage(older))).toEqual(Object.keys(attributes).map(() => "send"));
   return older;
 }
-const operations = (emulator: ReturnType<typeof fakeTarget>["emulator"]) => emulator.calls.map(({ operation }) => operation);
+const operations = (emulator: ReturnType<typeof fakeTarget>["emulator"]) =>
+  emulator.calls.map(({ operation }) => operation);
 
 describe('direct sends, in order with the queues (RELAY_DELIVERY = "direct", queues bound)', () => {
   it("go at once when nothing older is on its way, and are confirmed: a later older write is dropped", async () => {
@@ -65,7 +66,12 @@ describe('direct sends, in order with the queues (RELAY_DELIVERY = "direct", que
     await onItsWay("o-3", { tier: "older" });
 
     const response = await handleRequest(
-      post("/v1/profiles", { updates: [{ mbox3rdPartyId: "o-3", attributes: { tier: "newer" } }, { mbox3rdPartyId: "o-4", attributes: { tier: "gold" } }] }),
+      post("/v1/profiles", {
+        updates: [
+          { mbox3rdPartyId: "o-3", attributes: { tier: "newer" } },
+          { mbox3rdPartyId: "o-4", attributes: { tier: "gold" } },
+        ],
+      }),
       bindings,
     );
 
@@ -144,7 +150,10 @@ describe("a direct send's lease, once over", () => {
     emulator.seedProfile({ thirdPartyId: "o-9" });
     const { bindings } = queuedBindings({ RELAY_DELIVERY: "direct" });
     await handleRequest(post("/v1/profiles/o-9", { attributes: { tier: "direct" } }), bindings);
-    const newer = bundleMessage([updateMessage("o-9", { tier: "newer" }, Date.now() + 1, "batch"), updateMessage("o-9", { tier: "newest" }, Date.now() + 2, "batch")]);
+    const newer = bundleMessage([
+      updateMessage("o-9", { tier: "newer" }, Date.now() + 1, "batch"),
+      updateMessage("o-9", { tier: "newest" }, Date.now() + 2, "batch"),
+    ]);
 
     const settled = await consume(QUEUES.deliveries, [{ body: newer }], bindings);
 
@@ -160,7 +169,12 @@ describe("a direct batch, with the queues bound", () => {
     const { bindings, deliveries } = queuedBindings({ RELAY_DELIVERY: "direct" });
 
     const response = await handleRequest(
-      post("/v1/profiles", { updates: [{ mbox3rdPartyId: "o-10", attributes: { tier: "gold" } }, { mbox3rdPartyId: "o-11", attributes: { tier: "silver" } }] }),
+      post("/v1/profiles", {
+        updates: [
+          { mbox3rdPartyId: "o-10", attributes: { tier: "gold" } },
+          { mbox3rdPartyId: "o-11", attributes: { tier: "silver" } },
+        ],
+      }),
       bindings,
     );
     const { batchId } = (await response.json()) as { batchId: string };
@@ -169,8 +183,12 @@ describe("a direct batch, with the queues bound", () => {
 
     expect(followUp).toMatchObject({ type: "follow-up", batchId, checks: 0 });
     const requeued = deliveries.sent.at(-1)?.body as BundleMessage;
-    expect(requeued.updates.map(({ mbox3rdPartyId, attributes, requeued: marked }) => ({ mbox3rdPartyId, attributes, marked }))).toEqual([
-      { mbox3rdPartyId: "o-11", attributes: { tier: "silver" }, marked: true },
-    ]);
+    expect(
+      requeued.updates.map(({ mbox3rdPartyId, attributes, requeued: marked }) => ({
+        mbox3rdPartyId,
+        attributes,
+        marked,
+      })),
+    ).toEqual([{ mbox3rdPartyId: "o-11", attributes: { tier: "silver" }, marked: true }]);
   });
 });

@@ -13,9 +13,17 @@ const now = () => Date.now();
 describe("the updates queue's consumer", () => {
   it("packs the updates into a bundle on the deliveries queue, and acks each once it is queued", async () => {
     const { bindings, deliveries } = queuedBindings();
-    const messages = [updateMessage("g-1", { tier: "gold" }, now()), updateMessage("g-2", { ltv: 3 }, now()), updateMessage("g-1", { city: "Lyon" }, now())];
+    const messages = [
+      updateMessage("g-1", { tier: "gold" }, now()),
+      updateMessage("g-2", { ltv: 3 }, now()),
+      updateMessage("g-1", { city: "Lyon" }, now()),
+    ];
 
-    const settled = await consume(QUEUES.updates, messages.map((body) => ({ body })), bindings);
+    const settled = await consume(
+      QUEUES.updates,
+      messages.map((body) => ({ body })),
+      bindings,
+    );
 
     expect(settled).toEqual({ acked: ["msg-0", "msg-1", "msg-2"], retried: new Map(), unsettled: [] });
     expect(deliveries.sent).toHaveLength(1);
@@ -30,7 +38,14 @@ describe("the updates queue's consumer", () => {
     deliveries.fail();
     const messages = [updateMessage("g-3", { tier: "gold" }, now()), updateMessage("g-4", { tier: "silver" }, now())];
 
-    const settled = await consume(QUEUES.updates, [{ body: messages[0], attempts: 1 }, { body: messages[1], attempts: 3 }], bindings);
+    const settled = await consume(
+      QUEUES.updates,
+      [
+        { body: messages[0], attempts: 1 },
+        { body: messages[1], attempts: 3 },
+      ],
+      bindings,
+    );
 
     expect(settled.acked).toEqual([]);
     // Equal jitter: attempt 1 waits 5–10 s, attempt 3 waits 20–40 s.
@@ -48,13 +63,23 @@ describe("the updates queue's consumer", () => {
     const good = updateMessage("g-5", { tier: "gold" }, now());
 
     const lines = await capturedLogs(async () => {
-      const settled = await consume(QUEUES.updates, [{ body: "not json of ours" }, { body: { type: "update", id: "x" } }, { body: good }], bindings);
+      const settled = await consume(
+        QUEUES.updates,
+        [{ body: "not json of ours" }, { body: { type: "update", id: "x" } }, { body: good }],
+        bindings,
+      );
       expect(settled.acked).toEqual(["msg-2"]);
       expect([...settled.retried.keys()]).toEqual(["msg-0", "msg-1"]);
     });
 
     expect(deliveries.sent).toHaveLength(1);
-    expect(JSON.parse(lines[0] as string)).toMatchObject({ queue: QUEUES.updates, messages: 3, acked: 1, retried: 2, invalid: 2 });
+    expect(JSON.parse(lines[0] as string)).toMatchObject({
+      queue: QUEUES.updates,
+      messages: 3,
+      acked: 1,
+      retried: 2,
+      invalid: 2,
+    });
   });
 });
 
@@ -63,8 +88,14 @@ describe("the deliveries queue's consumer", () => {
     const { emulator } = fakeTarget();
     const { bindings, deliveries } = queuedBindings();
     const t = now();
-    const first = bundleMessage([updateMessage("d-1", { tier: "silver", ltv: 1 }, t), updateMessage("d-2", { tier: "gold" }, t + 1)]);
-    const second = bundleMessage([updateMessage("d-1", { tier: "gold" }, t + 2), updateMessage("d-3", { city: "Lyon" }, t + 3)]);
+    const first = bundleMessage([
+      updateMessage("d-1", { tier: "silver", ltv: 1 }, t),
+      updateMessage("d-2", { tier: "gold" }, t + 1),
+    ]);
+    const second = bundleMessage([
+      updateMessage("d-1", { tier: "gold" }, t + 2),
+      updateMessage("d-3", { city: "Lyon" }, t + 3),
+    ]);
 
     const settled = await consume(QUEUES.deliveries, [{ body: second }, { body: first }], bindings);
 
@@ -78,12 +109,9 @@ describe("the deliveries queue's consumer", () => {
     expect(delaySeconds).toBe(FIRST_CHECK_SECONDS);
     // The ledger keeps what went out, newest write per attribute, for the follow-up.
     const ledger = await ledgerOf(ledgers, followUp.batchId).read();
-    expect(ledger.map(({ mbox3rdPartyId, attributes }) => JSON.stringify([mbox3rdPartyId, attributes])).sort()).toEqual([
-      '["d-1",{"ltv":1}]',
-      '["d-1",{"tier":"gold"}]',
-      '["d-2",{"tier":"gold"}]',
-      '["d-3",{"city":"Lyon"}]',
-    ]);
+    expect(ledger.map(({ mbox3rdPartyId, attributes }) => JSON.stringify([mbox3rdPartyId, attributes])).sort()).toEqual(
+      ['["d-1",{"ltv":1}]', '["d-1",{"tier":"gold"}]', '["d-2",{"tier":"gold"}]', '["d-3",{"city":"Lyon"}]'],
+    );
   });
 
   it("drops a write older than the one on record, and acks it: a late redelivery cannot overwrite newer data", async () => {
@@ -91,21 +119,39 @@ describe("the deliveries queue's consumer", () => {
     const { bindings } = queuedBindings();
     const t = now();
     const newer = bundleMessage([updateMessage("d-4", { tier: "gold" }, t + 10, "batch")]);
-    const older = bundleMessage([updateMessage("d-4", { tier: "bronze", ltv: 7 }, t, "batch"), updateMessage("d-5", { tier: "silver" }, t, "batch")]);
+    const older = bundleMessage([
+      updateMessage("d-4", { tier: "bronze", ltv: 7 }, t, "batch"),
+      updateMessage("d-5", { tier: "silver" }, t, "batch"),
+    ]);
 
-    await consume(QUEUES.deliveries, [{ body: newer }, { body: bundleMessage([updateMessage("d-5", { city: "Oslo" }, t, "batch")]) }], bindings);
+    await consume(
+      QUEUES.deliveries,
+      [{ body: newer }, { body: bundleMessage([updateMessage("d-5", { city: "Oslo" }, t, "batch")]) }],
+      bindings,
+    );
     const lines = await capturedLogs(async () => {
       expect((await consume(QUEUES.deliveries, [{ body: older }], bindings)).acked).toEqual(["msg-0"]);
     });
 
     expect(emulator.getProfile({ thirdPartyId: "d-4" })?.attributes).toEqual({ tier: "gold", ltv: "7" });
-    expect(JSON.parse(lines[0] as string)).toMatchObject({ updates: 2, superseded: 1, waiting: 0, rows: 2, via: "bulk", acked: 1 });
+    expect(JSON.parse(lines[0] as string)).toMatchObject({
+      updates: 2,
+      superseded: 1,
+      waiting: 0,
+      rows: 2,
+      via: "bulk",
+      acked: 1,
+    });
   });
 
   it("retries every bundle with backoff on its attempts when Target fails, and the same bundle goes through on its retry", async () => {
     const { emulator } = fakeTarget();
     const { bindings } = queuedBindings();
-    const bundle = bundleMessage([updateMessage("d-6", { tier: "gold" }, now()), updateMessage("d-7", { tier: "gold" }, now()), updateMessage("d-8", { tier: "gold" }, now())]);
+    const bundle = bundleMessage([
+      updateMessage("d-6", { tier: "gold" }, now()),
+      updateMessage("d-7", { tier: "gold" }, now()),
+      updateMessage("d-8", { tier: "gold" }, now()),
+    ]);
     emulator.injectFaults({ status: 503 });
 
     const failed = await consume(QUEUES.deliveries, [{ body: bundle, attempts: 4 }], bindings);
@@ -126,9 +172,21 @@ describe("the deliveries queue's consumer", () => {
     for (const id of ["d-9", "d-10", "d-11"]) emulator.seedProfile({ thirdPartyId: id });
     const t = now();
 
-    await consume(QUEUES.deliveries, [{ body: bundleMessage([updateMessage("d-9", { tier: "gold" }, t), updateMessage("d-10", { tier: "gold" }, t)]) }], bindings);
+    await consume(
+      QUEUES.deliveries,
+      [
+        {
+          body: bundleMessage([updateMessage("d-9", { tier: "gold" }, t), updateMessage("d-10", { tier: "gold" }, t)]),
+        },
+      ],
+      bindings,
+    );
     const singles = emulator.calls.map(({ operation }) => operation);
-    await consume(QUEUES.deliveries, [{ body: bundleMessage([updateMessage("d-11", { tier: "gold" }, t, "batch")]) }], bindings);
+    await consume(
+      QUEUES.deliveries,
+      [{ body: bundleMessage([updateMessage("d-11", { tier: "gold" }, t, "batch")]) }],
+      bindings,
+    );
 
     expect(singles).toEqual(["update", "update"]);
     expect(emulator.calls.at(-1)?.operation).toBe("batchUpdate");
@@ -138,13 +196,22 @@ describe("the deliveries queue's consumer", () => {
   it("keeps a malformed update in a bundle from failing the others", async () => {
     const { emulator } = fakeTarget();
     const { bindings } = queuedBindings();
-    const bundle = bundleMessage([updateMessage("d-12", { tier: "gold" }, now()), updateMessage("d-13", { tier: "gold" }, now()), updateMessage("d-14", { tier: "gold" }, now())]);
+    const bundle = bundleMessage([
+      updateMessage("d-12", { tier: "gold" }, now()),
+      updateMessage("d-13", { tier: "gold" }, now()),
+      updateMessage("d-14", { tier: "gold" }, now()),
+    ]);
     (bundle.updates as unknown[]).push({ id: "broken", mbox3rdPartyId: "d/15", attributes: { tier: "" } });
 
     const settled = await consume(QUEUES.deliveries, [{ body: bundle }], bindings);
 
     expect(settled.acked).toEqual(["msg-0"]);
-    expect(emulator.profiles().map(({ thirdPartyId }) => thirdPartyId).sort()).toEqual(["d-12", "d-13", "d-14"]);
+    expect(
+      emulator
+        .profiles()
+        .map(({ thirdPartyId }) => thirdPartyId)
+        .sort(),
+    ).toEqual(["d-12", "d-13", "d-14"]);
   });
 });
 
@@ -158,7 +225,8 @@ describe("batch follow-ups", () => {
     const followUp = queues.deliveries.sent.at(-1)?.body as FollowUpMessage;
     return { ...target, ...queues, followUp };
   }
-  const gold = (...ids: string[]) => ids.map((id, index) => updateMessage(id, { tier: `gold-${index}` }, now(), "batch"));
+  const gold = (...ids: string[]) =>
+    ids.map((id, index) => updateMessage(id, { tier: `gold-${index}` }, now(), "batch"));
 
   it("queues the updates of the rows Target failed once more, marked, and forgets the batch", async () => {
     const { bindings, deliveries, followUp } = await submitted(gold("f-1", "f-2", "f-3"), ["f-2"]);
@@ -168,9 +236,13 @@ describe("batch follow-ups", () => {
     expect(settled.acked).toEqual(["msg-0"]);
     const requeued = deliveries.sent.at(-1)?.body as BundleMessage;
     expect(requeued.type).toBe("bundle");
-    expect(requeued.updates.map(({ mbox3rdPartyId, attributes, requeued: marked }) => ({ mbox3rdPartyId, attributes, marked }))).toEqual([
-      { mbox3rdPartyId: "f-2", attributes: { tier: "gold-1" }, marked: true },
-    ]);
+    expect(
+      requeued.updates.map(({ mbox3rdPartyId, attributes, requeued: marked }) => ({
+        mbox3rdPartyId,
+        attributes,
+        marked,
+      })),
+    ).toEqual([{ mbox3rdPartyId: "f-2", attributes: { tier: "gold-1" }, marked: true }]);
     expect(await ledgerOf(ledgers, followUp.batchId).read()).toEqual([]);
   });
 
@@ -191,7 +263,11 @@ describe("batch follow-ups", () => {
 
   it("checks again later, with a longer delay, while the batch is incomplete", async () => {
     const { emulator, bindings, deliveries, followUp } = await submitted(gold("f-6"));
-    emulator.injectFaults({ status: 200, body: `<response><batchId>${followUp.batchId}</batchId><status>incomplete</status></response>`, operations: ["batchStatus"] });
+    emulator.injectFaults({
+      status: 200,
+      body: `<response><batchId>${followUp.batchId}</batchId><status>incomplete</status></response>`,
+      operations: ["batchStatus"],
+    });
 
     const settled = await consume(QUEUES.deliveries, [{ body: followUp }], bindings);
 
@@ -216,7 +292,11 @@ describe("batch follow-ups", () => {
 
   it("counts every row as failed when the batch is stuck", async () => {
     const { emulator, bindings, deliveries, followUp } = await submitted(gold("f-7", "f-8"));
-    emulator.injectFaults({ status: 200, body: `<response><batchId>${followUp.batchId}</batchId><status>stuck</status></response>`, operations: ["batchStatus"] });
+    emulator.injectFaults({
+      status: 200,
+      body: `<response><batchId>${followUp.batchId}</batchId><status>stuck</status></response>`,
+      operations: ["batchStatus"],
+    });
 
     await consume(QUEUES.deliveries, [{ body: followUp }], bindings);
 
@@ -229,7 +309,10 @@ describe("the dead-letter queue's consumer", () => {
   it("keeps every update of what the queues gave up on, with the last reason noted, and acks", async () => {
     const { bindings } = queuedBindings();
     const single = updateMessage("x-1", { tier: "gold" }, now());
-    const bundle = bundleMessage([updateMessage("x-2", { tier: "gold" }, now()), updateMessage("x-3", { tier: "gold" }, now())]);
+    const bundle = bundleMessage([
+      updateMessage("x-2", { tier: "gold" }, now()),
+      updateMessage("x-3", { tier: "gold" }, now()),
+    ]);
     await deadLetters().noteFailures([bundle.id], "TargetHttpError 401", now());
     const before = (await deadLetters().summary()).total;
 
@@ -264,7 +347,11 @@ describe("the dead-letter queue's consumer, with the rest of the configuration b
   it("while the other queues wait for a fixed configuration", async () => {
     const { bindings } = queuedBindings({ RELAY_KEYS: "not json" });
 
-    const settled = await consume(QUEUES.deliveries, [{ body: bundleMessage([updateMessage("x-9", { tier: "gold" }, now())]) }], bindings);
+    const settled = await consume(
+      QUEUES.deliveries,
+      [{ body: bundleMessage([updateMessage("x-9", { tier: "gold" }, now())]) }],
+      bindings,
+    );
 
     expect(settled.acked).toEqual([]);
     expect([...settled.retried.keys()]).toEqual(["msg-0"]);
@@ -274,10 +361,18 @@ describe("the dead-letter queue's consumer, with the rest of the configuration b
 describe("the dead-letter queue's consumer, for a follow-up that gave up", () => {
   it("keeps the updates of its batch's ledger, and forgets the ledger", async () => {
     const { bindings } = queuedBindings();
-    const [first, second] = [updateMessage("x-4", { tier: "gold" }, now()), updateMessage("x-5", { tier: "gold" }, now())].map(({ type: _, ...update }) => update);
+    const [first, second] = [
+      updateMessage("x-4", { tier: "gold" }, now()),
+      updateMessage("x-5", { tier: "gold" }, now()),
+    ].map(({ type: _, ...update }) => update);
     const ledger = ledgerOf(ledgers, "acme-1-ledgered");
     await ledger.record([first, second] as NonNullable<typeof first>[]);
-    const followUp: FollowUpMessage = { type: "follow-up", batchId: "acme-1-ledgered", statusUrl: "https://mboxedge45.tt.omtrdc.net/m2/acme/v2/profile/batchStatus?batchId=acme-1-ledgered", checks: 3 };
+    const followUp: FollowUpMessage = {
+      type: "follow-up",
+      batchId: "acme-1-ledgered",
+      statusUrl: "https://mboxedge45.tt.omtrdc.net/m2/acme/v2/profile/batchStatus?batchId=acme-1-ledgered",
+      checks: 3,
+    };
     await deadLetters().noteFailures(["batch:acme-1-ledgered"], "TargetHttpError 500", now());
 
     const settled = await consume(QUEUES.deadLetters, [{ body: followUp }], bindings);
@@ -301,7 +396,11 @@ describe("the dead-letter queue's consumer, for a follow-up that gave up", () =>
     const calls = target.emulator.calls.length;
 
     // Replayed: delivered again, not dropped as already delivered.
-    await consume(QUEUES.deliveries, [{ body: bundleMessage([{ type: "update", ...(kept as NonNullable<typeof kept>) }]) }], queues.bindings);
+    await consume(
+      QUEUES.deliveries,
+      [{ body: bundleMessage([{ type: "update", ...(kept as NonNullable<typeof kept>) }]) }],
+      queues.bindings,
+    );
 
     expect(target.emulator.calls.slice(calls).map(({ operation }) => operation)).toEqual(["batchUpdate"]);
   });
@@ -333,7 +432,10 @@ describe("queue logs", () => {
       emulator.injectFaults({ status: 503, times: 1 });
       await consume(QUEUES.deliveries, [{ body: followUp }], bindings);
       await consume(QUEUES.deliveries, [{ body: bundleMessage([canary()]) }], bindings);
-      emulator.injectFaults({ status: 200, body: `<response><success>false</success><message>${CANARY_ID} ${CANARY_VALUE}</message></response>` });
+      emulator.injectFaults({
+        status: 200,
+        body: `<response><success>false</success><message>${CANARY_ID} ${CANARY_VALUE}</message></response>`,
+      });
       await consume(QUEUES.deliveries, [{ body: bundleMessage([canary()]) }], bindings);
       await consume(QUEUES.deadLetters, [{ body: bundleMessage([canary()]) }], bindings);
     });

@@ -2,7 +2,15 @@ import { describe, expect, it, vi } from "vitest";
 import { handleRequest } from "../../worker/handle-request.js";
 import type { QueuedUpdate } from "../../worker/queue/messages.js";
 import { capturedLogs, envWith, post } from "./helpers.js";
-import { deadLetters, faultyTarget, QUEUES, QueueSimulator, seededRandom, storedAttributes, unlimited } from "./queue-helpers.js";
+import {
+  deadLetters,
+  faultyTarget,
+  QUEUES,
+  QueueSimulator,
+  seededRandom,
+  storedAttributes,
+  unlimited,
+} from "./queue-helpers.js";
 
 const UPDATES = 10_000;
 const VISITORS = 2_000;
@@ -23,7 +31,9 @@ async function pushUpdates(bindings: ReturnType<typeof envWith>, random: () => n
   for (let index = 0; index < UPDATES; index++) {
     const visitor = `e2e-${index % VISITORS}`;
     const names = NAMES.filter(() => random() < 0.6);
-    const attributes = Object.fromEntries((names.length > 0 ? names : NAMES.slice(0, 1)).map((name) => [name, `${name}-${index}`]));
+    const attributes = Object.fromEntries(
+      (names.length > 0 ? names : NAMES.slice(0, 1)).map((name) => [name, `${name}-${index}`]),
+    );
     const { status } = await handleRequest(post(`/v1/profiles/${visitor}`, { attributes }), bindings);
     statuses.set(status, (statuses.get(status) ?? 0) + 1);
     newest.set(visitor, { ...newest.get(visitor), ...attributes });
@@ -32,7 +42,9 @@ async function pushUpdates(bindings: ReturnType<typeof envWith>, random: () => n
 }
 
 const sumOf = (lines: readonly string[], field: string) =>
-  lines.map((line) => JSON.parse(line) as Record<string, unknown>).reduce((sum, line) => sum + (typeof line[field] === "number" && "queue" in line ? (line[field] as number) : 0), 0);
+  lines
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .reduce((sum, line) => sum + (typeof line[field] === "number" && "queue" in line ? (line[field] as number) : 0), 0);
 
 describe("queued delivery, end to end", () => {
   it("delivers the newest value of every attribute of 10,000 updates over 2,000 visitors through a faulty Target: nothing lost, nothing stale", async () => {
@@ -40,7 +52,13 @@ describe("queued delivery, end to end", () => {
     // The retry jitter too: the run is the same every time.
     vi.spyOn(Math, "random").mockImplementation(seededRandom(99));
     // A fifth of calls answer 503; some time out after Target applied them; some say success=false; some rows fail.
-    const { emulator, faults } = faultyTarget({ random, unavailable: 0.2, timeouts: 0.06, rejected: 0.05, failedRows: 0.03 });
+    const { emulator, faults } = faultyTarget({
+      random,
+      unavailable: 0.2,
+      timeouts: 0.06,
+      rejected: 0.05,
+      failedRows: 0.03,
+    });
     // Single-route writes are for visitors Target knows (a single update creates no profile).
     for (let index = 0; index < VISITORS; index++) emulator.seedProfile({ thirdPartyId: `e2e-${index}` });
     const queues = new QueueSimulator({ random, redeliver: 0.05, batchSizes: { deliveries: 20 } });
@@ -76,9 +94,13 @@ describe("queued delivery, end to end", () => {
     // Each failed row's updates (one or more per visitor) were queued once more.
     expect(sumOf(lines, "requeued")).toBeGreaterThanOrEqual(faults.failedRows);
     // Thousands of updates per bulk call, within Target's bulk budget.
-    const submissions = emulator.calls.filter(({ operation, status }) => operation === "batchUpdate" && status === 200).length;
+    const submissions = emulator.calls.filter(
+      ({ operation, status }) => operation === "batchUpdate" && status === 200,
+    ).length;
     expect(UPDATES / submissions).toBeGreaterThan(500);
-    expect(emulator.calls.filter(({ operation }) => operation === "batchUpdate" || operation === "batchStatus").length).toBeLessThanOrEqual(50);
+    expect(
+      emulator.calls.filter(({ operation }) => operation === "batchUpdate" || operation === "batchStatus").length,
+    ).toBeLessThanOrEqual(50);
   }, 120_000);
 
   it("in auto delivery, mixing direct and queued single updates with batch requests, while the queues run: nothing lost, nothing stale", async () => {
@@ -86,7 +108,14 @@ describe("queued delivery, end to end", () => {
     vi.spyOn(Math, "random").mockImplementation(seededRandom(97));
     const clientCode = "acme-auto";
     // Fewer faults than above: direct sends wait out real timeouts, and retried bulk calls share the real budget.
-    const { emulator, faults } = faultyTarget({ random, unavailable: 0.1, timeouts: 0.01, rejected: 0.03, failedRows: 0.03, emulator: { clientCode } });
+    const { emulator, faults } = faultyTarget({
+      random,
+      unavailable: 0.1,
+      timeouts: 0.01,
+      rejected: 0.03,
+      failedRows: 0.03,
+      emulator: { clientCode },
+    });
     for (let index = 0; index < AUTO_VISITORS; index++) emulator.seedProfile({ thirdPartyId: `e2e-${index}` });
     const queues = new QueueSimulator({ random, redeliver: 0.05 });
     const bindings = envWith({
@@ -106,7 +135,8 @@ describe("queued delivery, end to end", () => {
     const lines = await capturedLogs(async () => {
       for (let index = 0, requests = 0; index < AUTO_UPDATES; requests++) {
         const names = NAMES.filter(() => random() < 0.6);
-        const attributes = () => Object.fromEntries((names.length > 0 ? names : NAMES.slice(0, 1)).map((name) => [name, `${name}-${index}`]));
+        const attributes = () =>
+          Object.fromEntries((names.length > 0 ? names : NAMES.slice(0, 1)).map((name) => [name, `${name}-${index}`]));
         let response: Response;
         if (random() < 0.1) {
           // A batch request of up to 20 updates, the same visitor possibly twice (the later wins).
@@ -116,7 +146,8 @@ describe("queued delivery, end to end", () => {
             return update;
           });
           response = await handleRequest(post("/v1/profiles", { updates }), bindings);
-          for (const { mbox3rdPartyId, attributes: written } of updates) newest.set(mbox3rdPartyId, { ...newest.get(mbox3rdPartyId), ...written });
+          for (const { mbox3rdPartyId, attributes: written } of updates)
+            newest.set(mbox3rdPartyId, { ...newest.get(mbox3rdPartyId), ...written });
         } else {
           const visitor = `e2e-${index % AUTO_VISITORS}`;
           const written = attributes();
@@ -139,11 +170,15 @@ describe("queued delivery, end to end", () => {
     expect(faults.timeouts).toBeGreaterThan(0);
     expect(faults.failedRows).toBeGreaterThan(0);
     // Both ways were taken, and direct sends were queued behind writes on their way.
-    const deliveries = lines.map((line) => JSON.parse(line) as { route?: string; delivery?: string; upstream?: string });
+    const deliveries = lines.map(
+      (line) => JSON.parse(line) as { route?: string; delivery?: string; upstream?: string },
+    );
     const singles = deliveries.filter(({ route }) => route === "POST /v1/profiles/:mbox3rdPartyId");
     expect(singles.filter(({ delivery }) => delivery === "direct").length).toBeGreaterThan(AUTO_UPDATES / 10);
     expect(singles.filter(({ delivery }) => delivery === "queued").length).toBeGreaterThan(AUTO_UPDATES / 10);
-    expect(singles.filter(({ delivery, upstream }) => delivery === "queued" && upstream !== undefined).length).toBeGreaterThan(0);
+    expect(
+      singles.filter(({ delivery, upstream }) => delivery === "queued" && upstream !== undefined).length,
+    ).toBeGreaterThan(0);
   }, 120_000);
 
   it("with a permanent fault, keeps every update in the dead-letter store, with the reason, and delivers none", async () => {
@@ -171,7 +206,8 @@ describe("queued delivery, end to end", () => {
     expect(summary.total - before).toBe(UPDATES);
     expect(summary.reasons.find(({ reason }) => reason === "TargetHttpError 503")?.count).toBe(UPDATES);
     const kept = await deadLetters().peek(2 * UPDATES, "TargetHttpError 503");
-    const key = ({ id, receivedAt, mbox3rdPartyId, attributes }: QueuedUpdate) => JSON.stringify([id, receivedAt, mbox3rdPartyId, attributes]);
+    const key = ({ id, receivedAt, mbox3rdPartyId, attributes }: QueuedUpdate) =>
+      JSON.stringify([id, receivedAt, mbox3rdPartyId, attributes]);
     expect(new Set(kept.map(key))).toEqual(new Set(queued.map(key)));
     // Bundles were retried until their retries ran out, never acked; Target holds nothing.
     expect(queues.stats.acked.get(QUEUES.deliveries) ?? 0).toBe(0);

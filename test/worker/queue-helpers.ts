@@ -59,15 +59,29 @@ export const unlimited = { limit: async () => ({ success: true }) } as unknown a
 export function queuedBindings(overrides: Partial<Record<keyof Env, unknown>> = {}) {
   const updates = recordingQueue();
   const deliveries = recordingQueue();
-  const bindings = envWith({ RELAY_DELIVERY: "queue", UPDATES_QUEUE: updates.binding, DELIVERIES_QUEUE: deliveries.binding, ...overrides });
+  const bindings = envWith({
+    RELAY_DELIVERY: "queue",
+    UPDATES_QUEUE: updates.binding,
+    DELIVERIES_QUEUE: deliveries.binding,
+    ...overrides,
+  });
   return { bindings, updates, deliveries };
 }
 
 /** Runs the Worker's queue handler on one batch and answers what it did with each message. */
-export async function consume(queue: string, messages: readonly { readonly body: unknown; readonly attempts?: number; readonly id?: string }[], bindings: Env) {
+export async function consume(
+  queue: string,
+  messages: readonly { readonly body: unknown; readonly attempts?: number; readonly id?: string }[],
+  bindings: Env,
+) {
   const batch = createMessageBatch(
     queue,
-    messages.map((message, index) => ({ id: message.id ?? `msg-${index}`, timestamp: new Date(), attempts: message.attempts ?? 1, body: message.body })),
+    messages.map((message, index) => ({
+      id: message.id ?? `msg-${index}`,
+      timestamp: new Date(),
+      attempts: message.attempts ?? 1,
+      body: message.body,
+    })),
   );
   // getQueueResult does not report retry delays: they are read off the calls.
   const delays = new Map<string, number>();
@@ -82,7 +96,11 @@ export async function consume(queue: string, messages: readonly { readonly body:
   }
   const ctx = createExecutionContext();
   await worker.queue(batch, bindings);
-  return settlementOf(await getQueueResult(batch, ctx), messages.map((message, index) => message.id ?? `msg-${index}`), delays);
+  return settlementOf(
+    await getQueueResult(batch, ctx),
+    messages.map((message, index) => message.id ?? `msg-${index}`),
+    delays,
+  );
 }
 
 export interface Settlement {
@@ -92,17 +110,34 @@ export interface Settlement {
   readonly unsettled: readonly string[];
 }
 
-type QueueResult = { outcome: string; ackAll: boolean; retryBatch: { retry: boolean }; explicitAcks: string[]; retryMessages: { msgId: string }[] };
+type QueueResult = {
+  outcome: string;
+  ackAll: boolean;
+  retryBatch: { retry: boolean };
+  explicitAcks: string[];
+  retryMessages: { msgId: string }[];
+};
 
 function settlementOf(result: QueueResult, ids: readonly string[], delays: ReadonlyMap<string, number>): Settlement {
   expect(result.outcome).toBe("ok");
   const retried = new Map(result.retryMessages.map(({ msgId }) => [msgId, delays.get(msgId) ?? 0]));
   const acked = result.explicitAcks.filter((id) => !retried.has(id));
-  return { acked, retried, unsettled: ids.filter((id) => !retried.has(id) && !acked.includes(id) && !result.ackAll && !result.retryBatch.retry) };
+  return {
+    acked,
+    retried,
+    unsettled: ids.filter(
+      (id) => !retried.has(id) && !acked.includes(id) && !result.ackAll && !result.retryBatch.retry,
+    ),
+  };
 }
 
 /** An update message body as the producer writes it. */
-export function updateMessage(mbox3rdPartyId: string, attributes: Record<string, string | number | boolean>, at: number, origin: "single" | "batch" = "single") {
+export function updateMessage(
+  mbox3rdPartyId: string,
+  attributes: Record<string, string | number | boolean>,
+  at: number,
+  origin: "single" | "batch" = "single",
+) {
   return { type: "update" as const, id: versionId(at), receivedAt: at, mbox3rdPartyId, attributes, origin };
 }
 
@@ -134,7 +169,12 @@ export function faultyTarget(options: {
   readonly emulator?: TargetEmulatorOptions;
 }) {
   const { random, unavailable = 0, timeouts = 0, rejected = 0, failedRows = 0, permanent = false } = options;
-  const emulator: TargetEmulator = createTargetEmulator({ clientCode: "acme", token: TARGET_TOKEN, pollsUntilComplete: 0, ...options.emulator });
+  const emulator: TargetEmulator = createTargetEmulator({
+    clientCode: "acme",
+    token: TARGET_TOKEN,
+    pollsUntilComplete: 0,
+    ...options.emulator,
+  });
   const failedOnce = new Set<string>();
   const failedByBatch = new Map<string, string[]>();
   const faults = { calls: 0, unavailable: 0, timeouts: 0, rejected: 0, failedRows: 0 };
@@ -151,11 +191,15 @@ export function faultyTarget(options: {
       faults.timeouts++;
       await emulator.fetch(request);
       // Applied, but the answer never comes: the client's timeout aborts the call.
-      return new Promise<Response>((_, reject) => request.signal.addEventListener("abort", () => reject(request.signal.reason), { once: true }));
+      return new Promise<Response>((_, reject) =>
+        request.signal.addEventListener("abort", () => reject(request.signal.reason), { once: true }),
+      );
     }
     if (roll < unavailable + timeouts + rejected) {
       faults.rejected++;
-      return new Response("<response><success>false</success><message>Unexpected error</message></response>", { status: 200 });
+      return new Response("<response><success>false</success><message>Unexpected error</message></response>", {
+        status: 200,
+      });
     }
     const path = new URL(request.url).pathname;
     let failing: string[] = [];
@@ -192,7 +236,6 @@ async function dropRows(request: Request, fails: (id: string) => boolean): Promi
   return [new Request(request, { body: [header, ...kept].join("\n") }), dropped];
 }
 
-
 interface SimulatedQueue {
   readonly name: string;
   readonly maxBatchSize: number;
@@ -212,13 +255,24 @@ interface SimulatedQueue {
  */
 export class QueueSimulator {
   now = 0;
-  readonly stats = { batches: 0, acked: new Map<string, number>(), retried: 0, redelivered: 0, deadLettered: 0, unsettled: 0 };
+  readonly stats = {
+    batches: 0,
+    acked: new Map<string, number>(),
+    retried: 0,
+    redelivered: 0,
+    deadLettered: 0,
+    unsettled: 0,
+  };
   readonly #queues = new Map<string, SimulatedQueue>();
   readonly #random: () => number;
   readonly #redeliver: number;
   #sequence = 0;
 
-  constructor(options: { readonly random: () => number; readonly redeliver?: number; readonly batchSizes?: Partial<Record<keyof typeof QUEUES, number>> }) {
+  constructor(options: {
+    readonly random: () => number;
+    readonly redeliver?: number;
+    readonly batchSizes?: Partial<Record<keyof typeof QUEUES, number>>;
+  }) {
     this.#random = options.random;
     this.#redeliver = options.redeliver ?? 0;
     const sizes = options.batchSizes ?? {};
@@ -229,7 +283,14 @@ export class QueueSimulator {
   }
 
   #add(name: string, maxBatchSize: number, maxBatchTimeout: number, maxRetries: number, deadLetterQueue?: string) {
-    this.#queues.set(name, { name, maxBatchSize, maxBatchTimeout, maxRetries, ...(deadLetterQueue ? { deadLetterQueue } : {}), held: [] });
+    this.#queues.set(name, {
+      name,
+      maxBatchSize,
+      maxBatchTimeout,
+      maxRetries,
+      ...(deadLetterQueue ? { deadLetterQueue } : {}),
+      held: [],
+    });
   }
 
   /** When the queue next hands out a batch: once it is full, or its oldest due message waited the timeout. */
@@ -242,7 +303,9 @@ export class QueueSimulator {
   /** A producer binding for one of the queues. */
   binding(name: string) {
     const queue = this.#queues.get(name) as SimulatedQueue;
-    return recordingQueue((message, delaySeconds) => queue.held.push({ ...message, id: `sim-${++this.#sequence}`, dueAt: this.now + delaySeconds })).binding;
+    return recordingQueue((message, delaySeconds) =>
+      queue.held.push({ ...message, id: `sim-${++this.#sequence}`, dueAt: this.now + delaySeconds }),
+    ).binding;
   }
 
   /** Messages a queue still holds. */
@@ -301,6 +364,9 @@ function shuffle<T>(items: readonly T[], random: () => number): T[] {
 }
 
 /** Target's answers as the emulator stores them (strings), per visitor. */
-export function storedAttributes(emulator: TargetEmulator, ids: Iterable<string>): Record<string, Record<string, string>> {
+export function storedAttributes(
+  emulator: TargetEmulator,
+  ids: Iterable<string>,
+): Record<string, Record<string, string>> {
   return Object.fromEntries([...ids].map((id) => [id, emulator.getProfile({ thirdPartyId: id })?.attributes ?? {}]));
 }

@@ -1,7 +1,18 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { handleRequest } from "../../worker/handle-request.js";
 import type { BundleMessage, UpdateMessage } from "../../worker/queue/messages.js";
-import { ADMIN_KEY, capturedLogs, envWith, errorOf, fakeTarget, get, post, READ_KEY, requestLines, WRITE_KEY } from "./helpers.js";
+import {
+  ADMIN_KEY,
+  capturedLogs,
+  envWith,
+  errorOf,
+  fakeTarget,
+  get,
+  post,
+  READ_KEY,
+  requestLines,
+  WRITE_KEY,
+} from "./helpers.js";
 import { bundleMessage, consume, deadLetters, QUEUES, queuedBindings, updateMessage } from "./queue-helpers.js";
 
 const HOUR = 60 * 60 * 1000;
@@ -17,7 +28,10 @@ describe('RELAY_DELIVERY = "queue"', () => {
     const { bindings, updates } = queuedBindings();
     const before = Date.now();
 
-    const response = await handleRequest(post("/v1/profiles/q-1", { attributes: { tier: "gold", ltv: 1200, city: null } }), bindings);
+    const response = await handleRequest(
+      post("/v1/profiles/q-1", { attributes: { tier: "gold", ltv: 1200, city: null } }),
+      bindings,
+    );
 
     expect(response.status).toBe(202);
     const body = (await response.json()) as { requestId: string; queued: number };
@@ -39,7 +53,8 @@ describe('RELAY_DELIVERY = "queue"', () => {
   it("stamps ids that sort in arrival order, even within one millisecond", async () => {
     const { bindings, updates } = queuedBindings();
 
-    for (let index = 0; index < 30; index++) await handleRequest(post("/v1/profiles/q-2", { attributes: { step: index } }), bindings);
+    for (let index = 0; index < 30; index++)
+      await handleRequest(post("/v1/profiles/q-2", { attributes: { step: index } }), bindings);
 
     const messages = updates.sent.map(({ body }) => body as UpdateMessage);
     const sorted = [...messages].sort((a, b) => a.receivedAt - b.receivedAt || (a.id < b.id ? -1 : 1));
@@ -55,7 +70,10 @@ describe('RELAY_DELIVERY = "queue"', () => {
       const response = await handleRequest(post("/v1/profiles/q-3", { attributes: { tier: "gold" } }), bindings);
       expect(response.status).toBe(503);
       expect(response.headers.get("retry-after")).toBe("10");
-      expect(await errorOf(response)).toEqual({ code: "queue_unavailable", message: "the relay could not queue the update: try again" });
+      expect(await errorOf(response)).toEqual({
+        code: "queue_unavailable",
+        message: "the relay could not queue the update: try again",
+      });
     });
 
     expect(lines.join("\n")).not.toContain("canary-queue-error");
@@ -64,7 +82,10 @@ describe('RELAY_DELIVERY = "queue"', () => {
   it("still refuses an update a single update could not carry, before queuing it", async () => {
     const { bindings, updates } = queuedBindings();
 
-    const response = await handleRequest(post("/v1/profiles/q-4", { attributes: { notes: "x".repeat(62_000) } }), bindings);
+    const response = await handleRequest(
+      post("/v1/profiles/q-4", { attributes: { notes: "x".repeat(62_000) } }),
+      bindings,
+    );
 
     expect(response.status).toBe(400);
     expect(updates.sent).toEqual([]);
@@ -73,7 +94,10 @@ describe('RELAY_DELIVERY = "queue"', () => {
   it("queues a batch request's updates in bundles on the deliveries queue, each stamped on its own", async () => {
     const { sent } = fakeTarget();
     const { bindings, updates, deliveries } = queuedBindings();
-    const rows = Array.from({ length: 250 }, (_, index) => ({ mbox3rdPartyId: `qb-${index % 200}`, attributes: { tier: `t${index}`, notes: "n".repeat(500) } }));
+    const rows = Array.from({ length: 250 }, (_, index) => ({
+      mbox3rdPartyId: `qb-${index % 200}`,
+      attributes: { tier: `t${index}`, notes: "n".repeat(500) },
+    }));
 
     let response = new Response();
     const lines = await capturedLogs(async () => {
@@ -95,7 +119,9 @@ describe('RELAY_DELIVERY = "queue"', () => {
 });
 
 describe("Idempotency-Key", () => {
-  const withKey = (key: string, headers: Record<string, string> = {}) => ({ headers: { "idempotency-key": key, ...headers } });
+  const withKey = (key: string, headers: Record<string, string> = {}) => ({
+    headers: { "idempotency-key": key, ...headers },
+  });
 
   it("answers a repeat like the first, and queues nothing more", async () => {
     const { bindings, updates } = queuedBindings();
@@ -114,8 +140,14 @@ describe("Idempotency-Key", () => {
   it("scopes keys by the caller's key name", async () => {
     const { bindings, updates } = queuedBindings();
 
-    await handleRequest(post("/v1/profiles/i-2", { attributes: { tier: "gold" } }, { key: WRITE_KEY, ...withKey("shared") }), bindings);
-    await handleRequest(post("/v1/profiles/i-2", { attributes: { tier: "gold" } }, { key: ADMIN_KEY, ...withKey("shared") }), bindings);
+    await handleRequest(
+      post("/v1/profiles/i-2", { attributes: { tier: "gold" } }, { key: WRITE_KEY, ...withKey("shared") }),
+      bindings,
+    );
+    await handleRequest(
+      post("/v1/profiles/i-2", { attributes: { tier: "gold" } }, { key: ADMIN_KEY, ...withKey("shared") }),
+      bindings,
+    );
 
     expect(updates.sent).toHaveLength(2);
   });
@@ -124,8 +156,14 @@ describe("Idempotency-Key", () => {
     const { bindings, updates } = queuedBindings();
     await handleRequest(post("/v1/profiles/i-3", { attributes: { tier: "gold" } }, withKey("order-3")), bindings);
 
-    const other = await handleRequest(post("/v1/profiles/i-3", { attributes: { tier: "silver" } }, withKey("order-3")), bindings);
-    const malformed = await handleRequest(post("/v1/profiles/i-3", { attributes: { tier: "gold" } }, withKey("has space")), bindings);
+    const other = await handleRequest(
+      post("/v1/profiles/i-3", { attributes: { tier: "silver" } }, withKey("order-3")),
+      bindings,
+    );
+    const malformed = await handleRequest(
+      post("/v1/profiles/i-3", { attributes: { tier: "gold" } }, withKey("has space")),
+      bindings,
+    );
 
     expect(other.status).toBe(422);
     expect((await errorOf(other)).code).toBe("idempotency_key_reused");
@@ -137,10 +175,16 @@ describe("Idempotency-Key", () => {
   it("keeps only successes: after a 503, a repeat runs again", async () => {
     const { bindings, updates } = queuedBindings();
     updates.fail();
-    const failed = await handleRequest(post("/v1/profiles/i-4", { attributes: { tier: "gold" } }, withKey("order-4")), bindings);
+    const failed = await handleRequest(
+      post("/v1/profiles/i-4", { attributes: { tier: "gold" } }, withKey("order-4")),
+      bindings,
+    );
     updates.fail(false);
 
-    const repeat = await handleRequest(post("/v1/profiles/i-4", { attributes: { tier: "gold" } }, withKey("order-4")), bindings);
+    const repeat = await handleRequest(
+      post("/v1/profiles/i-4", { attributes: { tier: "gold" } }, withKey("order-4")),
+      bindings,
+    );
 
     expect([failed.status, repeat.status]).toEqual([503, 202]);
     expect(repeat.headers.has("idempotent-replayed")).toBe(false);
@@ -188,10 +232,15 @@ describe('RELAY_DELIVERY = "auto"', () => {
   /** Auto delivery for its own Target account, whose single-update share allows `limit` a day. */
   function auto(clientCode: string, limit: number) {
     const target = fakeTarget({ clientCode });
-    const queues = queuedBindings({ RELAY_DELIVERY: "auto", TARGET_CLIENT_CODE: clientCode, RELAY_SINGLE_UPDATE_SHARE: String(limit / 1_000_000) });
+    const queues = queuedBindings({
+      RELAY_DELIVERY: "auto",
+      TARGET_CLIENT_CODE: clientCode,
+      RELAY_SINGLE_UPDATE_SHARE: String(limit / 1_000_000),
+    });
     return { ...target, ...queues };
   }
-  const singleUpdates = (emulator: ReturnType<typeof fakeTarget>["emulator"]) => emulator.calls.filter(({ operation }) => operation === "update").length;
+  const singleUpdates = (emulator: ReturnType<typeof fakeTarget>["emulator"]) =>
+    emulator.calls.filter(({ operation }) => operation === "update").length;
 
   it("sends directly while the rolling 24-hour count is under the share, queues beyond, and sends directly again once it rolls off", async () => {
     vi.useFakeTimers({ toFake: ["Date"] });
@@ -199,7 +248,10 @@ describe('RELAY_DELIVERY = "auto"', () => {
     vi.setSystemTime(start);
     const { emulator, bindings, updates } = auto("auto-1", 2);
     emulator.seedProfile({ thirdPartyId: "a-1" });
-    const send = async () => (await (await handleRequest(post("/v1/profiles/a-1", { attributes: { tier: "gold" } }), bindings)).json()) as object;
+    const send = async () =>
+      (await (
+        await handleRequest(post("/v1/profiles/a-1", { attributes: { tier: "gold" } }), bindings)
+      ).json()) as object;
 
     const firstDay = [await send(), await send(), await send()];
     vi.setSystemTime(start + 23 * HOUR);
@@ -242,7 +294,10 @@ describe('RELAY_DELIVERY = "auto"', () => {
   it("queues batch requests, whatever the count", async () => {
     const { emulator, bindings, deliveries } = auto("auto-4", 1000);
 
-    const response = await handleRequest(post("/v1/profiles", { updates: [{ mbox3rdPartyId: "a-4", attributes: { tier: "gold" } }] }), bindings);
+    const response = await handleRequest(
+      post("/v1/profiles", { updates: [{ mbox3rdPartyId: "a-4", attributes: { tier: "gold" } }] }),
+      bindings,
+    );
 
     expect(await response.json()).toMatchObject({ queued: 1 });
     expect(emulator.calls).toEqual([]);
@@ -270,13 +325,21 @@ describe("dead letters", () => {
 
   it("are listed as counts by reason, without ids or values", async () => {
     const { bindings } = queuedBindings();
-    await deadLetters().keep([letter("dl-secret-id-1", "reason-listed"), letter("dl-secret-id-2", "reason-listed")], Date.now());
+    await deadLetters().keep(
+      [letter("dl-secret-id-1", "reason-listed"), letter("dl-secret-id-2", "reason-listed")],
+      Date.now(),
+    );
 
     const response = await handleRequest(get("/v1/dead-letters", { key: ADMIN_KEY }), bindings);
 
     const text = await response.text();
     expect(response.status).toBe(200);
-    expect(JSON.parse(text).reasons).toContainEqual({ reason: "reason-listed", count: 2, oldestReceivedAt: expect.any(Number), lastDeadAt: expect.any(Number) });
+    expect(JSON.parse(text).reasons).toContainEqual({
+      reason: "reason-listed",
+      count: 2,
+      oldestReceivedAt: expect.any(Number),
+      lastDeadAt: expect.any(Number),
+    });
     expect(text).not.toContain("dl-secret-id");
     expect(text).not.toContain("gold");
   });
@@ -287,7 +350,10 @@ describe("dead letters", () => {
     await deadLetters().keep(letters, Date.now());
     const before = (await deadLetters().summary()).total;
 
-    const response = await handleRequest(post("/v1/dead-letters/replay", { limit: 2, reason: "reason-replayed" }, { key: ADMIN_KEY }), bindings);
+    const response = await handleRequest(
+      post("/v1/dead-letters/replay", { limit: 2, reason: "reason-replayed" }, { key: ADMIN_KEY }),
+      bindings,
+    );
 
     expect(response.status).toBe(202);
     expect(await response.json()).toEqual({ requestId: expect.any(String), replayed: 2, remaining: before - 2 });
@@ -302,7 +368,10 @@ describe("dead letters", () => {
     await deadLetters().keep([letter("dl-6", "reason-kept")], Date.now());
     deliveries.fail();
 
-    const failed = await handleRequest(post("/v1/dead-letters/replay", { reason: "reason-kept" }, { key: ADMIN_KEY }), bindings);
+    const failed = await handleRequest(
+      post("/v1/dead-letters/replay", { reason: "reason-kept" }, { key: ADMIN_KEY }),
+      bindings,
+    );
     const invalid = await handleRequest(post("/v1/dead-letters/replay", { limit: 0 }, { key: ADMIN_KEY }), bindings);
 
     expect(failed.status).toBe(503);
@@ -314,9 +383,20 @@ describe("dead letters", () => {
 
 describe("GET /_emulator/stats", () => {
   it("exists against the local emulator only", async () => {
-    const keys = JSON.stringify([{ name: "dev-reader", key: "dev-read-key", scope: "read" }, { name: "dev-writer", key: "dev-key", scope: "write" }]);
-    const local = envWith({ TARGET_UPSTREAM: "emulator", TARGET_TOKEN: undefined, TARGET_CLIENT_CODE: "stats", RELAY_KEYS: keys });
-    await handleRequest(post("/v1/profiles", { updates: [{ mbox3rdPartyId: "s-1", attributes: { tier: "gold" } }] }, { key: "dev-key" }), local);
+    const keys = JSON.stringify([
+      { name: "dev-reader", key: "dev-read-key", scope: "read" },
+      { name: "dev-writer", key: "dev-key", scope: "write" },
+    ]);
+    const local = envWith({
+      TARGET_UPSTREAM: "emulator",
+      TARGET_TOKEN: undefined,
+      TARGET_CLIENT_CODE: "stats",
+      RELAY_KEYS: keys,
+    });
+    await handleRequest(
+      post("/v1/profiles", { updates: [{ mbox3rdPartyId: "s-1", attributes: { tier: "gold" } }] }, { key: "dev-key" }),
+      local,
+    );
 
     const stats = await handleRequest(get("/_emulator/stats", { key: "dev-read-key" }), local);
     const againstTarget = await handleRequest(get("/_emulator/stats"), envWith({}));

@@ -1,5 +1,10 @@
 import { describe, expect, it, vi } from "vitest";
-import { createRelayClient, isTargetRelayError, isTargetValidationError, type RelayClientOptions } from "../../src/index.js";
+import {
+  createRelayClient,
+  isTargetRelayError,
+  isTargetValidationError,
+  type RelayClientOptions,
+} from "../../src/index.js";
 import { handleRequest } from "../../worker/handle-request.js";
 import { envWith, fakeTarget, READ_KEY, RELAY, send, WRITE_KEY } from "./helpers.js";
 import { queuedBindings } from "./queue-helpers.js";
@@ -22,11 +27,18 @@ describe("createRelayClient against the Worker", () => {
     const { emulator } = fakeTarget();
     emulator.seedProfile({ thirdPartyId: "crm-c1" });
 
-    const result = await relay(WRITE_KEY).updateProfile({ mbox3rdPartyId: "crm-c1", attributes: { tier: "gold", ltv: 1200 } });
+    const result = await relay(WRITE_KEY).updateProfile({
+      mbox3rdPartyId: "crm-c1",
+      attributes: { tier: "gold", ltv: 1200 },
+    });
     const profile = await relay(READ_KEY).getProfile("crm-c1");
 
     expect(result).toEqual({ requestId: expect.any(String) });
-    expect(profile).toEqual({ mbox3rdPartyId: "crm-c1", modifiedAt: expect.any(String), attributes: { tier: "gold", ltv: "1200" } });
+    expect(profile).toEqual({
+      mbox3rdPartyId: "crm-c1",
+      modifiedAt: expect.any(String),
+      attributes: { tier: "gold", ltv: "1200" },
+    });
   });
 
   it("updateProfiles sends one batch, and getBatch follows it", async () => {
@@ -82,7 +94,9 @@ describe("createRelayClient against the Worker", () => {
     const client = relay(WRITE_KEY, { fetch });
 
     const empty = await failure(client.updateProfile({ mbox3rdPartyId: "crm-1", attributes: { tier: "" } }));
-    const byPcId = await failure(client.updateProfile({ mboxPC: "1368007744041-575948.01_00", attributes: { tier: "gold" } } as never));
+    const byPcId = await failure(
+      client.updateProfile({ mboxPC: "1368007744041-575948.01_00", attributes: { tier: "gold" } } as never),
+    );
     const badRow = await failure(
       client.updateProfiles([
         { mbox3rdPartyId: "crm-1", attributes: { tier: "gold" } },
@@ -91,7 +105,9 @@ describe("createRelayClient against the Worker", () => {
     );
 
     expect(isTargetValidationError(empty) && empty.issues[0]?.path).toBe("attributes.tier");
-    expect(isTargetValidationError(byPcId) && byPcId.issues[0]?.message).toBe("the relay takes updates keyed by mbox3rdPartyId");
+    expect(isTargetValidationError(byPcId) && byPcId.issues[0]?.message).toBe(
+      "the relay takes updates keyed by mbox3rdPartyId",
+    );
     expect(isTargetValidationError(badRow) && badRow.issues[0]?.path).toBe("updates[1].mbox3rdPartyId");
     expect(fetch).not.toHaveBeenCalled();
   });
@@ -101,23 +117,45 @@ describe("createRelayClient against the Worker", () => {
     const listed = envWith({ RELAY_ALLOWED_ATTRIBUTES: ["tier"] });
 
     const forbidden = await failure(relay(WRITE_KEY).getProfile("crm-1"));
-    const unauthorized = await failure(relay("not-a-key-0123456789abcdefghijklmn").updateProfile({ mbox3rdPartyId: "crm-1", attributes: { tier: "gold" } }));
+    const unauthorized = await failure(
+      relay("not-a-key-0123456789abcdefghijklmn").updateProfile({
+        mbox3rdPartyId: "crm-1",
+        attributes: { tier: "gold" },
+      }),
+    );
     const notAllowed = await failure(
-      relay(WRITE_KEY, { fetch: (request) => handleRequest(request, listed) }).updateProfile({ mbox3rdPartyId: "crm-1", attributes: { ssn: "x" } }),
+      relay(WRITE_KEY, { fetch: (request) => handleRequest(request, listed) }).updateProfile({
+        mbox3rdPartyId: "crm-1",
+        attributes: { ssn: "x" },
+      }),
     );
 
-    expect(isTargetRelayError(forbidden) && [forbidden.status, forbidden.code, forbidden.field]).toEqual([403, "forbidden", undefined]);
+    expect(isTargetRelayError(forbidden) && [forbidden.status, forbidden.code, forbidden.field]).toEqual([
+      403,
+      "forbidden",
+      undefined,
+    ]);
     expect(isTargetRelayError(unauthorized) && [unauthorized.status, unauthorized.code]).toEqual([401, "unauthorized"]);
-    expect(isTargetRelayError(notAllowed) && [notAllowed.status, notAllowed.code, notAllowed.field]).toEqual([400, "attribute_not_allowed", "attributes.ssn"]);
+    expect(isTargetRelayError(notAllowed) && [notAllowed.status, notAllowed.code, notAllowed.field]).toEqual([
+      400,
+      "attribute_not_allowed",
+      "attributes.ssn",
+    ]);
   });
 
   it("reports Retry-After on a 429", async () => {
     fakeTarget();
     const limited = envWith({ RELAY_RATE_LIMIT: { limit: async () => ({ success: false }) } });
 
-    const error = await failure(relay(WRITE_KEY, { fetch: (request) => handleRequest(request, limited) }).getBatch("acme-1-1"));
+    const error = await failure(
+      relay(WRITE_KEY, { fetch: (request) => handleRequest(request, limited) }).getBatch("acme-1-1"),
+    );
 
-    expect(isTargetRelayError(error) && [error.status, error.code, error.retryAfter]).toEqual([429, "rate_limited", 60]);
+    expect(isTargetRelayError(error) && [error.status, error.code, error.retryAfter]).toEqual([
+      429,
+      "rate_limited",
+      60,
+    ]);
   });
 
   it("signs its requests when given a signing secret, which the relay checks", async () => {
@@ -127,10 +165,20 @@ describe("createRelayClient against the Worker", () => {
     const signing = envWith({ RELAY_SIGNING_SECRETS: JSON.stringify([secret]) });
     const into = { fetch: (request: Request) => handleRequest(request, signing) };
 
-    const signed = await relay(WRITE_KEY, { ...into, signingSecret: secret }).updateProfile({ mbox3rdPartyId: "crm-c4", attributes: { tier: "gold" } });
+    const signed = await relay(WRITE_KEY, { ...into, signingSecret: secret }).updateProfile({
+      mbox3rdPartyId: "crm-c4",
+      attributes: { tier: "gold" },
+    });
     const read = await relay(READ_KEY, { ...into, signingSecret: secret }).getProfile("crm-c4");
-    const wrongSecret = await failure(relay(WRITE_KEY, { ...into, signingSecret: "another-secret" }).updateProfile({ mbox3rdPartyId: "crm-c4", attributes: { tier: "x" } }));
-    const unsigned = await failure(relay(WRITE_KEY, into).updateProfile({ mbox3rdPartyId: "crm-c4", attributes: { tier: "x" } }));
+    const wrongSecret = await failure(
+      relay(WRITE_KEY, { ...into, signingSecret: "another-secret" }).updateProfile({
+        mbox3rdPartyId: "crm-c4",
+        attributes: { tier: "x" },
+      }),
+    );
+    const unsigned = await failure(
+      relay(WRITE_KEY, into).updateProfile({ mbox3rdPartyId: "crm-c4", attributes: { tier: "x" } }),
+    );
 
     expect(signed.requestId).toEqual(expect.any(String));
     expect(read?.attributes).toEqual({ tier: "gold" });

@@ -8,7 +8,9 @@ describe("POST /v1/profiles/{mbox3rdPartyId}", () => {
     const { emulator, sent } = fakeTarget();
     emulator.seedProfile({ thirdPartyId: "crm-42" });
 
-    const response = await send(post("/v1/profiles/crm-42", { attributes: { tier: "gold", ltv: 1200, vip: true, city: null } }));
+    const response = await send(
+      post("/v1/profiles/crm-42", { attributes: { tier: "gold", ltv: 1200, vip: true, city: null } }),
+    );
 
     expect(response.status).toBe(202);
     const body = (await response.json()) as { requestId: string };
@@ -18,7 +20,11 @@ describe("POST /v1/profiles/{mbox3rdPartyId}", () => {
     expect(sent.map(({ url }) => url)).toEqual([
       "https://acme.tt.omtrdc.net/m2/acme/profile/update?mbox3rdPartyId=crm-42&profile.tier=gold&profile.ltv=1200&profile.vip=true",
     ]);
-    expect(emulator.getProfile({ thirdPartyId: "crm-42" })?.attributes).toEqual({ tier: "gold", ltv: "1200", vip: "true" });
+    expect(emulator.getProfile({ thirdPartyId: "crm-42" })?.attributes).toEqual({
+      tier: "gold",
+      ltv: "1200",
+      vip: "true",
+    });
   });
 
   it("takes any id Target takes, decoded from the path and re-encoded by the core", async () => {
@@ -126,7 +132,9 @@ describe("GET /v1/profiles/{mbox3rdPartyId}", () => {
       modifiedAt: expect.any(String),
       attributes: { tier: "gold", ltv: "1200" },
     });
-    expect(sent.map(({ url }) => url)).toEqual(["https://acme.tt.omtrdc.net/rest/v1/profiles/thirdPartyId/crm-r1?client=acme"]);
+    expect(sent.map(({ url }) => url)).toEqual([
+      "https://acme.tt.omtrdc.net/rest/v1/profiles/thirdPartyId/crm-r1?client=acme",
+    ]);
   });
 });
 

@@ -13,7 +13,9 @@ const now = () => Math.floor(Date.now() / 1000);
 
 /** The documented signature, computed here independently: HMAC-SHA256 of `TIMESTAMP.BODY`, hex. */
 async function sign(secret: string, body: string, timestamp = now()) {
-  const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+  ]);
   const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(`${timestamp}.${body}`)));
   const hex = [...mac].map((byte) => byte.toString(16).padStart(2, "0")).join("");
   return { "x-relay-timestamp": String(timestamp), "x-relay-signature": `v1=${hex}` };
@@ -36,7 +38,10 @@ describe("request signing (when RELAY_SIGNING_SECRETS is set)", () => {
   it("accepts a request signed over TIMESTAMP.RAW_BODY", async () => {
     const { emulator } = seeded();
 
-    const response = await handleRequest(post("/v1/profiles/crm-sig", body, { headers: await sign(SECRET, body) }), signed);
+    const response = await handleRequest(
+      post("/v1/profiles/crm-sig", body, { headers: await sign(SECRET, body) }),
+      signed,
+    );
 
     expect(response.status).toBe(202);
     expect(emulator.getProfile({ thirdPartyId: "crm-sig" })?.attributes).toEqual({ tier: "gold" });
@@ -63,7 +68,10 @@ describe("request signing (when RELAY_SIGNING_SECRETS is set)", () => {
     const { sent } = seeded();
     const tampered = JSON.stringify({ attributes: { tier: "platinum" } });
 
-    const response = await handleRequest(post("/v1/profiles/crm-sig", tampered, { headers: await sign(SECRET, body) }), signed);
+    const response = await handleRequest(
+      post("/v1/profiles/crm-sig", tampered, { headers: await sign(SECRET, body) }),
+      signed,
+    );
 
     await expectRefused(response, "the request signature does not match");
     expect(sent).toEqual([]);
@@ -73,7 +81,10 @@ describe("request signing (when RELAY_SIGNING_SECRETS is set)", () => {
     seeded();
     const headers = { ...(await sign(SECRET, body)), "x-relay-timestamp": String(now() - 10) };
 
-    await expectRefused(await handleRequest(post("/v1/profiles/crm-sig", body, { headers }), signed), "the request signature does not match");
+    await expectRefused(
+      await handleRequest(post("/v1/profiles/crm-sig", body, { headers }), signed),
+      "the request signature does not match",
+    );
   });
 
   it.each([
@@ -84,18 +95,27 @@ describe("request signing (when RELAY_SIGNING_SECRETS is set)", () => {
   ])("takes timestamps within ±5 minutes: %i s → %i", async (offset, status) => {
     seeded();
 
-    const response = await handleRequest(post("/v1/profiles/crm-sig", body, { headers: await sign(SECRET, body, now() + offset) }), signed);
+    const response = await handleRequest(
+      post("/v1/profiles/crm-sig", body, { headers: await sign(SECRET, body, now() + offset) }),
+      signed,
+    );
 
     expect(response.status).toBe(status);
     if (status === 401) {
-      expect(await errorOf(response)).toMatchObject({ code: "invalid_signature", message: "x-relay-timestamp is more than 300 seconds from the relay's clock" });
+      expect(await errorOf(response)).toMatchObject({
+        code: "invalid_signature",
+        message: "x-relay-timestamp is more than 300 seconds from the relay's clock",
+      });
     }
   });
 
   it("refuses a signature made with another secret", async () => {
     seeded();
 
-    const response = await handleRequest(post("/v1/profiles/crm-sig", body, { headers: await sign("some-other-secret-0123456789abcdef", body) }), signed);
+    const response = await handleRequest(
+      post("/v1/profiles/crm-sig", body, { headers: await sign("some-other-secret-0123456789abcdef", body) }),
+      signed,
+    );
 
     await expectRefused(response, "the request signature does not match");
   });
@@ -119,7 +139,11 @@ describe("request signing (when RELAY_SIGNING_SECRETS is set)", () => {
 
   it.each([
     ["a timestamp that is no number", { "x-relay-timestamp": "yesterday" }, "x-relay-timestamp must be Unix seconds"],
-    ["a signature of another scheme", { "x-relay-signature": "sha256=abc" }, "x-relay-signature must be v1=<64 hex digits>"],
+    [
+      "a signature of another scheme",
+      { "x-relay-signature": "sha256=abc" },
+      "x-relay-signature must be v1=<64 hex digits>",
+    ],
   ])("refuses %s", async (_, overrides, message) => {
     seeded();
     const headers = { ...(await sign(SECRET, body)), ...overrides };
@@ -130,7 +154,10 @@ describe("request signing (when RELAY_SIGNING_SECRETS is set)", () => {
   it("still needs a key: a signed request without one is unauthorized", async () => {
     seeded();
 
-    const response = await handleRequest(post("/v1/profiles/crm-sig", body, { key: null, headers: await sign(SECRET, body) }), signed);
+    const response = await handleRequest(
+      post("/v1/profiles/crm-sig", body, { key: null, headers: await sign(SECRET, body) }),
+      signed,
+    );
 
     expect(response.status).toBe(401);
     expect((await errorOf(response)).code).toBe("unauthorized");

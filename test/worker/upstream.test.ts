@@ -16,12 +16,19 @@ describe("upstream faults", () => {
     const lines = await capturedLogs(async () => {
       const response = await send(post(`/v1/profiles/${CANARY_ID}`, update));
       expect(response.status).toBe(502);
-      expect(await errorOf(response)).toEqual({ code: "upstream_failed", message: "Adobe Target failed to take the request, after retries" });
+      expect(await errorOf(response)).toEqual({
+        code: "upstream_failed",
+        message: "Adobe Target failed to take the request, after retries",
+      });
     });
 
     expect(emulator.calls.map(({ status }) => status)).toEqual([503, 503, 503]);
     expect(emulator.getProfile({ thirdPartyId: CANARY_ID })?.attributes).toEqual({});
-    expect(requestLines(lines)[0]).toMatchObject({ status: 502, error: "upstream_failed", upstream: "TargetHttpError 503" });
+    expect(requestLines(lines)[0]).toMatchObject({
+      status: 502,
+      error: "upstream_failed",
+      upstream: "TargetHttpError 503",
+    });
   });
 
   it("rides out a brief outage with the core's retries", async () => {
@@ -38,25 +45,30 @@ describe("upstream faults", () => {
   it.each([
     ["a single update", `/v1/profiles/${CANARY_ID}`, update, "update"],
     ["a batch", "/v1/profiles", { updates: [{ mbox3rdPartyId: CANARY_ID, ...update }] }, "batchUpdate"],
-  ] as const)("answers 502 when Target refuses %s (success=false), with nothing of its answer", async (_, path, body, operation) => {
-    const { emulator } = fakeTarget();
-    const refusal = `<response><success>false</success><message>Invalid profile ${CANARY_ID}: ${CANARY_VALUE}</message></response>`;
-    emulator.injectFaults({ status: 200, body: refusal, operations: [operation] });
+  ] as const)(
+    "answers 502 when Target refuses %s (success=false), with nothing of its answer",
+    async (_, path, body, operation) => {
+      const { emulator } = fakeTarget();
+      const refusal = `<response><success>false</success><message>Invalid profile ${CANARY_ID}: ${CANARY_VALUE}</message></response>`;
+      emulator.injectFaults({ status: 200, body: refusal, operations: [operation] });
 
-    let text = "";
-    const lines = await capturedLogs(async () => {
-      const response = await send(post(path, body));
-      expect(response.status).toBe(502);
-      text = await response.text();
-    });
+      let text = "";
+      const lines = await capturedLogs(async () => {
+        const response = await send(post(path, body));
+        expect(response.status).toBe(502);
+        text = await response.text();
+      });
 
-    expect(JSON.parse(text)).toEqual({ error: { code: "upstream_failed", message: "Adobe Target failed to take the request, after retries" } });
-    for (const secret of [CANARY_ID, CANARY_VALUE, "Invalid profile"]) {
-      expect(text).not.toContain(secret);
-      expect(lines.join("\n")).not.toContain(secret);
-    }
-    expect(requestLines(lines)[0]).toMatchObject({ upstream: "TargetRejectedError" });
-  });
+      expect(JSON.parse(text)).toEqual({
+        error: { code: "upstream_failed", message: "Adobe Target failed to take the request, after retries" },
+      });
+      for (const secret of [CANARY_ID, CANARY_VALUE, "Invalid profile"]) {
+        expect(text).not.toContain(secret);
+        expect(lines.join("\n")).not.toContain(secret);
+      }
+      expect(requestLines(lines)[0]).toMatchObject({ upstream: "TargetRejectedError" });
+    },
+  );
 
   it("answers 502 when Target cannot be reached", async () => {
     const { emulator } = fakeTarget();
@@ -103,8 +115,12 @@ describe("the fixed upstream: nothing a caller sends changes the host, path or h
     expect(await read.json()).toMatchObject({ mbox3rdPartyId: id, attributes: { tier: "gold" } });
     expect(emulator.getProfile({ thirdPartyId: id })?.attributes).toEqual({ tier: "gold" });
     expect(sent).toHaveLength(2);
-    expect(sent[0]?.url).toMatch(/^https:\/\/acme\.tt\.omtrdc\.net\/m2\/acme\/profile\/update\?mbox3rdPartyId=[^&]*&profile\.tier=gold$/);
-    expect(sent[1]?.url).toMatch(/^https:\/\/acme\.tt\.omtrdc\.net\/rest\/v1\/profiles\/thirdPartyId\/[^/?#]+\?client=acme$/);
+    expect(sent[0]?.url).toMatch(
+      /^https:\/\/acme\.tt\.omtrdc\.net\/m2\/acme\/profile\/update\?mbox3rdPartyId=[^&]*&profile\.tier=gold$/,
+    );
+    expect(sent[1]?.url).toMatch(
+      /^https:\/\/acme\.tt\.omtrdc\.net\/rest\/v1\/profiles\/thirdPartyId\/[^/?#]+\?client=acme$/,
+    );
   });
 
   it.each([

@@ -32,7 +32,8 @@ export class BatchLedger extends DurableObject {
   async record(updates: readonly QueuedUpdate[]): Promise<void> {
     const sql = this.#table();
     this.ctx.storage.transactionSync(() => {
-      for (const update of updates) sql.exec("INSERT OR REPLACE INTO updates (update_id, body) VALUES (?, ?)", update.id, JSON.stringify(update));
+      for (const update of updates)
+        sql.exec("INSERT OR REPLACE INTO updates (update_id, body) VALUES (?, ?)", update.id, JSON.stringify(update));
     });
     if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + LEDGER_RETENTION_MS);
   }
@@ -54,4 +55,5 @@ export class BatchLedger extends DurableObject {
   }
 }
 
-export const ledgerOf = (namespace: DurableObjectNamespace<BatchLedger>, batchId: string) => namespace.getByName(batchId);
+export const ledgerOf = (namespace: DurableObjectNamespace<BatchLedger>, batchId: string) =>
+  namespace.getByName(batchId);

@@ -38,7 +38,9 @@ export class DeadLetterStore extends DurableObject {
          reason TEXT NOT NULL, dead_at INTEGER NOT NULL)`,
     );
     this.#sql.exec("CREATE INDEX IF NOT EXISTS dead_letters_by_reason ON dead_letters (reason, received_at)");
-    this.#sql.exec(`CREATE TABLE IF NOT EXISTS failure_notes (subject TEXT PRIMARY KEY, reason TEXT NOT NULL, noted_at INTEGER NOT NULL)`);
+    this.#sql.exec(
+      `CREATE TABLE IF NOT EXISTS failure_notes (subject TEXT PRIMARY KEY, reason TEXT NOT NULL, noted_at INTEGER NOT NULL)`,
+    );
     this.#sql.exec("CREATE INDEX IF NOT EXISTS failure_notes_by_age ON failure_notes (noted_at)");
   }
 
@@ -48,7 +50,12 @@ export class DeadLetterStore extends DurableObject {
       // Notes of messages long settled (or long gone from their queue) go as new ones come.
       this.#sql.exec("DELETE FROM failure_notes WHERE noted_at <= ?", now - NOTE_RETENTION_MS);
       for (const subject of subjects) {
-        this.#sql.exec("INSERT OR REPLACE INTO failure_notes (subject, reason, noted_at) VALUES (?, ?, ?)", subject, reason, now);
+        this.#sql.exec(
+          "INSERT OR REPLACE INTO failure_notes (subject, reason, noted_at) VALUES (?, ?, ?)",
+          subject,
+          reason,
+          now,
+        );
       }
     });
   }
@@ -57,7 +64,9 @@ export class DeadLetterStore extends DurableObject {
   failureReasons(subjects: readonly string[]): Record<string, string> {
     const reasons: Record<string, string> = {};
     for (const subject of subjects) {
-      const row = this.#sql.exec<{ reason: string }>("SELECT reason FROM failure_notes WHERE subject = ?", subject).toArray()[0];
+      const row = this.#sql
+        .exec<{ reason: string }>("SELECT reason FROM failure_notes WHERE subject = ?", subject)
+        .toArray()[0];
       if (row !== undefined) reasons[subject] = row.reason;
     }
     return reasons;
@@ -67,7 +76,11 @@ export class DeadLetterStore extends DurableObject {
    * Keeps updates with their reason, then forgets the subjects' notes. Parts of one update kept at
    * different times are merged (JSON merge patch): both carry the same values.
    */
-  keep(entries: readonly { readonly update: QueuedUpdate; readonly reason: string }[], now: number, settledSubjects: readonly string[] = []): void {
+  keep(
+    entries: readonly { readonly update: QueuedUpdate; readonly reason: string }[],
+    now: number,
+    settledSubjects: readonly string[] = [],
+  ): void {
     this.ctx.storage.transactionSync(() => {
       for (const { update, reason } of entries) {
         this.#sql.exec(
@@ -100,7 +113,11 @@ export class DeadLetterStore extends DurableObject {
     const rows =
       reason === undefined
         ? this.#sql.exec<{ body: string }>("SELECT body FROM dead_letters ORDER BY received_at LIMIT ?", limit)
-        : this.#sql.exec<{ body: string }>("SELECT body FROM dead_letters WHERE reason = ? ORDER BY received_at LIMIT ?", reason, limit);
+        : this.#sql.exec<{ body: string }>(
+            "SELECT body FROM dead_letters WHERE reason = ? ORDER BY received_at LIMIT ?",
+            reason,
+            limit,
+          );
     return rows.toArray().map(({ body }) => JSON.parse(body) as QueuedUpdate);
   }
 
@@ -113,4 +130,5 @@ export class DeadLetterStore extends DurableObject {
 }
 
 /** The relay's one dead-letter store. */
-export const deadLetterStoreOf = (namespace: DurableObjectNamespace<DeadLetterStore>) => namespace.getByName("dead-letters");
+export const deadLetterStoreOf = (namespace: DurableObjectNamespace<DeadLetterStore>) =>
+  namespace.getByName("dead-letters");

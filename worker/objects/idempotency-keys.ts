@@ -49,12 +49,20 @@ export class IdempotencyKeys extends DurableObject {
         scope,
       )
       .toArray()[0];
-    const live = held !== undefined && now - held.claimedAt < (held.answer === null ? CLAIM_TIMEOUT_MS : IDEMPOTENCY_WINDOW_MS);
+    const live =
+      held !== undefined && now - held.claimedAt < (held.answer === null ? CLAIM_TIMEOUT_MS : IDEMPOTENCY_WINDOW_MS);
     if (live) {
       if (held.fingerprint !== fingerprint) return { outcome: "mismatch" };
-      return held.answer === null ? { outcome: "in_progress" } : { outcome: "answered", answer: JSON.parse(held.answer) as StoredAnswer };
+      return held.answer === null
+        ? { outcome: "in_progress" }
+        : { outcome: "answered", answer: JSON.parse(held.answer) as StoredAnswer };
     }
-    this.#sql.exec("INSERT OR REPLACE INTO answers (scope, fingerprint, claimed_at, answer) VALUES (?, ?, ?, NULL)", scope, fingerprint, now);
+    this.#sql.exec(
+      "INSERT OR REPLACE INTO answers (scope, fingerprint, claimed_at, answer) VALUES (?, ?, ?, NULL)",
+      scope,
+      fingerprint,
+      now,
+    );
     return { outcome: "claimed" };
   }
 

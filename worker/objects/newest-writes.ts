@@ -58,7 +58,11 @@ export class NewestWrites extends DurableObject {
           );
           return "send";
         }
-        if (held.deliveredAt !== null && compareVersions(version, { receivedAt: held.deliveredAt, id: held.deliveredId as string }) <= 0) return "delivered";
+        if (
+          held.deliveredAt !== null &&
+          compareVersions(version, { receivedAt: held.deliveredAt, id: held.deliveredId as string }) <= 0
+        )
+          return "delivered";
         const order = compareVersions(version, { receivedAt: held.admittedAt, id: held.admittedId });
         if (order < 0) return "wait";
         if (order > 0 && held.directUntil !== null) return "wait";
@@ -133,7 +137,11 @@ export class NewestWrites extends DurableObject {
       for (const version of versions) {
         const held = this.#held(version);
         if (held === undefined) continue;
-        if (held.deliveredAt !== null && compareVersions(version, { receivedAt: held.deliveredAt, id: held.deliveredId as string }) <= 0) continue;
+        if (
+          held.deliveredAt !== null &&
+          compareVersions(version, { receivedAt: held.deliveredAt, id: held.deliveredId as string }) <= 0
+        )
+          continue;
         // A confirmed direct send gives its lease up.
         this.#sql.exec(
           `UPDATE newest SET delivered_at = ?1, delivered_id = ?2,
@@ -212,7 +220,10 @@ export interface Version {
 export const SHARDS = 32;
 
 /** Admits writes on their visitors' shards, one call per shard, in parallel: each write's admission, in order. */
-export function admitWrites(namespace: DurableObjectNamespace<NewestWrites>, writes: readonly Write[]): Promise<Admission[]> {
+export function admitWrites(
+  namespace: DurableObjectNamespace<NewestWrites>,
+  writes: readonly Write[],
+): Promise<Admission[]> {
   const now = Date.now();
   return byShard(writes, (shard, versions) => namespace.getByName(shard).admit(versions, now));
 }
@@ -222,11 +233,16 @@ export function admitWrites(namespace: DurableObjectNamespace<NewestWrites>, wri
  * now, under a lease until `leaseUntil`. Shards answer on their own, so a shard's admissions are
  * released when another refuses or fails (a failure is then rethrown).
  */
-export async function admitDirectWrites(namespace: DurableObjectNamespace<NewestWrites>, writes: readonly Write[], leaseUntil: number): Promise<boolean> {
+export async function admitDirectWrites(
+  namespace: DurableObjectNamespace<NewestWrites>,
+  writes: readonly Write[],
+  leaseUntil: number,
+): Promise<boolean> {
   const now = Date.now();
   const admitted = new Array<boolean>(writes.length).fill(false);
   const shards = await byShardSettled(writes, async (shard, versions, indexes) => {
-    if (await namespace.getByName(shard).admitDirect(versions, leaseUntil, now)) for (const index of indexes) admitted[index] = true;
+    if (await namespace.getByName(shard).admitDirect(versions, leaseUntil, now))
+      for (const index of indexes) admitted[index] = true;
   });
   if (shards.every(({ status }) => status === "fulfilled") && admitted.every(Boolean)) return true;
   // Best effort: what is not released now is taken back when its lease runs out.
@@ -240,7 +256,10 @@ export async function admitDirectWrites(namespace: DurableObjectNamespace<Newest
 }
 
 /** Takes back direct admissions whose send failed. */
-export async function releaseWrites(namespace: DurableObjectNamespace<NewestWrites>, writes: readonly Write[]): Promise<void> {
+export async function releaseWrites(
+  namespace: DurableObjectNamespace<NewestWrites>,
+  writes: readonly Write[],
+): Promise<void> {
   await byShard(writes, async (shard, versions) => {
     await namespace.getByName(shard).release(versions);
     return versions.map(() => undefined);
@@ -248,7 +267,10 @@ export async function releaseWrites(namespace: DurableObjectNamespace<NewestWrit
 }
 
 /** Confirms writes Target accepted. */
-export async function confirmWrites(namespace: DurableObjectNamespace<NewestWrites>, writes: readonly Write[]): Promise<void> {
+export async function confirmWrites(
+  namespace: DurableObjectNamespace<NewestWrites>,
+  writes: readonly Write[],
+): Promise<void> {
   await byShard(writes, async (shard, versions) => {
     await namespace.getByName(shard).confirm(versions);
     return versions.map(() => undefined);
@@ -256,7 +278,10 @@ export async function confirmWrites(namespace: DurableObjectNamespace<NewestWrit
 }
 
 /** Takes back confirmations of writes Target reported as failed. */
-export async function retractWrites(namespace: DurableObjectNamespace<NewestWrites>, writes: readonly Write[]): Promise<void> {
+export async function retractWrites(
+  namespace: DurableObjectNamespace<NewestWrites>,
+  writes: readonly Write[],
+): Promise<void> {
   await byShard(writes, async (shard, versions) => {
     await namespace.getByName(shard).retract(versions);
     return versions.map(() => undefined);
@@ -264,16 +289,33 @@ export async function retractWrites(namespace: DurableObjectNamespace<NewestWrit
 }
 
 /** Runs `call` once per shard with its writes' versions and their indexes, whatever the other shards do. */
-function byShardSettled(writes: readonly Write[], call: (shard: string, versions: Version[], indexes: readonly number[]) => Promise<void>) {
-  return Promise.allSettled([...shardsOf(writes)].map(([shard, indexes]) => call(`shard-${shard}`, indexes.map((index) => versionOf(writes[index] as Write)), indexes)));
+function byShardSettled(
+  writes: readonly Write[],
+  call: (shard: string, versions: Version[], indexes: readonly number[]) => Promise<void>,
+) {
+  return Promise.allSettled(
+    [...shardsOf(writes)].map(([shard, indexes]) =>
+      call(
+        `shard-${shard}`,
+        indexes.map((index) => versionOf(writes[index] as Write)),
+        indexes,
+      ),
+    ),
+  );
 }
 
 /** Runs `call` once per shard with its writes' versions, and puts the answers back in the writes' order. */
-async function byShard<T>(writes: readonly Write[], call: (shard: string, versions: Version[]) => Promise<T[]>): Promise<T[]> {
+async function byShard<T>(
+  writes: readonly Write[],
+  call: (shard: string, versions: Version[]) => Promise<T[]>,
+): Promise<T[]> {
   const answers = new Array<T>(writes.length);
   await Promise.all(
     [...shardsOf(writes)].map(async ([shard, indexes]) => {
-      const results = await call(`shard-${shard}`, indexes.map((index) => versionOf(writes[index] as Write)));
+      const results = await call(
+        `shard-${shard}`,
+        indexes.map((index) => versionOf(writes[index] as Write)),
+      );
       results.forEach((result, position) => (answers[indexes[position] as number] = result));
     }),
   );
@@ -292,4 +334,9 @@ function shardsOf(writes: readonly Write[]): Map<number, number[]> {
   return shards;
 }
 
-const versionOf = ({ mbox3rdPartyId: visitor, name: attribute, receivedAt, id }: Write): Version => ({ visitor, attribute, receivedAt, id });
+const versionOf = ({ mbox3rdPartyId: visitor, name: attribute, receivedAt, id }: Write): Version => ({
+  visitor,
+  attribute,
+  receivedAt,
+  id,
+});

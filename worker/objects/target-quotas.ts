@@ -46,7 +46,9 @@ export class TargetQuotas extends DurableObject {
   /** Takes a bulk call slot: 0 when taken, otherwise the milliseconds until one frees up (nothing taken). */
   takeBulkCall(limit: number, now: number): number {
     this.#sql.exec("DELETE FROM bulk_calls WHERE at <= ?", now - MINUTE_MS);
-    const { count, oldest } = this.#sql.exec<{ count: number; oldest: number | null }>("SELECT COUNT(*) AS count, MIN(at) AS oldest FROM bulk_calls").one();
+    const { count, oldest } = this.#sql
+      .exec<{ count: number; oldest: number | null }>("SELECT COUNT(*) AS count, MIN(at) AS oldest FROM bulk_calls")
+      .one();
     if (count >= limit) return Math.max(1, (oldest ?? now) + MINUTE_MS - now);
     this.#sql.exec("INSERT INTO bulk_calls (at) VALUES (?)", now);
     return 0;
@@ -54,4 +56,5 @@ export class TargetQuotas extends DurableObject {
 }
 
 /** The quotas of one Target account. */
-export const quotasOf = (namespace: DurableObjectNamespace<TargetQuotas>, clientCode: string) => namespace.getByName(clientCode);
+export const quotasOf = (namespace: DurableObjectNamespace<TargetQuotas>, clientCode: string) =>
+  namespace.getByName(clientCode);

@@ -28,7 +28,10 @@ export function packBundles(updates: Iterable<QueuedUpdate>): BundleMessage[] {
   };
   for (const update of updates) {
     const size = jsonBytes(update) + 1;
-    if (ENVELOPE_BYTES + size > MAX_BUNDLE_BYTES) throw new UpdateTooLargeError(`an update must be under ${MAX_BUNDLE_BYTES - ENVELOPE_BYTES} bytes of JSON to be queued`);
+    if (ENVELOPE_BYTES + size > MAX_BUNDLE_BYTES)
+      throw new UpdateTooLargeError(
+        `an update must be under ${MAX_BUNDLE_BYTES - ENVELOPE_BYTES} bytes of JSON to be queued`,
+      );
     if (bytes + size > MAX_BUNDLE_BYTES) close();
     open.push(update);
     bytes += size;

@@ -28,7 +28,12 @@ export const MAX_SINGLE_UPDATE_VISITORS = 2;
  * are confirmed and the bundles acked, except those holding a write that must wait for a newer one
  * still on its way: they are retried, like every bundle when the delivery fails.
  */
-export async function deliverBundles(received: readonly Received[], config: RelayConfig, queued: QueuedDelivery, log: QueueLog): Promise<void> {
+export async function deliverBundles(
+  received: readonly Received[],
+  config: RelayConfig,
+  queued: QueuedDelivery,
+  log: QueueLog,
+): Promise<void> {
   if (received.length === 0) return;
   const writesByMessage = received.map(({ body }) => {
     const { updates, invalid } = updatesOf(body);
@@ -39,7 +44,9 @@ export async function deliverBundles(received: readonly Received[], config: Rela
   // Oldest first, so that writes of one batch never wait for each other.
   const writes = writesByMessage.flat().sort(compareVersions);
   try {
-    const admissions = new Map((await admitWrites(queued.newestWrites, writes)).map((admission, index) => [writes[index] as Write, admission]));
+    const admissions = new Map(
+      (await admitWrites(queued.newestWrites, writes)).map((admission, index) => [writes[index] as Write, admission]),
+    );
     const sending = writes.filter((write) => admissions.get(write) === "send");
     log.superseded = writes.filter((write) => admissions.get(write) === "delivered").length;
     const visitors = coalesce(sending);
@@ -52,11 +59,19 @@ export async function deliverBundles(received: readonly Received[], config: Rela
         log.via = "bulk";
         await sendBatch(visitors, config, queued);
       }
-      await confirmWrites(queued.newestWrites, [...visitors.values()].flatMap((attributes) => [...attributes.values()]));
+      await confirmWrites(
+        queued.newestWrites,
+        [...visitors.values()].flatMap((attributes) => [...attributes.values()]),
+      );
     }
-    const waiting = received.filter((_, index) => writesByMessage[index]?.some((write) => admissions.get(write) === "wait"));
+    const waiting = received.filter((_, index) =>
+      writesByMessage[index]?.some((write) => admissions.get(write) === "wait"),
+    );
     log.waiting = waiting.length;
-    ackAll(received.filter((message) => !waiting.includes(message)), log);
+    ackAll(
+      received.filter((message) => !waiting.includes(message)),
+      log,
+    );
     await retryAll(waiting, "newer_write_pending", queued, log);
   } catch (error) {
     log.error = failureReason(error);
@@ -64,12 +79,26 @@ export async function deliverBundles(received: readonly Received[], config: Rela
   }
 }
 
-async function singlesAreCheaper(visitors: Map<string, Map<string, Write>>, config: RelayConfig, queued: QueuedDelivery): Promise<boolean> {
+async function singlesAreCheaper(
+  visitors: Map<string, Map<string, Write>>,
+  config: RelayConfig,
+  queued: QueuedDelivery,
+): Promise<boolean> {
   if (visitors.size > MAX_SINGLE_UPDATE_VISITORS) return false;
-  const fromSingleRoute = [...visitors.values()].every((attributes) => [...attributes.values()].every((write) => write.origin === "single"));
-  if (!fromSingleRoute || ![...visitors].every(([id, attributes]) => fitsSingleUpdate(toRow(id, attributes), config.clientCode))) return false;
+  const fromSingleRoute = [...visitors.values()].every((attributes) =>
+    [...attributes.values()].every((write) => write.origin === "single"),
+  );
+  if (
+    !fromSingleRoute ||
+    ![...visitors].every(([id, attributes]) => fitsSingleUpdate(toRow(id, attributes), config.clientCode))
+  )
+    return false;
   // Within the relay's share of Target's daily single updates (taken now, whatever happens next).
-  return (await quotasOf(queued.quotas, config.clientCode).takeSingleUpdates(visitors.size, config.singleUpdateLimit, Date.now()));
+  return await quotasOf(queued.quotas, config.clientCode).takeSingleUpdates(
+    visitors.size,
+    config.singleUpdateLimit,
+    Date.now(),
+  );
 }
 
 /** Coalesced writes may outgrow what one single update carries (60 KB); a batch row takes more. */
@@ -84,14 +113,19 @@ function fitsSingleUpdate(row: ReturnType<typeof toRow>, clientCode: string): bo
 
 async function sendSingles(visitors: Map<string, Map<string, Write>>, config: RelayConfig): Promise<void> {
   // All or nothing: a bundle may hold both visitors, and a repeat of the one that went is harmless.
-  for (const [mbox3rdPartyId, attributes] of visitors) await config.deliveryTarget.updateProfile(toRow(mbox3rdPartyId, attributes));
+  for (const [mbox3rdPartyId, attributes] of visitors)
+    await config.deliveryTarget.updateProfile(toRow(mbox3rdPartyId, attributes));
 }
 
 /**
  * One v2 batch file per Target's limits (a delivery's bundles fit one file: 100 bundles of 100 KB),
  * each recorded in its ledger and followed up later.
  */
-async function sendBatch(visitors: Map<string, Map<string, Write>>, config: RelayConfig, queued: QueuedDelivery): Promise<void> {
+async function sendBatch(
+  visitors: Map<string, Map<string, Write>>,
+  config: RelayConfig,
+  queued: QueuedDelivery,
+): Promise<void> {
   const rows = [...visitors].map(([mbox3rdPartyId, attributes]) => toRow(mbox3rdPartyId, attributes));
   const byVisitor = [...visitors.values()];
   let sent = 0;

@@ -6,8 +6,14 @@ import type { QueuedUpdate } from "./messages.js";
 import { sendMessages } from "./send-messages.js";
 
 /** An update as the relay queues it: stamped with its arrival, `null` attributes dropped. */
-export function toQueuedUpdate(mbox3rdPartyId: string, attributes: ProfileAttributes, origin: QueuedUpdate["origin"]): QueuedUpdate {
-  const kept = Object.fromEntries(Object.entries(attributes).filter((entry): entry is [string, string | number | boolean] => entry[1] != null));
+export function toQueuedUpdate(
+  mbox3rdPartyId: string,
+  attributes: ProfileAttributes,
+  origin: QueuedUpdate["origin"],
+): QueuedUpdate {
+  const kept = Object.fromEntries(
+    Object.entries(attributes).filter((entry): entry is [string, string | number | boolean] => entry[1] != null),
+  );
   return { ...stampArrival(), mbox3rdPartyId, attributes: kept, origin };
 }
 

@@ -22,7 +22,11 @@ export const MAX_CHECKS = 28;
  * Keeps a submitted batch's updates in its ledger and queues its first status check: from then on,
  * the rows Target fails are queued again (`followUpBatch`).
  */
-export async function scheduleFollowUp(queued: QueuedDelivery, { batchId, statusUrl }: BatchSubmission, updates: readonly QueuedUpdate[]): Promise<void> {
+export async function scheduleFollowUp(
+  queued: QueuedDelivery,
+  { batchId, statusUrl }: BatchSubmission,
+  updates: readonly QueuedUpdate[],
+): Promise<void> {
   await ledgerOf(queued.ledgers, batchId).record(updates);
   const followUp: FollowUpMessage = { type: "follow-up", batchId, statusUrl, checks: 0 };
   await sendMessages(queued.deliveries, [followUp], { delaySeconds: FIRST_CHECK_SECONDS });
@@ -36,14 +40,21 @@ export async function scheduleFollowUp(queued: QueuedDelivery, { batchId, status
  * dead-lettered (their confirmations are taken back first). A `stuck` batch, or one whose status never comes (404, or too many checks), counts
  * as all of its rows failed. Then the batch's ledger is forgotten and the message acked.
  */
-export async function followUpBatch(received: Received, config: RelayConfig, queued: QueuedDelivery, log: QueueLog): Promise<void> {
+export async function followUpBatch(
+  received: Received,
+  config: RelayConfig,
+  queued: QueuedDelivery,
+  log: QueueLog,
+): Promise<void> {
   const followUp = received.body as FollowUpMessage;
   log.followUps = (log.followUps ?? 0) + 1;
   try {
     const outcome = await checkStatus(followUp, config, queued);
     if (outcome === "check again") {
       const next: FollowUpMessage = { ...followUp, checks: followUp.checks + 1 };
-      await sendMessages(queued.deliveries, [next], { delaySeconds: Math.min(MAX_CHECK_DELAY_SECONDS, FIRST_CHECK_SECONDS * 2 ** next.checks) });
+      await sendMessages(queued.deliveries, [next], {
+        delaySeconds: Math.min(MAX_CHECK_DELAY_SECONDS, FIRST_CHECK_SECONDS * 2 ** next.checks),
+      });
     } else {
       await settleRows(followUp.batchId, outcome, queued, log);
     }
@@ -67,14 +78,20 @@ async function checkStatus(followUp: FollowUpMessage, config: RelayConfig, queue
     if (gone || lastCheck) return { failedIds: "all", reason: "batch_status_unknown" };
     return "check again";
   }
-  if (status.status === "incomplete") return lastCheck ? { failedIds: "all", reason: "batch_status_unknown" } : "check again";
+  if (status.status === "incomplete")
+    return lastCheck ? { failedIds: "all", reason: "batch_status_unknown" } : "check again";
   if (status.status === "stuck") return { failedIds: "all", reason: "batch_stuck" };
   // Target "may" list its failed rows: when it counts more than it lists, which did not land is unknown.
   if ((status.failedUpdates ?? 0) > status.failedIds.length) return { failedIds: "all", reason: "row_failed" };
   return { failedIds: new Set(status.failedIds), reason: "row_failed" };
 }
 
-async function settleRows(batchId: string, { failedIds, reason }: Exclude<Outcome, "check again">, queued: QueuedDelivery, log: QueueLog) {
+async function settleRows(
+  batchId: string,
+  { failedIds, reason }: Exclude<Outcome, "check again">,
+  queued: QueuedDelivery,
+  log: QueueLog,
+) {
   const ledger = ledgerOf(queued.ledgers, batchId);
   const failed = (await ledger.read()).filter((update) => failedIds === "all" || failedIds.has(update.mbox3rdPartyId));
   // Not delivered after all: older writes wait for these again, and these are sent again.
@@ -82,7 +99,11 @@ async function settleRows(batchId: string, { failedIds, reason }: Exclude<Outcom
   const again = failed.filter((update) => !update.requeued).map((update) => ({ ...update, requeued: true as const }));
   const dead = failed.filter((update) => update.requeued);
   if (again.length > 0) await enqueueBundles(queued, again);
-  if (dead.length > 0) await deadLetterStoreOf(queued.deadLetters).keep(dead.map((update) => ({ update, reason })), Date.now());
+  if (dead.length > 0)
+    await deadLetterStoreOf(queued.deadLetters).keep(
+      dead.map((update) => ({ update, reason })),
+      Date.now(),
+    );
   await ledger.forget();
   log.requeued = (log.requeued ?? 0) + again.length;
   log.deadLettered = (log.deadLettered ?? 0) + dead.length;

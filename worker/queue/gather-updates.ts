@@ -15,7 +15,11 @@ import { ackAll, retryAll, type Received } from "./settle.js";
  * most 100 messages, so one hop alone would make at least one bulk call per 100 updates, and
  * Target allows 50 bulk calls a minute.
  */
-export async function gatherUpdates(received: readonly Received[], queued: QueuedDelivery, log: QueueLog): Promise<void> {
+export async function gatherUpdates(
+  received: readonly Received[],
+  queued: QueuedDelivery,
+  log: QueueLog,
+): Promise<void> {
   const updates = [];
   for (const { body } of received) {
     const { updates: valid, invalid } = updatesOf(body);

@@ -46,8 +46,14 @@ export async function handleQueue(batch: MessageBatch, env: Env): Promise<void> 
         return await gatherUpdates(received, queued, log);
       case QUEUES.deliveries:
         // Follow-ups one by one (each is a status check); all bundles together in one delivery.
-        for (const followUp of received.filter(({ body }) => body.type === "follow-up")) await followUpBatch(followUp, config, queued, log);
-        return await deliverBundles(received.filter(({ body }) => body.type !== "follow-up"), config, queued, log);
+        for (const followUp of received.filter(({ body }) => body.type === "follow-up"))
+          await followUpBatch(followUp, config, queued, log);
+        return await deliverBundles(
+          received.filter(({ body }) => body.type !== "follow-up"),
+          config,
+          queued,
+          log,
+        );
       default:
         for (const { message } of received) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
         log.retried += received.length;

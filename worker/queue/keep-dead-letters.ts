@@ -19,7 +19,11 @@ export const UNKNOWN_REASON = "unknown";
  * admin replays them (POST /v1/dead-letters/replay). A follow-up that gave up brings its batch's
  * ledgered updates. Acks only once they are stored; retries otherwise.
  */
-export async function keepDeadLetters(received: readonly Received[], queued: DeadLetterBindings, log: QueueLog): Promise<void> {
+export async function keepDeadLetters(
+  received: readonly Received[],
+  queued: DeadLetterBindings,
+  log: QueueLog,
+): Promise<void> {
   const store = deadLetterStoreOf(queued.deadLetters);
   try {
     const subjects = received.map(({ body }) => subjectOf(body));

@@ -38,7 +38,9 @@ export const BundleMessageSchema = v.object({
   id: v.pipe(v.string(), v.nonEmpty()),
   updates: v.array(v.unknown()),
 });
-export type BundleMessage = Omit<v.InferOutput<typeof BundleMessageSchema>, "updates"> & { readonly updates: readonly QueuedUpdate[] };
+export type BundleMessage = Omit<v.InferOutput<typeof BundleMessageSchema>, "updates"> & {
+  readonly updates: readonly QueuedUpdate[];
+};
 
 /** A submitted batch to check: its rows wait in its ledger (objects/batch-ledger.ts). */
 export const FollowUpMessageSchema = v.object({

@@ -9,7 +9,11 @@ const MAX_BATCH_BYTES = 250_000;
  * Sends messages as JSON, in as few sendBatch calls as the limits allow. Resolves once the queue
  * holds them all, durably; rejects if any call fails (the messages already sent stay sent).
  */
-export async function sendMessages(queue: Queue, messages: readonly QueueMessage[], options: { delaySeconds?: number } = {}): Promise<void> {
+export async function sendMessages(
+  queue: Queue,
+  messages: readonly QueueMessage[],
+  options: { delaySeconds?: number } = {},
+): Promise<void> {
   let chunk: MessageSendRequest[] = [];
   let bytes = 0;
   const flush = async () => {

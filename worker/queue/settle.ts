@@ -23,14 +23,24 @@ export function ackAll(received: readonly Received[], log: QueueLog): void {
  * dead-letter store, for the dead-letter consumer should these be the last attempts). Noting is
  * best effort: a retry must not wait on it.
  */
-export async function retryAll(received: readonly Received[], reason: string, queued: Pick<QueuedDelivery, "deadLetters">, log: QueueLog): Promise<void> {
+export async function retryAll(
+  received: readonly Received[],
+  reason: string,
+  queued: Pick<QueuedDelivery, "deadLetters">,
+  log: QueueLog,
+): Promise<void> {
   if (received.length === 0) return;
   try {
-    await deadLetterStoreOf(queued.deadLetters).noteFailures(received.map(({ body }) => subjectOf(body)), reason, Date.now());
+    await deadLetterStoreOf(queued.deadLetters).noteFailures(
+      received.map(({ body }) => subjectOf(body)),
+      reason,
+      Date.now(),
+    );
   } catch {
     // The dead-letter consumer then records "unknown" as the reason.
   }
   const jitter = Math.random();
-  for (const { message } of received) message.retry({ delaySeconds: retryDelaySeconds(message.attempts, () => jitter) });
+  for (const { message } of received)
+    message.retry({ delaySeconds: retryDelaySeconds(message.attempts, () => jitter) });
   log.retried += received.length;
 }

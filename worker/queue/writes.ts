@@ -16,7 +16,10 @@ export interface Write {
 }
 
 /** The order of two writes' versions: negative when `a` is older. */
-export function compareVersions(a: { readonly receivedAt: number; readonly id: string }, b: { readonly receivedAt: number; readonly id: string }): number {
+export function compareVersions(
+  a: { readonly receivedAt: number; readonly id: string },
+  b: { readonly receivedAt: number; readonly id: string },
+): number {
   return a.receivedAt - b.receivedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
@@ -42,7 +45,10 @@ export function coalesce(writes: Iterable<Write>): Map<string, Map<string, Write
 
 /** One row per visitor, as the core encodes and sends it. */
 export function toRow(mbox3rdPartyId: string, attributes: ReadonlyMap<string, Write>) {
-  return { mbox3rdPartyId, attributes: Object.fromEntries([...attributes].map(([name, write]) => [name, write.value])) };
+  return {
+    mbox3rdPartyId,
+    attributes: Object.fromEntries([...attributes].map(([name, write]) => [name, write.value])),
+  };
 }
 
 /**

@@ -8,7 +8,8 @@ import { RelayError } from "../relay-error.js";
 
 /** The dead-letter store, or a 404 when queued delivery is not set up (no bindings). */
 function storeOf({ config }: EndpointCall) {
-  if (config.queued === undefined) throw new RelayError(404, "not_found", "queued delivery is not set up: there are no dead letters");
+  if (config.queued === undefined)
+    throw new RelayError(404, "not_found", "queued delivery is not set up: there are no dead letters");
   return { queued: config.queued, store: deadLetterStoreOf(config.queued.deadLetters) };
 }
 
@@ -28,10 +29,23 @@ const MAX_REPLAY = 10_000;
 
 const ReplaySchema = v.strictObject(
   {
-    limit: v.optional(v.pipe(v.number("must be a number"), v.integer("must be a whole number"), v.minValue(1, "must be at least 1"), v.maxValue(MAX_REPLAY, `must be at most ${MAX_REPLAY}`)), 1_000),
-    reason: v.optional(v.pipe(v.string("must be a reason code from GET /v1/dead-letters"), v.nonEmpty("must not be empty"))),
+    limit: v.optional(
+      v.pipe(
+        v.number("must be a number"),
+        v.integer("must be a whole number"),
+        v.minValue(1, "must be at least 1"),
+        v.maxValue(MAX_REPLAY, `must be at most ${MAX_REPLAY}`),
+      ),
+      1_000,
+    ),
+    reason: v.optional(
+      v.pipe(v.string("must be a reason code from GET /v1/dead-letters"), v.nonEmpty("must not be empty")),
+    ),
   },
-  (issue) => (issue.expected === "never" ? "unknown field: the body takes limit and reason" : "the body must be { limit?, reason? }"),
+  (issue) =>
+    issue.expected === "never"
+      ? "unknown field: the body takes limit and reason"
+      : "the body must be { limit?, reason? }",
 );
 
 /**
@@ -52,7 +66,9 @@ export const replayDeadLetters: ProtectedEndpoint = {
       queued,
       updates.map(({ requeued: _, ...update }) => update),
     ).catch(() => {
-      throw new RelayError(503, "queue_unavailable", "the relay could not queue the dead letters: try again", { headers: { "retry-after": "10" } });
+      throw new RelayError(503, "queue_unavailable", "the relay could not queue the dead letters: try again", {
+        headers: { "retry-after": "10" },
+      });
     });
     await store.remove(updates.map(({ id }) => id));
     call.log.updates = updates.length;

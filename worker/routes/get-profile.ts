@@ -14,7 +14,9 @@ export const getProfile: ProtectedEndpoint = {
     const mbox3rdPartyId = pathParam("mbox3rdPartyId", params.mbox3rdPartyId ?? "", Mbox3rdPartyIdSchema);
     const profile = await config.target.getProfile({ thirdPartyId: mbox3rdPartyId });
     if (profile === undefined) throw new RelayError(404, "not_found", "Target has no profile with this mbox3rdPartyId");
-    const attributes = Object.fromEntries(Object.entries(profile.profileAttributes).map(([name, { value }]) => [name, value]));
+    const attributes = Object.fromEntries(
+      Object.entries(profile.profileAttributes).map(([name, { value }]) => [name, value]),
+    );
     return jsonResponse(200, { mbox3rdPartyId, modifiedAt: profile.modifiedAt, attributes });
   },
 };

@@ -10,7 +10,11 @@ import { Mbox3rdPartyIdSchema, pathParam } from "../path-params.js";
 
 // The attributes themselves are checked with the id, by the core's own schema.
 const BodySchema = v.strictObject({ attributes: v.unknown() }, (issue) =>
-  issue.expected === "never" ? "unknown field: the body takes only attributes" : issue.path ? "is required" : "the body must be { attributes }",
+  issue.expected === "never"
+    ? "unknown field: the body takes only attributes"
+    : issue.path
+      ? "is required"
+      : "the body must be { attributes }",
 );
 
 /**
@@ -27,7 +31,9 @@ export const updateProfile: ProtectedEndpoint = {
     const mbox3rdPartyId = pathParam("mbox3rdPartyId", params.mbox3rdPartyId ?? "", Mbox3rdPartyIdSchema);
     const update = { mbox3rdPartyId, attributes } as ProfileUpdate;
     const checked = parseOrThrow(ProfileUpdateSchema, update);
-    refuseUnlistedAttributes(config.allowedAttributes, [update], (_, name) => formatPath([{ key: "attributes" }, { key: name }]));
+    refuseUnlistedAttributes(config.allowedAttributes, [update], (_, name) =>
+      formatPath([{ key: "attributes" }, { key: name }]),
+    );
     log.updates = 1;
     log.attributes = checked.attributes.length;
 

@@ -26,7 +26,12 @@ const BodySchema = v.strictObject(
       v.nonEmpty("must hold at least one update"),
     ),
   },
-  (issue) => (issue.expected === "never" ? "unknown field: the body takes only updates" : issue.path ? "is required" : "the body must be { updates }"),
+  (issue) =>
+    issue.expected === "never"
+      ? "unknown field: the body takes only updates"
+      : issue.path
+        ? "is required"
+        : "the body must be { updates }",
 );
 
 /**
@@ -69,7 +74,9 @@ export const updateProfiles: ProtectedEndpoint = {
 
     const { queued } = config;
     if (queued !== undefined) {
-      const stamped = updates.map(({ mbox3rdPartyId, attributes }) => toQueuedUpdate(mbox3rdPartyId as string, attributes, "batch"));
+      const stamped = updates.map(({ mbox3rdPartyId, attributes }) =>
+        toQueuedUpdate(mbox3rdPartyId as string, attributes, "batch"),
+      );
       if (config.delivery === "direct") {
         let batchId = "";
         const send = async (signal: AbortSignal) => {
@@ -86,7 +93,8 @@ export const updateProfiles: ProtectedEndpoint = {
       try {
         await enqueueBundles(queued, stamped);
       } catch (error) {
-        if (error instanceof UpdateTooLargeError) throw new RelayError(413, "payload_too_large", `${error.message}: send it alone`);
+        if (error instanceof UpdateTooLargeError)
+          throw new RelayError(413, "payload_too_large", `${error.message}: send it alone`);
         throw queueUnavailable();
       }
       log.delivery = "queued";
@@ -102,4 +110,3 @@ function submitted(requestId: string, batchId: string, rows: number, log: Reques
   log.delivery = "direct";
   return jsonResponse(202, { requestId, batchId, rows }, { location: `/v1/batches/${encodeURIComponent(batchId)}` });
 }
-
