@@ -1,12 +1,14 @@
+import { existsSync } from "node:fs";
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { playwright } from "@vitest/browser-playwright";
 import { defineConfig } from "vitest/config";
+import { shared } from "./vitest.shared.js";
 
 /**
  * One suite of isomorphic core tests (`test/core/**`), run unchanged in three runtimes:
  *   node     – plain Node (+ Node-only tests in `test/node/**`, + type tests `test/**\/*.test-d.ts`)
  *   workers  – inside workerd via @cloudflare/vitest-pool-workers (no main Worker)
- *   browser  – headless Debian Chromium via @vitest/browser-playwright (never downloads a browser)
+ *   browser  – headless Chromium via @vitest/browser-playwright (never a Playwright download: see chromiumPath)
  *
  *   npx vitest run                     all projects
  *   npx vitest run --project workers   one project (also: npm run test:node|test:workers|test:browser)
@@ -20,24 +22,28 @@ const COMPATIBILITY_DATE = "2025-09-01";
 /** Pre-bundled once for the browser so Vite never re-optimises (and reloads the page) mid-run. */
 const BROWSER_DEPS = ["ky", "valibot", "fast-check"];
 
-/** Absolute path of a file in this repo (no Node types in this program: URL only). */
-const here = (path: string) => decodeURIComponent(new URL(path, import.meta.url).pathname);
+/**
+ * The Chromium the browser project drives: `$CHROMIUM_PATH` when set (it must exist), else Debian's
+ * `/usr/bin/chromium`, else the one shipped inside the `@sparticuz/chromium` npm package (unpacked
+ * to /tmp on first use), so `npm ci && npm test` needs nothing but Node and npm. Never a silent skip:
+ * a browser that cannot be found fails the run.
+ */
+async function chromiumPath(): Promise<string> {
+  const given = process.env["CHROMIUM_PATH"];
+  if (given) {
+    if (!existsSync(given)) throw new Error(`CHROMIUM_PATH is set but ${given} does not exist`);
+    return given;
+  }
+  if (existsSync("/usr/bin/chromium")) return "/usr/bin/chromium";
+  const { default: chromium } = await import("@sparticuz/chromium");
+  return chromium.executablePath();
+}
 
 export default defineConfig({
-  // Tests, examples and the Worker may import the package by name, as users do; that resolves to
-  // the sources here (tsconfig.json "paths" does the same for tsc), never to a stale dist/.
-  resolve: {
-    alias: [
-      { find: /^target-profile\/emulator$/, replacement: here("./src/emulator/index.ts") },
-      { find: /^target-profile$/, replacement: here("./src/index.ts") },
-    ],
-  },
+  resolve: shared.resolve,
   test: {
     // Inherited by every project below (`extends: true`).
-    testTimeout: 10_000,
-    hookTimeout: 10_000,
-    restoreMocks: true,
-    unstubGlobals: true,
+    ...shared.test,
     projects: [
       {
         extends: true,
@@ -89,10 +95,10 @@ export default defineConfig({
           browser: {
             enabled: true,
             headless: true,
-            // Debian's chromium, never a Playwright download. One instance, one browser.
+            // One instance, one browser; never a Playwright download.
             provider: playwright({
               launchOptions: {
-                executablePath: "/usr/bin/chromium",
+                executablePath: await chromiumPath(),
                 args: [
                   "--headless",
                   "--no-sandbox",
