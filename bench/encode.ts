@@ -6,7 +6,7 @@
 //     --outfile=node_modules/.cache/bench/encode.mjs --log-level=warning \
 //   && node --expose-gc node_modules/.cache/bench/encode.mjs [rows]
 import { stringify } from "csv-stringify/sync";
-import { encodeBatches } from "../src/encode-batches.js";
+import { encodeBatches } from "../src/bulk/encode-batches.js";
 import type { ProfileUpdate } from "../src/profile-update.js";
 import { seededRandom } from "../test/seeded-random.js";
 

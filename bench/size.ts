@@ -97,10 +97,10 @@ const REFERENCE: Case = {
 const FORBIDDEN = [
   { what: "the emulator", source: /^src\/emulator\//, control: "emulator" },
   { what: "ky", source: /^node_modules\/ky\//, control: "updateProfile alone" },
-  { what: "the rolling limiter", source: /^src\/rolling-limiter\.ts$/, control: "updateProfile alone" },
+  { what: "the rolling limiter", source: /^src\/client\/rolling-limiter\.ts$/, control: "updateProfile alone" },
   {
     what: "the bulk client (bulk-update, wait-for-batch)",
-    source: /^src\/(bulk-update|wait-for-batch)\.ts$/,
+    source: /^src\/bulk\/(bulk-update|wait-for-batch)\.ts$/,
     control: "updateProfile alone",
   },
   { what: 'submitBatch (its "submitBatch" operation)', text: `"submitBatch"`, control: "updateProfile alone" },

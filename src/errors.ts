@@ -1,4 +1,4 @@
-import type { BulkReport } from "./bulk-update.js";
+import type { BulkReport } from "./bulk/bulk-update.js";
 
 /**
  * The error family of target-profile.

@@ -1,27 +1,27 @@
-export { createTargetClient } from "./client.js";
+export { createTargetClient } from "./client/client.js";
 export type {
   BatchStatusOptions,
   GetProfileOptions,
   SubmitBatchOptions,
   TargetClient,
   UpdateProfileOptions,
-} from "./client.js";
-export type { RetryPolicy, TargetClientOptions } from "./client-options.js";
-export { buildUpdateRequest, MAX_GET_URL_BYTES, MAX_POST_BODY_BYTES } from "./build-update-request.js";
-export type { UpdateRequestOptions } from "./build-update-request.js";
-export { parseUpdateResponse } from "./update-response.js";
-export type { UpdateResult } from "./update-response.js";
-export { buildProfileRequest, parseProfile } from "./profile-fetch.js";
-export type { ProfileLookup, TargetProfile } from "./profile-fetch.js";
+} from "./client/client.js";
+export type { RetryPolicy, TargetClientOptions } from "./client/client-options.js";
+export { buildUpdateRequest, MAX_GET_URL_BYTES, MAX_POST_BODY_BYTES } from "./single-update/build-update-request.js";
+export type { UpdateRequestOptions } from "./single-update/build-update-request.js";
+export { parseUpdateResponse } from "./single-update/update-response.js";
+export type { UpdateResult } from "./single-update/update-response.js";
+export { buildProfileRequest, parseProfile } from "./profile-fetch/profile-fetch.js";
+export type { ProfileLookup, TargetProfile } from "./profile-fetch/profile-fetch.js";
 export type { AttributeValue, IdType, ProfileAttributes, ProfileUpdate } from "./profile-update.js";
-export { encodeBatches, encodeBatchesAsync, MAX_BATCH_BYTES, MAX_BATCH_ROWS } from "./encode-batches.js";
-export type { BatchFile, EncodeOptions } from "./encode-batches.js";
-export { parseBatchSubmission } from "./batch-submission.js";
-export type { BatchSubmission, BatchVersion } from "./batch-submission.js";
-export { parseBatchStatus } from "./batch-status.js";
-export type { BatchRef, BatchStatus } from "./batch-status.js";
-export type { WaitForBatchOptions } from "./wait-for-batch.js";
-export type { BulkBatch, BulkProgress, BulkReport, BulkUpdateOptions } from "./bulk-update.js";
+export { encodeBatches, encodeBatchesAsync, MAX_BATCH_BYTES, MAX_BATCH_ROWS } from "./bulk/encode-batches.js";
+export type { BatchFile, EncodeOptions } from "./bulk/encode-batches.js";
+export { parseBatchSubmission } from "./bulk/batch-submission.js";
+export type { BatchSubmission, BatchVersion } from "./bulk/batch-submission.js";
+export { parseBatchStatus } from "./bulk/batch-status.js";
+export type { BatchRef, BatchStatus } from "./bulk/batch-status.js";
+export type { WaitForBatchOptions } from "./bulk/wait-for-batch.js";
+export type { BulkBatch, BulkProgress, BulkReport, BulkUpdateOptions } from "./bulk/bulk-update.js";
 export {
   isTargetBulkUpdateError,
   isTargetHttpError,
@@ -41,7 +41,7 @@ export {
   TargetValidationError,
 } from "./errors.js";
 export type { TargetOperation, ValidationIssue } from "./errors.js";
-export { createRelayClient } from "./relay-client.js";
+export { createRelayClient } from "./relay/relay-client.js";
 export type {
   RelayBatchResult,
   RelayClient,
@@ -49,5 +49,5 @@ export type {
   RelayProfile,
   RelayProfileUpdate,
   RelayUpdateResult,
-} from "./relay-client.js";
+} from "./relay/relay-client.js";
 export { isTargetRelayError, TargetRelayError } from "./errors.js";

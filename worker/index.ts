@@ -1,5 +1,5 @@
 import type { Env } from "./env.js";
-import { handleRequest } from "./handle-request.js";
+import { handleRequest } from "./http/handle-request.js";
 import { handleQueue } from "./queue/handle-queue.js";
 
 /**

@@ -1,5 +1,5 @@
 import type { BatchRow } from "./batch-row.js";
-import type { IdType } from "./profile-update.js";
+import type { IdType } from "../profile-update.js";
 
 /**
  * One Bulk Profile Update file, ready to be the body of a `batchUpdate` POST.

@@ -1,4 +1,4 @@
-import { TargetValidationError } from "./errors.js";
+import { TargetValidationError } from "../errors.js";
 import {
   CONTROL_CHARACTER,
   isWellFormed,
@@ -7,8 +7,8 @@ import {
   ProfileUpdateSchema,
   type CheckedUpdate,
   type IdType,
-} from "./profile-update.js";
-import { parseOrThrow } from "./validation.js";
+} from "../profile-update.js";
+import { parseOrThrow } from "../internal/validation.js";
 
 /** One update, checked, as a batch file takes it: its id, and its names and values in input order. */
 export interface BatchRow {

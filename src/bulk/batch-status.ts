@@ -1,9 +1,9 @@
 import * as v from "valibot";
 import type { BatchSubmission } from "./batch-submission.js";
-import { authHeaders, type Endpoint } from "./endpoint.js";
-import { TargetResponseError, TargetValidationError } from "./errors.js";
-import { parseOrThrow } from "./validation.js";
-import { xmlElements, xmlText } from "./xml.js";
+import { authHeaders, type Endpoint } from "../internal/endpoint.js";
+import { TargetResponseError, TargetValidationError } from "../errors.js";
+import { parseOrThrow } from "../internal/validation.js";
+import { xmlElements, xmlText } from "../internal/xml.js";
 
 /**
  * Which batch: what `submitBatch` returned, a batch id, or a status URL.

@@ -3,10 +3,10 @@ import type { BatchFile } from "./batch-file.js";
 import type { BatchStatus } from "./batch-status.js";
 import type { BatchSubmission, BatchVersion } from "./batch-submission.js";
 import { encodeBatchesAsync, type EncodeOptions } from "./encode-batches.js";
-import { milliseconds } from "./client-options.js";
-import { TargetBulkUpdateError } from "./errors.js";
-import type { ProfileUpdate } from "./profile-update.js";
-import { parseOrThrow } from "./validation.js";
+import { milliseconds } from "../client/client-options.js";
+import { TargetBulkUpdateError } from "../errors.js";
+import type { ProfileUpdate } from "../profile-update.js";
+import { parseOrThrow } from "../internal/validation.js";
 import type { WaitForBatchOptions } from "./wait-for-batch.js";
 
 /**

@@ -1,9 +1,9 @@
 import * as v from "valibot";
 import { BatchFileBuilder, type BatchFile, type BatchLimits } from "./batch-file.js";
 import { atRow, checkRow } from "./batch-row.js";
-import { TargetValidationError } from "./errors.js";
-import type { IdType, ProfileUpdate } from "./profile-update.js";
-import { parseOrThrow } from "./validation.js";
+import { TargetValidationError } from "../errors.js";
+import type { IdType, ProfileUpdate } from "../profile-update.js";
+import { parseOrThrow } from "../internal/validation.js";
 
 export type { BatchFile } from "./batch-file.js";
 

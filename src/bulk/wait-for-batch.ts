@@ -1,9 +1,9 @@
 import * as v from "valibot";
 import type { BatchStatus } from "./batch-status.js";
-import { milliseconds } from "./client-options.js";
-import { TargetTimeoutError } from "./errors.js";
-import { sleep } from "./sleep.js";
-import { parseOrThrow } from "./validation.js";
+import { milliseconds } from "../client/client-options.js";
+import { TargetTimeoutError } from "../errors.js";
+import { sleep } from "../internal/sleep.js";
+import { parseOrThrow } from "../internal/validation.js";
 
 /**
  * Options of `waitForBatch`.

@@ -1,16 +1,16 @@
 import * as v from "valibot";
-import type { BatchFile } from "./batch-file.js";
-import { batchStatusRequest, parseBatchStatus, type BatchRef, type BatchStatus } from "./batch-status.js";
+import type { BatchFile } from "../bulk/batch-file.js";
+import { batchStatusRequest, parseBatchStatus, type BatchRef, type BatchStatus } from "../bulk/batch-status.js";
 import {
   batchSubmitRequest,
   parseBatchSubmission,
   type BatchSubmission,
   type BatchVersion,
-} from "./batch-submission.js";
-import { MethodSchema, updateRequest } from "./build-update-request.js";
-import { bulkUpdate, type BulkReport, type BulkUpdateOptions } from "./bulk-update.js";
+} from "../bulk/batch-submission.js";
+import { MethodSchema, updateRequest } from "../single-update/build-update-request.js";
+import { bulkUpdate, type BulkReport, type BulkUpdateOptions } from "../bulk/bulk-update.js";
 import { milliseconds, TargetClientOptionsSchema, type TargetClientOptions } from "./client-options.js";
-import { TargetHttpError } from "./errors.js";
+import { TargetHttpError } from "../errors.js";
 import { createSend } from "./http.js";
 import {
   isProfileNotFound,
@@ -18,12 +18,12 @@ import {
   profileRequest,
   type ProfileLookup,
   type TargetProfile,
-} from "./profile-fetch.js";
-import { ProfileUpdateSchema, type ProfileUpdate } from "./profile-update.js";
+} from "../profile-fetch/profile-fetch.js";
+import { ProfileUpdateSchema, type ProfileUpdate } from "../profile-update.js";
 import { createRollingLimiter } from "./rolling-limiter.js";
-import { parseUpdateResponse, type UpdateResult } from "./update-response.js";
-import { parseOrThrow } from "./validation.js";
-import { waitForBatch, type WaitForBatchOptions } from "./wait-for-batch.js";
+import { parseUpdateResponse, type UpdateResult } from "../single-update/update-response.js";
+import { parseOrThrow } from "../internal/validation.js";
+import { waitForBatch, type WaitForBatchOptions } from "../bulk/wait-for-batch.js";
 
 /**
  * Per-call options of `updateProfile`.

@@ -6,8 +6,8 @@ import {
   TargetRejectedError,
   TargetTimeoutError,
   type TargetOperation,
-} from "./errors.js";
-import { xmlText } from "./xml.js";
+} from "../errors.js";
+import { xmlText } from "../internal/xml.js";
 
 /** One call: what it is (for errors), the caller's signal, and a wait before each attempt (the bulk limiter). */
 export interface Call {

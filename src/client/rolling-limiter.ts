@@ -1,4 +1,4 @@
-import { sleep } from "./sleep.js";
+import { sleep } from "../internal/sleep.js";
 
 /**
  * Keeps calls within `limit` per rolling `windowMs`: Target allows 50 Admin, Reporting and Bulk API

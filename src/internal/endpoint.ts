@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { BaseUrlSchema, ClientCodeSchema, defaultBaseUrl, TokenSchema } from "./client-options.js";
+import { BaseUrlSchema, ClientCodeSchema, defaultBaseUrl, TokenSchema } from "../client/client-options.js";
 
 /** Where and as whom requests go: what the pure request builders need of the client's options. */
 export interface Endpoint {

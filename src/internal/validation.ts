@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { TargetValidationError, type ValidationIssue } from "./errors.js";
+import { TargetValidationError, type ValidationIssue } from "../errors.js";
 
 type AnySchema = v.GenericSchema<unknown, unknown>;
 

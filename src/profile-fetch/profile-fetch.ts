@@ -1,8 +1,8 @@
 import * as v from "valibot";
-import { authHeaders, EndpointOptionsSchema, type Endpoint } from "./endpoint.js";
-import { TargetResponseError } from "./errors.js";
-import { thirdPartyIdSchema, visitorIdSchema } from "./profile-update.js";
-import { parseOrThrow } from "./validation.js";
+import { authHeaders, EndpointOptionsSchema, type Endpoint } from "../internal/endpoint.js";
+import { TargetResponseError } from "../errors.js";
+import { thirdPartyIdSchema, visitorIdSchema } from "../profile-update.js";
+import { parseOrThrow } from "../internal/validation.js";
 
 /**
  * Which profile to fetch: by customer id, Target's own visitor id, or Experience Cloud id.

@@ -1,10 +1,10 @@
 import * as v from "valibot";
-import type { BatchStatus } from "./batch-status.js";
-import { httpBaseUrlSchema, milliseconds } from "./client-options.js";
-import { isTargetRelayError, TargetRelayError } from "./errors.js";
-import { toHex } from "./hex.js";
-import { ProfileUpdateSchema, thirdPartyIdSchema, type ProfileUpdate } from "./profile-update.js";
-import { parseOrThrow } from "./validation.js";
+import type { BatchStatus } from "../bulk/batch-status.js";
+import { httpBaseUrlSchema, milliseconds } from "../client/client-options.js";
+import { isTargetRelayError, TargetRelayError } from "../errors.js";
+import { toHex } from "../internal/bytes.js";
+import { ProfileUpdateSchema, thirdPartyIdSchema, type ProfileUpdate } from "../profile-update.js";
+import { parseOrThrow } from "../internal/validation.js";
 
 /**
  * A client for the relay Worker (worker/): for servers that must not hold the Target token. Fetch

@@ -1,8 +1,8 @@
 import * as v from "valibot";
-import { authHeaders, EndpointOptionsSchema, type Endpoint } from "./endpoint.js";
-import { TargetValidationError } from "./errors.js";
-import { ProfileUpdateSchema, type CheckedUpdate, type ProfileUpdate } from "./profile-update.js";
-import { parseOrThrow } from "./validation.js";
+import { authHeaders, EndpointOptionsSchema, type Endpoint } from "../internal/endpoint.js";
+import { TargetValidationError } from "../errors.js";
+import { ProfileUpdateSchema, type CheckedUpdate, type ProfileUpdate } from "../profile-update.js";
+import { parseOrThrow } from "../internal/validation.js";
 
 /**
  * Target's limit for a GET update: the whole URL, in bytes (8 KB). Longer updates go as POST.

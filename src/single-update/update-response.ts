@@ -1,5 +1,5 @@
-import { TargetRejectedError, TargetResponseError } from "./errors.js";
-import { xmlText } from "./xml.js";
+import { TargetRejectedError, TargetResponseError } from "../errors.js";
+import { xmlText } from "../internal/xml.js";
 
 /**
  * What Target answered to a single update.

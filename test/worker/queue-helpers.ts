@@ -6,7 +6,7 @@ import type { Env } from "../../worker/env.js";
 import worker from "../../worker/index.js";
 import { deadLetterStoreOf } from "../../worker/objects/dead-letter-store.js";
 import { QUEUES } from "../../worker/queue/handle-queue.js";
-import type { QueueMessage } from "../../worker/queue/messages.js";
+import type { QueueMessage } from "../../worker/delivery/queue-messages.js";
 import { seededRandom } from "../seeded-random.js";
 import { envWith, TARGET_TOKEN } from "./helpers.js";
 

@@ -1,5 +1,5 @@
-import type { ProfileUpdate } from "../src/index.js";
-import { RelayError } from "./relay-error.js";
+import type { ProfileUpdate } from "../../src/index.js";
+import { RelayError } from "../relay-error.js";
 
 const MAX_LISTED_NAMES = 10;
 

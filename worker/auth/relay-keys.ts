@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { RelayError } from "./relay-error.js";
+import { RelayError } from "../relay-error.js";
 
 /**
  * `write` may send updates; `read` may read profiles; batch statuses are open to both. `admin` may

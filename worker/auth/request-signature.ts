@@ -1,5 +1,5 @@
-import { RELAY_SIGNATURE_HEADER, RELAY_TIMESTAMP_HEADER } from "../src/relay-client.js";
-import { RelayError } from "./relay-error.js";
+import { RELAY_SIGNATURE_HEADER, RELAY_TIMESTAMP_HEADER } from "../../src/relay/relay-client.js";
+import { RelayError } from "../relay-error.js";
 
 /**
  * Optional request signing: `x-relay-signature: v1=HEX`, the HMAC-SHA256 of `TIMESTAMP.RAW_BODY`

@@ -1,18 +1,18 @@
 import * as v from "valibot";
-import { ClientCodeSchema } from "../src/client-options.js";
-import { isTargetValidationError, MAX_BATCH_ROWS, type TargetClient } from "../src/index.js";
-import { AttributeNameSchema, thirdPartyIdSchema } from "../src/profile-update.js";
-import { formatPath } from "../src/validation.js";
-import type { Env } from "./env.js";
-import type { LocalEmulator } from "./local-emulator.js";
-import type { BatchLedger } from "./objects/batch-ledger.js";
-import type { DeadLetterStore } from "./objects/dead-letter-store.js";
-import type { IdempotencyKeys } from "./objects/idempotency-keys.js";
-import type { NewestWrites } from "./objects/newest-writes.js";
-import { SINGLE_UPDATES_PER_DAY, type TargetQuotas } from "./objects/target-quotas.js";
-import { digestKeys, RelayKeysSchema, type RelayKey } from "./relay-keys.js";
-import { importSigningSecrets } from "./request-signature.js";
-import { createUpstream } from "./upstream.js";
+import { ClientCodeSchema } from "../../src/client/client-options.js";
+import { isTargetValidationError, MAX_BATCH_ROWS, type TargetClient } from "../../src/index.js";
+import { AttributeNameSchema, thirdPartyIdSchema } from "../../src/profile-update.js";
+import { formatPath } from "../../src/internal/validation.js";
+import type { Env } from "../env.js";
+import type { LocalEmulator } from "../upstream/local-emulator.js";
+import type { BatchLedger } from "../objects/batch-ledger.js";
+import type { DeadLetterStore } from "../objects/dead-letter-store.js";
+import type { IdempotencyKeys } from "../objects/idempotency-keys.js";
+import type { NewestWrites } from "../objects/newest-writes.js";
+import { SINGLE_UPDATES_PER_DAY, type TargetQuotas } from "../objects/target-quotas.js";
+import { digestKeys, RelayKeysSchema, type RelayKey } from "../auth/relay-keys.js";
+import { importSigningSecrets } from "../auth/request-signature.js";
+import { createUpstream } from "../upstream/upstream.js";
 
 /** How writes reach Target: at once, through the queues, or at once until the single-update share is used. */
 export type DeliveryMode = "direct" | "queue" | "auto";

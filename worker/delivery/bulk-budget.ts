@@ -1,5 +1,5 @@
-import { sleep } from "../../src/sleep.js";
-import type { QueuedDelivery, RelayConfig } from "../config.js";
+import { sleep } from "../../src/internal/sleep.js";
+import type { QueuedDelivery, RelayConfig } from "../config/parse-env.js";
 import { quotasOf } from "../objects/target-quotas.js";
 import { BulkBudgetExhaustedError } from "./failure-reason.js";
 

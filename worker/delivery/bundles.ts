@@ -1,4 +1,4 @@
-import type { BundleMessage, QueuedUpdate } from "./messages.js";
+import type { BundleMessage, QueuedUpdate } from "./queue-messages.js";
 
 /**
  * Updates packed into `bundle` messages for the deliveries queue. A queue message holds at most

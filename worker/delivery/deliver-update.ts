@@ -1,14 +1,14 @@
-import { buildUpdateRequest, isTargetValidationError, type ProfileUpdate } from "../src/index.js";
-import type { ProfileAttributes } from "../src/profile-update.js";
-import type { QueuedDelivery, RelayConfig } from "./config.js";
-import { quotasOf } from "./objects/target-quotas.js";
+import { buildUpdateRequest, isTargetValidationError, type ProfileUpdate } from "../../src/index.js";
+import type { ProfileAttributes } from "../../src/profile-update.js";
+import type { QueuedDelivery, RelayConfig } from "../config/parse-env.js";
+import { quotasOf } from "../objects/target-quotas.js";
 import { sendInOrder } from "./ordered-send.js";
-import { enqueueUpdate, toQueuedUpdate } from "./queue/enqueue.js";
-import type { QueuedUpdate } from "./queue/messages.js";
-import { writesOf } from "./queue/writes.js";
-import { RelayError } from "./relay-error.js";
-import type { RequestLog } from "./request-log.js";
-import { describeUpstreamFailure } from "./to-relay-error.js";
+import { enqueueUpdate, toQueuedUpdate } from "./enqueue.js";
+import type { QueuedUpdate } from "./queue-messages.js";
+import { writesOf } from "./writes.js";
+import { RelayError } from "../relay-error.js";
+import type { RequestLog } from "../http/request-log.js";
+import { describeUpstreamFailure } from "../http/to-relay-error.js";
 
 /** Seconds a caller should wait when the queue would not take an update. */
 export const QUEUE_RETRY_AFTER_SECONDS = 10;

@@ -1,8 +1,8 @@
 import type { ProfileAttributes } from "../../src/profile-update.js";
-import { stampArrival } from "../arrival-stamp.js";
-import type { QueuedDelivery } from "../config.js";
+import { stampArrival } from "./arrival-stamp.js";
+import type { QueuedDelivery } from "../config/parse-env.js";
 import { packBundles } from "./bundles.js";
-import type { QueuedUpdate } from "./messages.js";
+import type { QueuedUpdate } from "./queue-messages.js";
 import { sendMessages } from "./send-messages.js";
 
 /** An update as the relay queues it: stamped with its arrival, `null` attributes dropped. */

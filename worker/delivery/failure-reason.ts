@@ -1,4 +1,4 @@
-import { describeUpstreamFailure } from "../to-relay-error.js";
+import { describeUpstreamFailure } from "../http/to-relay-error.js";
 
 /** Target's bulk budget stayed used up for longer than a delivery waits for it. */
 export class BulkBudgetExhaustedError extends Error {

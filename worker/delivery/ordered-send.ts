@@ -1,7 +1,7 @@
-import { isTargetValidationError } from "../src/index.js";
-import { admitDirectWrites, confirmWrites, releaseWrites, type NewestWrites } from "./objects/newest-writes.js";
-import type { Write } from "./queue/writes.js";
-import { RelayError } from "./relay-error.js";
+import { isTargetValidationError } from "../../src/index.js";
+import { admitDirectWrites, confirmWrites, releaseWrites, type NewestWrites } from "../objects/newest-writes.js";
+import type { Write } from "./writes.js";
+import { RelayError } from "../relay-error.js";
 
 /** A direct send's lease on its attributes (objects/newest-writes.ts). */
 export const DIRECT_LEASE_MS = 60_000;

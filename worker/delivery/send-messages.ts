@@ -1,5 +1,5 @@
 import { jsonBytes } from "./bundles.js";
-import type { QueueMessage } from "./messages.js";
+import type { QueueMessage } from "./queue-messages.js";
 
 // Cloudflare's limits for one sendBatch call: 100 messages and 256 KB (here with some room).
 const MAX_BATCH_MESSAGES = 100;

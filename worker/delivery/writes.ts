@@ -1,5 +1,5 @@
 import type { AttributeValue } from "../../src/profile-update.js";
-import type { QueuedUpdate } from "./messages.js";
+import type { QueuedUpdate } from "./queue-messages.js";
 
 /**
  * One attribute of one update: the unit the relay orders, coalesces and admits. A visitor's

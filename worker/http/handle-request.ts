@@ -1,12 +1,12 @@
-import { loadConfig } from "./config.js";
-import type { Env } from "./env.js";
+import { loadConfig } from "../config/parse-env.js";
+import type { Env } from "../env.js";
 import { IDEMPOTENCY_KEY_HEADER, runOnce } from "./idempotency.js";
 import { errorResponse } from "./json-response.js";
-import { authenticate } from "./relay-keys.js";
-import { RelayError } from "./relay-error.js";
+import { authenticate } from "../auth/relay-keys.js";
+import { RelayError } from "../relay-error.js";
 import { parseJsonBody, readBody, requireJson } from "./request-body.js";
 import { startLog, writeLog, type RequestLog } from "./request-log.js";
-import { verifySignature } from "./request-signature.js";
+import { verifySignature } from "../auth/request-signature.js";
 import { matchRoute } from "./routes.js";
 import { describeUpstreamFailure, toRelayError } from "./to-relay-error.js";
 

@@ -1,6 +1,6 @@
-import { toHex } from "../src/hex.js";
-import { idempotencyKeysFor, type IdempotencyKeys, type StoredAnswer } from "./objects/idempotency-keys.js";
-import { RelayError } from "./relay-error.js";
+import { toHex } from "../../src/internal/bytes.js";
+import { idempotencyKeysFor, type IdempotencyKeys, type StoredAnswer } from "../objects/idempotency-keys.js";
+import { RelayError } from "../relay-error.js";
 import type { RequestLog } from "./request-log.js";
 
 export const IDEMPOTENCY_KEY_HEADER = "idempotency-key";

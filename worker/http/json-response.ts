@@ -1,4 +1,4 @@
-import type { RelayError } from "./relay-error.js";
+import type { RelayError } from "../relay-error.js";
 
 /** A JSON answer that no cache keeps (it may hold a profile) and no browser sniffs. */
 export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): Response {

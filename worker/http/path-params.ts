@@ -1,7 +1,7 @@
 import * as v from "valibot";
-import { TargetValidationError } from "../src/index.js";
-import { thirdPartyIdSchema } from "../src/profile-update.js";
-import { RelayError } from "./relay-error.js";
+import { TargetValidationError } from "../../src/index.js";
+import { thirdPartyIdSchema } from "../../src/profile-update.js";
+import { RelayError } from "../relay-error.js";
 
 /**
  * A path segment, decoded and checked, named `field` in errors. Decoding happens once, here:

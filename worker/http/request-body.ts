@@ -1,4 +1,4 @@
-import { RelayError } from "./relay-error.js";
+import { RelayError } from "../relay-error.js";
 
 /**
  * The request body, read chunk by chunk and abandoned as soon as it passes `maxBytes`: a missing

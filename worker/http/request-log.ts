@@ -1,4 +1,4 @@
-import type { RelayErrorCode } from "./relay-error.js";
+import type { RelayErrorCode } from "../relay-error.js";
 
 /**
  * What one request's log line says. Only names, counts and codes: never an id, an attribute

@@ -1,5 +1,5 @@
-import type { RelayConfig } from "./config.js";
-import type { Scope } from "./relay-keys.js";
+import type { RelayConfig } from "../config/parse-env.js";
+import type { Scope } from "../auth/relay-keys.js";
 import type { RequestLog } from "./request-log.js";
 
 /** What a protected route's handler gets, once the caller is authenticated and the body read. */

@@ -1,5 +1,5 @@
-import type { Endpoint } from "./endpoint.js";
-import { RelayError } from "./relay-error.js";
+import type { Endpoint } from "./route-handler.js";
+import { RelayError } from "../relay-error.js";
 import { listDeadLetters, replayDeadLetters } from "./routes/dead-letters.js";
 import { getEmulatorStats } from "./routes/emulator-stats.js";
 import { getBatch } from "./routes/get-batch.js";

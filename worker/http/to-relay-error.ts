@@ -3,8 +3,8 @@ import {
   isTargetProfileError,
   isTargetValidationError,
   type ValidationIssue,
-} from "../src/index.js";
-import { RelayError } from "./relay-error.js";
+} from "../../src/index.js";
+import { RelayError } from "../relay-error.js";
 
 // Enough to fix a request; a 10,000-row batch could otherwise list 10,000 problems.
 const MAX_LISTED_ISSUES = 5;

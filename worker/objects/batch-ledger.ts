@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import type { QueuedUpdate } from "../queue/messages.js";
+import type { QueuedUpdate } from "../delivery/queue-messages.js";
 
 /**
  * What went into one submitted batch: its (partial) updates, kept from submission until its

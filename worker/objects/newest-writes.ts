@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { compareVersions, type Write } from "../queue/writes.js";
+import { compareVersions, type Write } from "../delivery/writes.js";
 import { shardOf } from "./shard.js";
 
 /**

@@ -1,14 +1,14 @@
 import { buildUpdateRequest, encodeBatches } from "../../src/index.js";
-import type { QueuedDelivery, RelayConfig } from "../config.js";
+import type { QueuedDelivery, RelayConfig } from "../config/parse-env.js";
 import { admitWrites, confirmWrites } from "../objects/newest-writes.js";
 import { quotasOf } from "../objects/target-quotas.js";
-import { takeBulkCall } from "./bulk-budget.js";
-import { failureReason } from "./failure-reason.js";
+import { takeBulkCall } from "../delivery/bulk-budget.js";
+import { failureReason } from "../delivery/failure-reason.js";
 import { scheduleFollowUp } from "./follow-up-batch.js";
-import { updatesOf } from "./messages.js";
+import { updatesOf } from "../delivery/queue-messages.js";
 import type { QueueLog } from "./queue-log.js";
 import { ackAll, retryAll, type Received } from "./settle.js";
-import { coalesce, compareVersions, toRow, toUpdates, writesOf, type Write } from "./writes.js";
+import { coalesce, compareVersions, toRow, toUpdates, writesOf, type Write } from "../delivery/writes.js";
 
 /**
  * Single updates go out instead of a bulk call for at most this many visitors, when all of their

@@ -1,16 +1,16 @@
 import { isTargetHttpError, isTargetRejectedError, type BatchStatus, type BatchSubmission } from "../../src/index.js";
-import type { QueuedDelivery, RelayConfig } from "../config.js";
+import type { QueuedDelivery, RelayConfig } from "../config/parse-env.js";
 import { ledgerOf } from "../objects/batch-ledger.js";
 import { deadLetterStoreOf } from "../objects/dead-letter-store.js";
 import { retractWrites } from "../objects/newest-writes.js";
-import { takeBulkCall } from "./bulk-budget.js";
-import { enqueueBundles } from "./enqueue.js";
-import { failureReason } from "./failure-reason.js";
-import type { FollowUpMessage, QueuedUpdate } from "./messages.js";
+import { takeBulkCall } from "../delivery/bulk-budget.js";
+import { enqueueBundles } from "../delivery/enqueue.js";
+import { failureReason } from "../delivery/failure-reason.js";
+import type { FollowUpMessage, QueuedUpdate } from "../delivery/queue-messages.js";
 import type { QueueLog } from "./queue-log.js";
-import { sendMessages } from "./send-messages.js";
+import { sendMessages } from "../delivery/send-messages.js";
 import { ackAll, retryAll, type Received } from "./settle.js";
-import { writesOf } from "./writes.js";
+import { writesOf } from "../delivery/writes.js";
 
 /** The first status check comes this long after a submission; each later one waits twice as long. */
 export const FIRST_CHECK_SECONDS = 60;

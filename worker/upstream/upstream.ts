@@ -1,4 +1,4 @@
-import { createTargetClient, type TargetClient, type TargetClientOptions } from "../src/index.js";
+import { createTargetClient, type TargetClient, type TargetClientOptions } from "../../src/index.js";
 import { localEmulator, type LocalEmulator } from "./local-emulator.js";
 
 /** Where updates go: Adobe Target itself, or (local runs only) the built-in emulator. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { handleRequest } from "../../worker/handle-request.js";
-import { envWith, errorOf, fakeTarget, post } from "./helpers.js";
+import { handleRequest } from "../../../worker/http/handle-request.js";
+import { envWith, errorOf, fakeTarget, post } from "../helpers.js";
 
 describe("RELAY_ALLOWED_ATTRIBUTES", () => {
   const listed = envWith({ RELAY_ALLOWED_ATTRIBUTES: ["tier", "ltv"] });

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { handleRequest } from "../../worker/handle-request.js";
+import { handleRequest } from "../../../worker/http/handle-request.js";
 import {
   ADMIN_KEY,
   capturedLogs,
@@ -14,7 +14,7 @@ import {
   send,
   TARGET_TOKEN,
   WRITE_KEY,
-} from "./helpers.js";
+} from "../helpers.js";
 
 const update = { attributes: { tier: "gold" } };
 

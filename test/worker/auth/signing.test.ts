@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { handleRequest } from "../../worker/handle-request.js";
-import { envWith, errorOf, fakeTarget, get, post } from "./helpers.js";
+import { handleRequest } from "../../../worker/http/handle-request.js";
+import { envWith, errorOf, fakeTarget, get, post } from "../helpers.js";
 
 const SECRET = "canary-signing-secret-1f2e3d4c5b6a7988";
 const NEXT_SECRET = "canary-signing-secret-next-a1b2c3d4e5f6";

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { handleRequest } from "../../worker/handle-request.js";
+import { handleRequest } from "../../../worker/http/handle-request.js";
 import {
   ADMIN_KEY,
   capturedLogs,
@@ -11,7 +11,7 @@ import {
   post,
   requestLines,
   WRITE_KEY,
-} from "./helpers.js";
+} from "../helpers.js";
 
 const CANARY_SECRET = "canary-config-secret-77e1";
 const key = (name: string, value: string, scope = "write") => ({ name, key: value, scope });

@@ -1,13 +1,13 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { handleRequest } from "../../worker/handle-request.js";
-import type { Env } from "../../worker/env.js";
-import { admitDirectWrites, admitWrites, confirmWrites } from "../../worker/objects/newest-writes.js";
-import { DIRECT_LEASE_MS } from "../../worker/ordered-send.js";
-import { writesOf } from "../../worker/queue/writes.js";
-import type { BundleMessage, FollowUpMessage } from "../../worker/queue/messages.js";
-import { capturedLogs, errorOf, fakeTarget, post } from "./helpers.js";
-import { bundleMessage, consume, QUEUES, queuedBindings, updateMessage } from "./queue-helpers.js";
+import { handleRequest } from "../../../worker/http/handle-request.js";
+import type { Env } from "../../../worker/env.js";
+import { admitDirectWrites, admitWrites, confirmWrites } from "../../../worker/objects/newest-writes.js";
+import { DIRECT_LEASE_MS } from "../../../worker/delivery/ordered-send.js";
+import { writesOf } from "../../../worker/delivery/writes.js";
+import type { BundleMessage, FollowUpMessage } from "../../../worker/delivery/queue-messages.js";
+import { capturedLogs, errorOf, fakeTarget, post } from "../helpers.js";
+import { bundleMessage, consume, QUEUES, queuedBindings, updateMessage } from "../queue-helpers.js";
 
 const newestWrites = env.NEWEST_WRITES as NonNullable<Env["NEWEST_WRITES"]>;
 const writesOfMessage = (message: ReturnType<typeof updateMessage>) => {

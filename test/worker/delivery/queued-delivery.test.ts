@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { handleRequest } from "../../worker/handle-request.js";
-import type { BundleMessage, UpdateMessage } from "../../worker/queue/messages.js";
+import { handleRequest } from "../../../worker/http/handle-request.js";
+import type { BundleMessage, UpdateMessage } from "../../../worker/delivery/queue-messages.js";
 import {
   ADMIN_KEY,
   capturedLogs,
@@ -12,8 +12,8 @@ import {
   READ_KEY,
   requestLines,
   WRITE_KEY,
-} from "./helpers.js";
-import { bundleMessage, consume, deadLetters, QUEUES, queuedBindings, updateMessage } from "./queue-helpers.js";
+} from "../helpers.js";
+import { bundleMessage, consume, deadLetters, QUEUES, queuedBindings, updateMessage } from "../queue-helpers.js";
 
 const HOUR = 60 * 60 * 1000;
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { handleRequest } from "../../worker/handle-request.js";
-import { envWith, errorOf, fakeTarget, get, post, RELAY, send, WRITE_KEY } from "./helpers.js";
+import { handleRequest } from "../../../worker/http/handle-request.js";
+import { envWith, errorOf, fakeTarget, get, post, RELAY, send, WRITE_KEY } from "../helpers.js";
 
 const CANARY_VALUE = "canary-value-51d7";
 

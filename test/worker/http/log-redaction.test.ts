@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { handleRequest } from "../../worker/handle-request.js";
+import { handleRequest } from "../../../worker/http/handle-request.js";
 import {
   ADMIN_KEY,
   capturedLogs,
@@ -13,7 +13,7 @@ import {
   send,
   TARGET_TOKEN,
   WRITE_KEY,
-} from "./helpers.js";
+} from "../helpers.js";
 
 // Personal data and secrets that must never reach a log line.
 const CANARY_ID = "canary-id-0d9b";

@@ -4,10 +4,10 @@ import {
   isTargetRelayError,
   isTargetValidationError,
   type RelayClientOptions,
-} from "../../src/index.js";
-import { handleRequest } from "../../worker/handle-request.js";
-import { envWith, fakeTarget, READ_KEY, RELAY, send, WRITE_KEY } from "./helpers.js";
-import { queuedBindings } from "./queue-helpers.js";
+} from "../../../src/index.js";
+import { handleRequest } from "../../../worker/http/handle-request.js";
+import { envWith, fakeTarget, READ_KEY, RELAY, send, WRITE_KEY } from "../helpers.js";
+import { queuedBindings } from "../queue-helpers.js";
 
 /** A relay client whose fetch goes straight into the Worker's default export. */
 const relay = (apiKey: string, options: Partial<RelayClientOptions> = {}) =>

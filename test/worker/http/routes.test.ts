@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fakeTarget, get, post, READ_KEY, send, WRITE_KEY } from "./helpers.js";
+import { fakeTarget, get, post, READ_KEY, send, WRITE_KEY } from "../helpers.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 

@@ -1,9 +1,9 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { Env } from "../../worker/env.js";
-import { LEDGER_RETENTION_MS, ledgerOf } from "../../worker/objects/batch-ledger.js";
-import { updateMessage } from "./queue-helpers.js";
+import type { Env } from "../../../worker/env.js";
+import { LEDGER_RETENTION_MS, ledgerOf } from "../../../worker/objects/batch-ledger.js";
+import { updateMessage } from "../queue-helpers.js";
 
 const ledgers = env.BATCH_LEDGERS as NonNullable<Env["BATCH_LEDGERS"]>;
 

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
-import { handleRequest } from "../../worker/handle-request.js";
-import { capturedLogs, envWith, fakeTarget, post } from "./helpers.js";
-import { QUEUES } from "./queue-helpers.js";
+import { handleRequest } from "../../../worker/http/handle-request.js";
+import { capturedLogs, envWith, fakeTarget, post } from "../helpers.js";
+import { QUEUES } from "../queue-helpers.js";
 
 /**
  * Through the real local queues (Miniflare's, as `wrangler dev` runs them; vitest.config.ts only

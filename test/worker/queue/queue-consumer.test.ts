@@ -1,11 +1,11 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { Env } from "../../worker/env.js";
-import { ledgerOf } from "../../worker/objects/batch-ledger.js";
-import { FIRST_CHECK_SECONDS } from "../../worker/queue/follow-up-batch.js";
-import type { BundleMessage, FollowUpMessage } from "../../worker/queue/messages.js";
-import { capturedLogs, fakeTarget } from "./helpers.js";
-import { bundleMessage, consume, deadLetters, QUEUES, queuedBindings, updateMessage } from "./queue-helpers.js";
+import type { Env } from "../../../worker/env.js";
+import { ledgerOf } from "../../../worker/objects/batch-ledger.js";
+import { FIRST_CHECK_SECONDS } from "../../../worker/queue/follow-up-batch.js";
+import type { BundleMessage, FollowUpMessage } from "../../../worker/delivery/queue-messages.js";
+import { capturedLogs, fakeTarget } from "../helpers.js";
+import { bundleMessage, consume, deadLetters, QUEUES, queuedBindings, updateMessage } from "../queue-helpers.js";
 
 const ledgers = env.BATCH_LEDGERS as NonNullable<Env["BATCH_LEDGERS"]>;
 const now = () => Date.now();

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
-import { handleRequest } from "../../worker/handle-request.js";
-import type { QueuedUpdate } from "../../worker/queue/messages.js";
-import { capturedLogs, envWith, post } from "./helpers.js";
+import { handleRequest } from "../../../worker/http/handle-request.js";
+import type { QueuedUpdate } from "../../../worker/delivery/queue-messages.js";
+import { capturedLogs, envWith, post } from "../helpers.js";
 import {
   deadLetters,
   faultyTarget,
@@ -10,7 +10,7 @@ import {
   seededRandom,
   storedAttributes,
   unlimited,
-} from "./queue-helpers.js";
+} from "../queue-helpers.js";
 
 const UPDATES = 10_000;
 const VISITORS = 2_000;

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { handleRequest } from "../../worker/handle-request.js";
-import { capturedLogs, errorOf, fakeTarget, get, post, requestLines, send, TARGET_TOKEN } from "./helpers.js";
+import { handleRequest } from "../../../worker/http/handle-request.js";
+import { capturedLogs, errorOf, fakeTarget, get, post, requestLines, send, TARGET_TOKEN } from "../helpers.js";
 
 const CANARY_ID = "canary-id-3a8e";
 const CANARY_VALUE = "canary-value-c41b";

@@ -1,10 +1,10 @@
 import * as v from "valibot";
-import { parseOrThrow } from "../../src/validation.js";
-import type { EndpointCall, ProtectedEndpoint } from "../endpoint.js";
+import { parseOrThrow } from "../../../src/internal/validation.js";
+import type { EndpointCall, ProtectedEndpoint } from "../route-handler.js";
 import { jsonResponse } from "../json-response.js";
-import { deadLetterStoreOf } from "../objects/dead-letter-store.js";
-import { enqueueBundles } from "../queue/enqueue.js";
-import { RelayError } from "../relay-error.js";
+import { deadLetterStoreOf } from "../../objects/dead-letter-store.js";
+import { enqueueBundles } from "../../delivery/enqueue.js";
+import { RelayError } from "../../relay-error.js";
 
 /** The dead-letter store, or a 404 when queued delivery is not set up (no bindings). */
 function storeOf({ config }: EndpointCall) {

@@ -1,9 +1,9 @@
 import * as v from "valibot";
-import { isTargetHttpError, isTargetRejectedError } from "../../src/index.js";
-import type { ProtectedEndpoint } from "../endpoint.js";
+import { isTargetHttpError, isTargetRejectedError } from "../../../src/index.js";
+import type { ProtectedEndpoint } from "../route-handler.js";
 import { jsonResponse } from "../json-response.js";
 import { pathParam } from "../path-params.js";
-import { RelayError } from "../relay-error.js";
+import { RelayError } from "../../relay-error.js";
 
 // Target's batch ids look like `acme-1701473848678-13029383`.
 const BatchIdSchema = v.pipe(

@@ -1,7 +1,7 @@
-import type { ProtectedEndpoint } from "../endpoint.js";
+import type { ProtectedEndpoint } from "../route-handler.js";
 import { jsonResponse } from "../json-response.js";
 import { Mbox3rdPartyIdSchema, pathParam } from "../path-params.js";
-import { RelayError } from "../relay-error.js";
+import { RelayError } from "../../relay-error.js";
 
 /**
  * `GET /v1/profiles/{mbox3rdPartyId}`: the profile, its attributes in the shape they are written

@@ -1,4 +1,4 @@
-import type { PublicEndpoint } from "../endpoint.js";
+import type { PublicEndpoint } from "../route-handler.js";
 import { jsonResponse } from "../json-response.js";
 
 /** Liveness only: the same answer whatever the configuration, so it reveals nothing about it. */

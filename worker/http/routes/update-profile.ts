@@ -1,10 +1,10 @@
 import * as v from "valibot";
-import type { ProfileUpdate } from "../../src/index.js";
-import { ProfileUpdateSchema } from "../../src/profile-update.js";
-import { formatPath, parseOrThrow } from "../../src/validation.js";
-import { refuseUnlistedAttributes } from "../attribute-allow-list.js";
-import { deliverUpdate } from "../deliver-update.js";
-import type { ProtectedEndpoint } from "../endpoint.js";
+import type { ProfileUpdate } from "../../../src/index.js";
+import { ProfileUpdateSchema } from "../../../src/profile-update.js";
+import { formatPath, parseOrThrow } from "../../../src/internal/validation.js";
+import { refuseUnlistedAttributes } from "../../auth/attribute-allow-list.js";
+import { deliverUpdate } from "../../delivery/deliver-update.js";
+import type { ProtectedEndpoint } from "../route-handler.js";
 import { jsonResponse } from "../json-response.js";
 import { Mbox3rdPartyIdSchema, pathParam } from "../path-params.js";
 

@@ -1,17 +1,17 @@
 import * as v from "valibot";
-import { encodeBatches, type ProfileUpdate } from "../../src/index.js";
-import { ProfileUpdateSchema } from "../../src/profile-update.js";
-import { formatPath, parseOrThrow } from "../../src/validation.js";
-import { refuseUnlistedAttributes } from "../attribute-allow-list.js";
-import { queueUnavailable } from "../deliver-update.js";
-import type { ProtectedEndpoint } from "../endpoint.js";
+import { encodeBatches, type ProfileUpdate } from "../../../src/index.js";
+import { ProfileUpdateSchema } from "../../../src/profile-update.js";
+import { formatPath, parseOrThrow } from "../../../src/internal/validation.js";
+import { refuseUnlistedAttributes } from "../../auth/attribute-allow-list.js";
+import { queueUnavailable } from "../../delivery/deliver-update.js";
+import type { ProtectedEndpoint } from "../route-handler.js";
 import { jsonResponse } from "../json-response.js";
-import { UpdateTooLargeError } from "../queue/bundles.js";
-import { enqueueBundles, toQueuedUpdate } from "../queue/enqueue.js";
-import { scheduleFollowUp } from "../queue/follow-up-batch.js";
-import { sendInOrder } from "../ordered-send.js";
-import { writesOf } from "../queue/writes.js";
-import { RelayError } from "../relay-error.js";
+import { UpdateTooLargeError } from "../../delivery/bundles.js";
+import { enqueueBundles, toQueuedUpdate } from "../../delivery/enqueue.js";
+import { scheduleFollowUp } from "../../queue/follow-up-batch.js";
+import { sendInOrder } from "../../delivery/ordered-send.js";
+import { writesOf } from "../../delivery/writes.js";
+import { RelayError } from "../../relay-error.js";
 import type { RequestLog } from "../request-log.js";
 
 const UpdateSchema = v.pipe(
