@@ -21,9 +21,9 @@ export type { BatchSubmission, BatchVersion } from "./bulk/batch-submission.js";
 export { parseBatchStatus } from "./bulk/batch-status.js";
 export type { BatchRef, BatchStatus } from "./bulk/batch-status.js";
 export type { WaitForBatchOptions } from "./bulk/wait-for-batch.js";
+export { isTargetBulkUpdateError, TargetBulkUpdateError } from "./bulk/bulk-update.js";
 export type { BulkBatch, BulkProgress, BulkReport, BulkUpdateOptions } from "./bulk/bulk-update.js";
 export {
-  isTargetBulkUpdateError,
   isTargetHttpError,
   isTargetNetworkError,
   isTargetProfileError,
@@ -31,7 +31,6 @@ export {
   isTargetResponseError,
   isTargetTimeoutError,
   isTargetValidationError,
-  TargetBulkUpdateError,
   TargetHttpError,
   TargetNetworkError,
   TargetProfileError,

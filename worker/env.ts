@@ -50,9 +50,6 @@ declare global {
       DEAD_LETTERS?: DurableObjectNamespace<DeadLetterStore>;
       BATCH_LEDGERS?: DurableObjectNamespace<BatchLedger>;
     }
-    interface GlobalProps {
-      mainModule: typeof import("./index.js");
-    }
   }
 }
 

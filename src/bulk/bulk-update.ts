@@ -4,7 +4,7 @@ import type { BatchStatus } from "./batch-status.js";
 import type { BatchSubmission, BatchVersion } from "./batch-submission.js";
 import { encodeBatchesAsync, type EncodeOptions } from "./encode-batches.js";
 import { milliseconds } from "../client/client-options.js";
-import { TargetBulkUpdateError } from "../errors.js";
+import { errorGuard, TargetProfileError } from "../errors.js";
 import type { ProfileUpdate } from "../profile-update.js";
 import { parseOrThrow } from "../internal/validation.js";
 import type { WaitForBatchOptions } from "./wait-for-batch.js";
@@ -145,3 +145,27 @@ export async function bulkUpdate(
   }
   return report();
 }
+
+/**
+ * A bulk update stopped part way: a row broke a rule, a call failed, or the signal aborted (`cause`).
+ * `report` lists the files Target already has (resubmitting them is harmless, but not needed).
+ * The report holds visitor ids (`failedIds`), so it is left out of the error's JSON and inspection.
+ * @example
+ * if (isTargetBulkUpdateError(error)) console.error(`${error.report.files} file(s) were submitted`, error.cause);
+ */
+export class TargetBulkUpdateError extends TargetProfileError {
+  override name = "TargetBulkUpdateError";
+  declare readonly report: BulkReport;
+
+  constructor(report: BulkReport, cause: unknown) {
+    super(`bulk update stopped after ${report.files} submitted file(s)`, { cause });
+    Object.defineProperty(this, "report", { value: report, enumerable: false });
+  }
+}
+
+/**
+ * True when a bulk update stopped part way (see its `report`).
+ * @example
+ * if (isTargetBulkUpdateError(error)) console.error(`${error.report.rows} rows were submitted before`, error.cause);
+ */
+export const isTargetBulkUpdateError = errorGuard<TargetBulkUpdateError>("TargetBulkUpdateError");
