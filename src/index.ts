@@ -7,14 +7,14 @@ export type {
   UpdateProfileOptions,
 } from "./client/client.js";
 export type { RetryPolicy, TargetClientOptions } from "./client/client-options.js";
-export { buildUpdateRequest, MAX_GET_URL_BYTES, MAX_POST_BODY_BYTES } from "./single-update/build-update-request.js";
+export { buildUpdateRequest } from "./single-update/build-update-request.js";
 export type { UpdateRequestOptions } from "./single-update/build-update-request.js";
 export { parseUpdateResponse } from "./single-update/update-response.js";
 export type { UpdateResult } from "./single-update/update-response.js";
 export { buildProfileRequest, parseProfile } from "./profile-fetch/profile-fetch.js";
 export type { ProfileLookup, TargetProfile } from "./profile-fetch/profile-fetch.js";
 export type { AttributeValue, IdType, ProfileAttributes, ProfileUpdate } from "./profile-update.js";
-export { encodeBatches, encodeBatchesAsync, MAX_BATCH_BYTES, MAX_BATCH_ROWS } from "./bulk/encode-batches.js";
+export { encodeBatches, encodeBatchesAsync } from "./bulk/encode-batches.js";
 export type { BatchFile, EncodeOptions } from "./bulk/encode-batches.js";
 export { parseBatchSubmission } from "./bulk/batch-submission.js";
 export type { BatchSubmission, BatchVersion } from "./bulk/batch-submission.js";
@@ -50,3 +50,15 @@ export type {
   RelayUpdateResult,
 } from "./relay/relay-client.js";
 export { isTargetRelayError, TargetRelayError } from "./errors.js";
+export {
+  BATCH_STATUS_RETENTION_MS,
+  BULK_CALL_WINDOW_MS,
+  BULK_CALLS_PER_MINUTE,
+  MAX_BATCH_BYTES,
+  MAX_BATCH_ROWS,
+  MAX_GET_URL_BYTES,
+  MAX_ID_LENGTH,
+  MAX_NAME_LENGTH,
+  MAX_POST_BODY_BYTES,
+  SINGLE_UPDATES_PER_DAY,
+} from "./limits.js";

@@ -1,9 +1,8 @@
 import { TargetValidationError } from "../errors.js";
+import { MAX_ID_LENGTH, MAX_NAME_LENGTH } from "../limits.js";
 import {
   CONTROL_CHARACTER,
   isWellFormed,
-  MAX_ID_LENGTH,
-  MAX_NAME_LENGTH,
   ProfileUpdateSchema,
   type CheckedUpdate,
   type IdType,

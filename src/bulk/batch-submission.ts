@@ -2,7 +2,7 @@ import * as v from "valibot";
 import type { BatchFile } from "./batch-file.js";
 import { authHeaders, type Endpoint } from "../internal/endpoint.js";
 import { TargetRejectedError, TargetResponseError, TargetValidationError } from "../errors.js";
-import { MAX_BATCH_BYTES } from "./encode-batches.js";
+import { MAX_BATCH_BYTES } from "../limits.js";
 import { xmlText } from "../internal/xml.js";
 
 /** v2 creates missing profiles and reports per row; v1 only updates existing profiles. */

@@ -2,23 +2,11 @@ import * as v from "valibot";
 import { BatchFileBuilder, type BatchFile, type BatchLimits } from "./batch-file.js";
 import { atRow, checkRow } from "./batch-row.js";
 import { TargetValidationError } from "../errors.js";
+import { MAX_BATCH_BYTES, MAX_BATCH_ROWS } from "../limits.js";
 import type { IdType, ProfileUpdate } from "../profile-update.js";
 import { parseOrThrow } from "../internal/validation.js";
 
 export type { BatchFile } from "./batch-file.js";
-
-/**
- * Target's limit of rows in one batch file (the default `maxRows`).
- * @example
- * encodeBatches(rows, { maxRows: MAX_BATCH_ROWS / 10 });
- */
-export const MAX_BATCH_ROWS = 500_000;
-/**
- * The largest batch file in bytes: files must be under 50 MB (the default `maxBytes`).
- * @example
- * encodeBatches(rows, { maxBytes: Math.floor(MAX_BATCH_BYTES / 2) });
- */
-export const MAX_BATCH_BYTES = 50 * 1024 * 1024 - 1;
 
 /**
  * Options of `encodeBatches`: smaller files than Target's limits allow.

@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { BULK_CALLS_PER_MINUTE } from "../limits.js";
 
 // A DNS label: Target puts the client code in the host name (CLIENTCODE.tt.omtrdc.net).
 const DNS_LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
@@ -106,9 +107,12 @@ export const TargetClientOptionsSchema = v.pipe(
           v.number("bulkCallsPerMinute must be a number"),
           v.integer("bulkCallsPerMinute must be a whole number"),
           v.minValue(1, "bulkCallsPerMinute must be at least 1"),
-          v.maxValue(50, "bulkCallsPerMinute must be at most 50 (Target's limit)"),
+          v.maxValue(
+            BULK_CALLS_PER_MINUTE,
+            `bulkCallsPerMinute must be at most ${BULK_CALLS_PER_MINUTE} (Target's limit)`,
+          ),
         ),
-        50,
+        BULK_CALLS_PER_MINUTE,
       ),
     },
     (issue) => {

@@ -1,4 +1,5 @@
 import { sleep } from "../internal/sleep.js";
+import { BULK_CALL_WINDOW_MS } from "../limits.js";
 
 /**
  * Keeps calls within `limit` per rolling `windowMs`: Target allows 50 Admin, Reporting and Bulk API
@@ -10,7 +11,7 @@ export interface RollingLimiter {
   acquire(signal?: AbortSignal): Promise<void>;
 }
 
-export function createRollingLimiter(limit: number, windowMs = 60_000): RollingLimiter {
+export function createRollingLimiter(limit: number, windowMs = BULK_CALL_WINDOW_MS): RollingLimiter {
   // Start times of the calls in the current window, oldest first (at most `limit` of them).
   const started: number[] = [];
   return {

@@ -1,6 +1,7 @@
 // Bulk Profile Update and Batch Status. Rows are applied at submission; the status only reports.
 import { parseBatchBody, type ParsedBatch } from "./batch-parsing.js";
-import { BATCH_RETENTION_MS, isValidThirdPartyId } from "./limits.js";
+import { BATCH_STATUS_RETENTION_MS } from "../limits.js";
+import { isValidThirdPartyId } from "./limits.js";
 import type { ProfileStore } from "./profile-store.js";
 import { escapeXml, isFormBody, refusal, xmlResponse } from "./responses.js";
 import { queryField } from "./routing.js";
@@ -78,7 +79,7 @@ export function createBatchService(options: BatchServiceOptions): BatchService {
       const batchId = queryField(url, "batchId");
       if (!batchId) return refusal("xml", 400, "Missing batchId");
       const batch = batches.get(batchId);
-      if (batch === undefined || now() - batch.submittedAt > BATCH_RETENTION_MS) {
+      if (batch === undefined || now() - batch.submittedAt > BATCH_STATUS_RETENTION_MS) {
         return refusal("xml", 404, "Batch not found");
       }
       const complete = ++batch.polls > options.pollsUntilComplete;

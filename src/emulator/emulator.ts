@@ -1,3 +1,4 @@
+import { BULK_CALL_WINDOW_MS, BULK_CALLS_PER_MINUTE } from "../limits.js";
 import { createBatchService } from "./batches.js";
 import { createFaultQueue, delay } from "./faults.js";
 import { createProfileStore, toStoredProfile } from "./profile-store.js";
@@ -29,7 +30,7 @@ export function createTargetEmulator(options: TargetEmulatorOptions = {}): Targe
   const calls: MutableCall[] = [];
   const faults = createFaultQueue();
   const failedRowIds = new Set<string>();
-  const bulkLimit = createRollingLimit(options.bulkCallsPerMinute ?? 50, 60_000);
+  const bulkLimit = createRollingLimit(options.bulkCallsPerMinute ?? BULK_CALLS_PER_MINUTE, BULK_CALL_WINDOW_MS);
   let tntSequence = 0;
   const store = createProfileStore(() => `${now()}-${String(++tntSequence).padStart(6, "0")}.01_00`);
   const batches = createBatchService({

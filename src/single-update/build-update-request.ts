@@ -1,21 +1,9 @@
 import * as v from "valibot";
 import { authHeaders, EndpointOptionsSchema, type Endpoint } from "../internal/endpoint.js";
 import { TargetValidationError } from "../errors.js";
+import { MAX_GET_URL_BYTES, MAX_POST_BODY_BYTES } from "../limits.js";
 import { ProfileUpdateSchema, type CheckedUpdate, type ProfileUpdate } from "../profile-update.js";
 import { parseOrThrow } from "../internal/validation.js";
-
-/**
- * Target's limit for a GET update: the whole URL, in bytes (8 KB). Longer updates go as POST.
- * @example
- * buildUpdateRequest(update, { clientCode: "acme" }).url.length <= MAX_GET_URL_BYTES; // for a GET
- */
-export const MAX_GET_URL_BYTES = 8 * 1024;
-/**
- * Target's limit for a POST update: the form body, in bytes (60 KB). Larger updates are refused before sending.
- * @example
- * if (error.message.includes(String(MAX_POST_BODY_BYTES))) splitTheUpdate();
- */
-export const MAX_POST_BODY_BYTES = 60 * 1024;
 
 /**
  * Options of `buildUpdateRequest`: where to send, the token, and optionally the method to force.

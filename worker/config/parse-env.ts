@@ -1,6 +1,12 @@
 import * as v from "valibot";
 import { ClientCodeSchema } from "../../src/client/client-options.js";
-import { isTargetValidationError, MAX_BATCH_ROWS, type TargetClient } from "../../src/index.js";
+import {
+  BULK_CALLS_PER_MINUTE,
+  isTargetValidationError,
+  MAX_BATCH_ROWS,
+  SINGLE_UPDATES_PER_DAY,
+  type TargetClient,
+} from "../../src/index.js";
 import { AttributeNameSchema, thirdPartyIdSchema } from "../../src/profile-update.js";
 import { formatPath } from "../../src/internal/validation.js";
 import type { Env } from "../env.js";
@@ -9,7 +15,7 @@ import type { BatchLedger } from "../objects/batch-ledger.js";
 import type { DeadLetterStore } from "../objects/dead-letter-store.js";
 import type { IdempotencyKeys } from "../objects/idempotency-keys.js";
 import type { NewestWrites } from "../objects/newest-writes.js";
-import { SINGLE_UPDATES_PER_DAY, type TargetQuotas } from "../objects/target-quotas.js";
+import type { TargetQuotas } from "../objects/target-quotas.js";
 import { digestKeys, RelayKeysSchema, type RelayKey } from "../auth/relay-keys.js";
 import { importSigningSecrets } from "../auth/request-signature.js";
 import { createUpstream } from "../upstream/upstream.js";
@@ -155,7 +161,10 @@ const EnvSchema = v.pipe(
       "direct",
     ),
     RELAY_SINGLE_UPDATE_SHARE: v.optional(share, DEFAULT_SINGLE_UPDATE_SHARE),
-    TARGET_BULK_CALLS_PER_MINUTE: v.optional(wholeNumber(1, 50, " (Target's limit)"), 50),
+    TARGET_BULK_CALLS_PER_MINUTE: v.optional(
+      wholeNumber(1, BULK_CALLS_PER_MINUTE, " (Target's limit)"),
+      BULK_CALLS_PER_MINUTE,
+    ),
     IDEMPOTENCY_KEYS: v.pipe(
       durableObject<IdempotencyKeys>(),
       v.check((value) => value !== undefined, "must be a [[durable_objects.bindings]] binding (see wrangler.toml)"),
