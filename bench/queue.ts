@@ -13,7 +13,7 @@
 // whatever happens (on failure its log and state stay, for a look). BENCH_UPDATES=5000 makes a
 // quick trial run; the figures to report are the default's.
 
-import { toHex } from "../src/internal/bytes.js";
+import { toHex } from "../src/internal/index.js";
 
 // The root tsconfig has no Node types (they would leak into src/): the few Node APIs used here, typed here.
 interface ChildProcess {

@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { objectMessage } from "./internal/schemas.js";
 import { MAX_ID_LENGTH, MAX_NAME_LENGTH } from "./limits.js";
 
 /**
@@ -108,11 +109,10 @@ export const ProfileUpdateSchema = v.pipe(
       mboxPC: v.optional(PcIdSchema),
       attributes: AttributesSchema,
     },
-    (issue) => {
-      if (issue.expected === "never") return "unknown field: an update takes mbox3rdPartyId or mboxPC, and attributes";
-      if (issue.path) return "is required";
-      return "an update must be an object { mbox3rdPartyId | mboxPC, attributes }";
-    },
+    objectMessage(
+      "an update must be an object { mbox3rdPartyId | mboxPC, attributes }",
+      "unknown field: an update takes mbox3rdPartyId or mboxPC, and attributes",
+    ),
   ),
   v.check(
     (update) => (update.mbox3rdPartyId === undefined) !== (update.mboxPC === undefined),

@@ -8,6 +8,9 @@ import { xmlText } from "../internal/xml.js";
 /** v2 creates missing profiles and reports per row; v1 only updates existing profiles. */
 export type BatchVersion = 1 | 2;
 
+/** The `version` option of a submission: 2 unless told otherwise. */
+export const BatchVersionSchema = v.optional(v.picklist([1, 2], "version must be 1 or 2"), 2);
+
 /**
  * A batch Target accepted: its id and where its status is read.
  * @example

@@ -1,11 +1,11 @@
 import * as v from "valibot";
 import type { BatchFile } from "./batch-file.js";
 import type { BatchStatus } from "./batch-status.js";
-import type { BatchSubmission, BatchVersion } from "./batch-submission.js";
+import { BatchVersionSchema, type BatchSubmission, type BatchVersion } from "./batch-submission.js";
 import { encodeBatchesAsync, type EncodeOptions } from "./encode-batches.js";
-import { milliseconds } from "../client/client-options.js";
 import { errorGuard, TargetProfileError } from "../errors.js";
 import type { ProfileUpdate } from "../profile-update.js";
+import { functionSchema, milliseconds, SignalSchema } from "../internal/schemas.js";
 import { parseOrThrow } from "../internal/validation.js";
 import type { WaitForBatchOptions } from "./wait-for-batch.js";
 
@@ -79,16 +79,11 @@ export interface BulkCalls {
 
 const BulkOptionsSchema = v.object(
   {
-    version: v.optional(v.picklist([1, 2], "version must be 1 or 2"), 2),
+    version: BatchVersionSchema,
     submitTimeout: v.optional(milliseconds("submitTimeout")),
     wait: v.optional(v.union([v.boolean(), v.object({})], "wait must be true, false or polling options"), true),
-    onProgress: v.optional(
-      v.custom<(progress: BulkProgress) => void>(
-        (input) => typeof input === "function",
-        "onProgress must be a function",
-      ),
-    ),
-    signal: v.optional(v.custom<AbortSignal>((input) => input instanceof AbortSignal, "signal must be an AbortSignal")),
+    onProgress: v.optional(functionSchema<(progress: BulkProgress) => void>("onProgress")),
+    signal: SignalSchema,
     // Checked by the encoder, with Target's limits.
     maxRows: v.optional(v.unknown()),
     maxBytes: v.optional(v.unknown()),

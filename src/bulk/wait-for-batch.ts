@@ -1,8 +1,8 @@
 import * as v from "valibot";
 import type { BatchStatus } from "./batch-status.js";
-import { milliseconds } from "../client/client-options.js";
 import { TargetTimeoutError } from "../errors.js";
 import { sleep } from "../internal/sleep.js";
+import { milliseconds, SignalSchema } from "../internal/schemas.js";
 import { parseOrThrow } from "../internal/validation.js";
 
 /**
@@ -29,7 +29,7 @@ const WaitOptionsSchema = v.object(
       2_000,
     ),
     maxInterval: v.optional(milliseconds("maxInterval"), 60_000),
-    signal: v.optional(v.custom<AbortSignal>((input) => input instanceof AbortSignal, "signal must be an AbortSignal")),
+    signal: SignalSchema,
   },
   "options must be an object",
 );

@@ -1,44 +1,7 @@
 import * as v from "valibot";
+import { BaseUrlSchema, ClientCodeSchema, defaultBaseUrl, TokenSchema } from "../internal/endpoint.js";
+import { functionSchema, milliseconds, objectMessage } from "../internal/schemas.js";
 import { BULK_CALLS_PER_MINUTE } from "../limits.js";
-
-// A DNS label: Target puts the client code in the host name (CLIENTCODE.tt.omtrdc.net).
-const DNS_LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
-// setTimeout's ceiling: a larger timeout would fire at once.
-const MAX_TIMER_MS = 2_147_483_647;
-
-export const ClientCodeSchema = v.pipe(
-  v.string("clientCode must be a string"),
-  v.regex(
-    DNS_LABEL,
-    "clientCode must be a DNS label: letters, digits and hyphens, at most 63 characters, no hyphen at either end",
-  ),
-);
-
-/** An http(s) URL that paths are appended to: no query, no fragment, no trailing slash. */
-export const httpBaseUrlSchema = (field: string) =>
-  v.pipe(
-    v.string(`${field} must be a string`),
-    v.url(`${field} must be an absolute URL`),
-    v.check((url) => /^https?:$/.test(new URL(url).protocol), `${field} must use http or https`),
-    v.check((url) => !url.includes("?") && !url.includes("#"), `${field} must not have a query or a fragment`),
-    // Normalized (punycode host, encoded path) and without a trailing slash, so paths append cleanly.
-    v.transform((url) => new URL(url).href.replace(/\/+$/, "")),
-  );
-
-export const BaseUrlSchema = httpBaseUrlSchema("baseUrl");
-
-/** Where an account's Profile APIs are served. */
-export const defaultBaseUrl = (clientCode: string) => `https://${clientCode}.tt.omtrdc.net`;
-
-export const TokenSchema = v.pipe(v.string("token must be a string"), v.nonEmpty("token must not be empty"));
-
-export const milliseconds = (field: string) =>
-  v.pipe(
-    v.number(`${field} must be a number of milliseconds`),
-    v.integer(`${field} must be a whole number of milliseconds`),
-    v.minValue(0, `${field} must not be negative`),
-    v.maxValue(MAX_TIMER_MS, `${field} must be at most ${MAX_TIMER_MS} ms`),
-  );
 
 const RetryObjectSchema = v.strictObject(
   {
@@ -53,10 +16,7 @@ const RetryObjectSchema = v.strictObject(
     maxDelay: v.optional(milliseconds("retry.maxDelay")),
     maxRetryAfter: v.optional(milliseconds("retry.maxRetryAfter")),
   },
-  (issue) =>
-    issue.expected === "never"
-      ? "unknown retry option"
-      : "retry must be a number or { limit, baseDelay, maxDelay, maxRetryAfter }",
+  objectMessage("retry must be a number or { limit, baseDelay, maxDelay, maxRetryAfter }", "unknown retry option"),
 );
 
 /**
@@ -99,7 +59,7 @@ export const TargetClientOptionsSchema = v.pipe(
       clientCode: ClientCodeSchema,
       token: v.optional(TokenSchema),
       baseUrl: v.optional(BaseUrlSchema),
-      fetch: v.optional(v.custom<FetchLike>((value) => typeof value === "function", "fetch must be a function")),
+      fetch: v.optional(functionSchema<FetchLike>("fetch")),
       timeout: v.optional(milliseconds("timeout"), 10_000),
       retry: v.optional(RetrySchema, DEFAULT_RETRY),
       bulkCallsPerMinute: v.optional(
@@ -115,11 +75,7 @@ export const TargetClientOptionsSchema = v.pipe(
         BULK_CALLS_PER_MINUTE,
       ),
     },
-    (issue) => {
-      if (issue.expected === "never") return "unknown option";
-      if (issue.path) return "is required";
-      return "options must be an object";
-    },
+    objectMessage("options must be an object", "unknown option"),
   ),
   v.transform((options) => ({
     ...options,

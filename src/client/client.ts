@@ -3,13 +3,14 @@ import type { BatchFile } from "../bulk/batch-file.js";
 import { batchStatusRequest, parseBatchStatus, type BatchRef, type BatchStatus } from "../bulk/batch-status.js";
 import {
   batchSubmitRequest,
+  BatchVersionSchema,
   parseBatchSubmission,
   type BatchSubmission,
   type BatchVersion,
 } from "../bulk/batch-submission.js";
 import { MethodSchema, updateRequest } from "../single-update/build-update-request.js";
 import { bulkUpdate, type BulkReport, type BulkUpdateOptions } from "../bulk/bulk-update.js";
-import { milliseconds, TargetClientOptionsSchema, type TargetClientOptions } from "./client-options.js";
+import { TargetClientOptionsSchema, type TargetClientOptions } from "./client-options.js";
 import { TargetHttpError } from "../errors.js";
 import { createSend } from "./http.js";
 import {
@@ -22,6 +23,7 @@ import {
 import { ProfileUpdateSchema, type ProfileUpdate } from "../profile-update.js";
 import { createRollingLimiter } from "./rolling-limiter.js";
 import { parseUpdateResponse, type UpdateResult } from "../single-update/update-response.js";
+import { milliseconds, SignalSchema } from "../internal/schemas.js";
 import { parseOrThrow } from "../internal/validation.js";
 import { waitForBatch, type WaitForBatchOptions } from "../bulk/wait-for-batch.js";
 
@@ -126,10 +128,6 @@ export interface TargetClient {
   ): Promise<BulkReport>;
 }
 
-const SignalSchema = v.optional(
-  v.custom<AbortSignal>((input) => input instanceof AbortSignal, "signal must be an AbortSignal"),
-);
-
 /** Per-call options: `signal` plus the call's own entries (checked as `options ?? {}`). */
 const callOptions = <TEntries extends v.ObjectEntries>(entries: TEntries) =>
   v.object({ signal: SignalSchema, ...entries }, "options must be an object");
@@ -137,7 +135,7 @@ const callOptions = <TEntries extends v.ObjectEntries>(entries: TEntries) =>
 const UpdateOptionsSchema = callOptions({ method: MethodSchema });
 const GetProfileOptionsSchema = callOptions({});
 const SubmitOptionsSchema = callOptions({
-  version: v.optional(v.picklist([1, 2], "version must be 1 or 2"), 2),
+  version: BatchVersionSchema,
   timeout: v.optional(milliseconds("timeout")),
 });
 const StatusOptionsSchema = callOptions({ details: v.optional(v.boolean("details must be true or false"), false) });

@@ -2,6 +2,7 @@ import * as v from "valibot";
 import { authHeaders, EndpointOptionsSchema, type Endpoint } from "../internal/endpoint.js";
 import { TargetResponseError } from "../errors.js";
 import { thirdPartyIdSchema, visitorIdSchema } from "../profile-update.js";
+import { objectMessage } from "../internal/schemas.js";
 import { parseOrThrow } from "../internal/validation.js";
 
 /**
@@ -27,10 +28,10 @@ const ProfileLookupSchema = v.pipe(
         v.pipe(visitorIdSchema("marketingCloudVisitorId"), notDotSegment("marketingCloudVisitorId")),
       ),
     },
-    (issue) =>
-      issue.expected === "never"
-        ? "unknown field: a lookup takes one of thirdPartyId, tntId or marketingCloudVisitorId"
-        : "a lookup must be an object { thirdPartyId | tntId | marketingCloudVisitorId }",
+    objectMessage(
+      "a lookup must be an object { thirdPartyId | tntId | marketingCloudVisitorId }",
+      "unknown field: a lookup takes one of thirdPartyId, tntId or marketingCloudVisitorId",
+    ),
   ),
   v.check(
     (lookup) => Object.values(lookup).filter((id) => id !== undefined).length === 1,

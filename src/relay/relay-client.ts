@@ -1,9 +1,9 @@
 import * as v from "valibot";
 import type { BatchStatus } from "../bulk/batch-status.js";
-import { httpBaseUrlSchema, milliseconds } from "../client/client-options.js";
 import { isTargetRelayError, TargetRelayError } from "../errors.js";
 import { toHex } from "../internal/bytes.js";
 import { ProfileUpdateSchema, thirdPartyIdSchema, type ProfileUpdate } from "../profile-update.js";
+import { functionSchema, httpBaseUrlSchema, milliseconds, nonEmptyString, objectMessage } from "../internal/schemas.js";
 import { parseOrThrow } from "../internal/validation.js";
 
 /**
@@ -112,19 +112,12 @@ export interface RelayClient {
 const RelayClientOptionsSchema = v.strictObject(
   {
     url: httpBaseUrlSchema("url"),
-    apiKey: v.pipe(v.string("apiKey must be a string"), v.nonEmpty("apiKey must not be empty")),
-    signingSecret: v.optional(
-      v.pipe(v.string("signingSecret must be a string"), v.nonEmpty("signingSecret must not be empty")),
-    ),
+    apiKey: nonEmptyString("apiKey"),
+    signingSecret: v.optional(nonEmptyString("signingSecret")),
     timeout: v.optional(milliseconds("timeout"), 10_000),
-    fetch: v.optional(
-      v.custom<(input: Request) => Promise<Response>>(
-        (value) => typeof value === "function",
-        "fetch must be a function",
-      ),
-    ),
+    fetch: v.optional(functionSchema<(input: Request) => Promise<Response>>("fetch")),
   },
-  (issue) => (issue.expected === "never" ? "unknown option" : issue.path ? "is required" : "options must be an object"),
+  objectMessage("options must be an object", "unknown option"),
 );
 
 const RelayUpdateSchema = v.pipe(

@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { objectMessage } from "../../src/internal/index.js";
 import { RelayError } from "../relay-error.js";
 
 /**
@@ -35,12 +36,7 @@ const RelayKeyEntrySchema = v.strictObject(
     key: v.pipe(v.string("is required"), v.nonEmpty("must not be empty")),
     scope: ScopeSchema,
   },
-  (issue) =>
-    issue.expected === "never"
-      ? "unknown field: a key is { name, key, scope }"
-      : issue.path
-        ? "is required"
-        : "must be { name, key, scope }",
+  objectMessage("must be { name, key, scope }", "unknown field: a key is { name, key, scope }"),
 );
 
 /** The `RELAY_KEYS` list: several keys at once, so a new one can go live before the old one is removed. */

@@ -1,4 +1,4 @@
-import { RELAY_SIGNATURE_HEADER, RELAY_TIMESTAMP_HEADER } from "../../src/relay/relay-client.js";
+import { RELAY_SIGNATURE_HEADER, RELAY_TIMESTAMP_HEADER } from "../../src/internal/index.js";
 import { RelayError } from "../relay-error.js";
 
 /**

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { ClientCodeSchema } from "../../src/client/client-options.js";
+import { AttributeNameSchema, ClientCodeSchema, formatPath, thirdPartyIdSchema } from "../../src/internal/index.js";
 import {
   BULK_CALLS_PER_MINUTE,
   isTargetValidationError,
@@ -7,8 +7,6 @@ import {
   SINGLE_UPDATES_PER_DAY,
   type TargetClient,
 } from "../../src/index.js";
-import { AttributeNameSchema, thirdPartyIdSchema } from "../../src/profile-update.js";
-import { formatPath } from "../../src/internal/validation.js";
 import type { Env } from "../env.js";
 import type { LocalEmulator } from "../upstream/local-emulator.js";
 import type { BatchLedger } from "../objects/batch-ledger.js";

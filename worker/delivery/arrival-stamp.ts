@@ -1,4 +1,4 @@
-import { toHex } from "../../src/internal/bytes.js";
+import { toHex } from "../../src/internal/index.js";
 
 /**
  * When the relay received an update, and a unique id that breaks ties. Together they order every

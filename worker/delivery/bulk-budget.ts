@@ -1,4 +1,4 @@
-import { sleep } from "../../src/internal/sleep.js";
+import { sleep } from "../../src/internal/index.js";
 import type { QueuedDelivery, RelayConfig } from "../config/parse-env.js";
 import { quotasOf } from "../objects/target-quotas.js";
 import { BulkBudgetExhaustedError } from "./failure-reason.js";

@@ -1,5 +1,9 @@
-import { buildUpdateRequest, isTargetValidationError, type ProfileUpdate } from "../../src/index.js";
-import type { ProfileAttributes } from "../../src/profile-update.js";
+import {
+  buildUpdateRequest,
+  isTargetValidationError,
+  type ProfileAttributes,
+  type ProfileUpdate,
+} from "../../src/index.js";
 import type { QueuedDelivery, RelayConfig } from "../config/parse-env.js";
 import { quotasOf } from "../objects/target-quotas.js";
 import { sendInOrder } from "./ordered-send.js";

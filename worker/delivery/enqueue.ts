@@ -1,4 +1,4 @@
-import type { ProfileAttributes } from "../../src/profile-update.js";
+import type { ProfileAttributes } from "../../src/index.js";
 import { stampArrival } from "./arrival-stamp.js";
 import type { QueuedDelivery } from "../config/parse-env.js";
 import { packBundles } from "./bundles.js";

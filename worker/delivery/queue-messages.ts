@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { AttributeNameSchema, AttributeValueSchema, thirdPartyIdSchema } from "../../src/profile-update.js";
+import { AttributeNameSchema, AttributeValueSchema, thirdPartyIdSchema } from "../../src/internal/index.js";
 
 /**
  * What travels on the relay's queues. Every body has a `type`, so the dead-letter consumer can read

@@ -1,4 +1,4 @@
-import type { AttributeValue } from "../../src/profile-update.js";
+import type { AttributeValue } from "../../src/index.js";
 import type { QueuedUpdate } from "./queue-messages.js";
 
 /**

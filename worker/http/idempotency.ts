@@ -1,4 +1,4 @@
-import { toHex } from "../../src/internal/bytes.js";
+import { toHex } from "../../src/internal/index.js";
 import { idempotencyKeysFor, type IdempotencyKeys, type StoredAnswer } from "../objects/idempotency-keys.js";
 import { RelayError } from "../relay-error.js";
 import type { RequestLog } from "./request-log.js";

@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import { TargetValidationError } from "../../src/index.js";
-import { thirdPartyIdSchema } from "../../src/profile-update.js";
+import { thirdPartyIdSchema } from "../../src/internal/index.js";
 import { RelayError } from "../relay-error.js";
 
 /**

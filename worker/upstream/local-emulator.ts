@@ -1,5 +1,5 @@
 import { createTargetEmulator, type EmulatorCall, type TargetEmulator } from "../../src/emulator/index.js";
-import { toHex } from "../../src/internal/bytes.js";
+import { toHex } from "../../src/internal/index.js";
 
 /** The built-in emulator a local relay talks to (TARGET_UPSTREAM = "emulator"), with the time of each call. */
 export interface LocalEmulator {

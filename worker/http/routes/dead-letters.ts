@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { parseOrThrow } from "../../../src/internal/validation.js";
+import { objectMessage, parseOrThrow } from "../../../src/internal/index.js";
 import type { EndpointCall, ProtectedEndpoint } from "../route-handler.js";
 import { jsonResponse } from "../json-response.js";
 import { deadLetterStoreOf } from "../../objects/dead-letter-store.js";
@@ -42,10 +42,7 @@ const ReplaySchema = v.strictObject(
       v.pipe(v.string("must be a reason code from GET /v1/dead-letters"), v.nonEmpty("must not be empty")),
     ),
   },
-  (issue) =>
-    issue.expected === "never"
-      ? "unknown field: the body takes limit and reason"
-      : "the body must be { limit?, reason? }",
+  objectMessage("the body must be { limit?, reason? }", "unknown field: the body takes limit and reason"),
 );
 
 /**

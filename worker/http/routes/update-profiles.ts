@@ -1,7 +1,6 @@
 import * as v from "valibot";
 import { encodeBatches, type ProfileUpdate } from "../../../src/index.js";
-import { ProfileUpdateSchema } from "../../../src/profile-update.js";
-import { formatPath, parseOrThrow } from "../../../src/internal/validation.js";
+import { ProfileUpdateSchema, formatPath, parseOrThrow } from "../../../src/internal/index.js";
 import { refuseUnlistedAttributes } from "../../auth/attribute-allow-list.js";
 import { queueUnavailable } from "../../delivery/deliver-update.js";
 import type { ProtectedEndpoint } from "../route-handler.js";
