@@ -49,7 +49,8 @@ export type {
   RelayProfileUpdate,
   RelayUpdateResult,
 } from "./relay/relay-client.js";
-export { isTargetRelayError, TargetRelayError } from "./errors.js";
+export { isTargetRelayError, TargetRelayError } from "./relay/relay-error.js";
+export type { RelayClientErrorCode, RelayErrorCode, TargetRelayErrorCode } from "./relay/contract.js";
 export {
   BATCH_STATUS_RETENTION_MS,
   BULK_CALL_WINDOW_MS,

@@ -101,8 +101,8 @@ export interface CheckedUpdate {
   readonly attributes: readonly (readonly [string, string])[];
 }
 
-/** `{ mbox3rdPartyId | mboxPC, attributes }`, checked and normalized into a `CheckedUpdate`. */
-export const ProfileUpdateSchema = v.pipe(
+/** `{ mbox3rdPartyId | mboxPC, attributes }`, checked: the update itself when it keeps every rule. */
+export const ProfileUpdateRulesSchema = v.pipe(
   v.strictObject(
     {
       mbox3rdPartyId: v.optional(ThirdPartyIdSchema),
@@ -118,16 +118,27 @@ export const ProfileUpdateSchema = v.pipe(
     (update) => (update.mbox3rdPartyId === undefined) !== (update.mboxPC === undefined),
     "an update takes exactly one of mbox3rdPartyId or mboxPC",
   ),
-  v.transform((update): CheckedUpdate => {
-    const attributes: (readonly [string, string])[] = [];
-    for (const [name, value] of Object.entries(update.attributes)) {
-      if (value !== null && value !== undefined) attributes.push([name, String(value)]);
-    }
-    return update.mboxPC === undefined
-      ? { idType: "thirdPartyId", id: update.mbox3rdPartyId as string, attributes }
-      : { idType: "pcId", id: update.mboxPC, attributes };
-  }),
 );
+
+/** `{ mbox3rdPartyId | mboxPC, attributes }`, checked and normalized into a `CheckedUpdate`. */
+export const ProfileUpdateSchema = v.pipe(
+  ProfileUpdateRulesSchema,
+  v.transform((update) => toCheckedUpdate(update)),
+);
+
+/**
+ * A valid update (one `ProfileUpdateRulesSchema` accepted) as a `CheckedUpdate`: its id kind and id, and
+ * its values as the wire takes them (strings).
+ */
+export function toCheckedUpdate(update: v.InferOutput<typeof ProfileUpdateRulesSchema> | ProfileUpdate): CheckedUpdate {
+  const attributes: (readonly [string, string])[] = [];
+  for (const [name, value] of Object.entries(update.attributes)) {
+    if (value !== null && value !== undefined) attributes.push([name, String(value)]);
+  }
+  return update.mboxPC === undefined
+    ? { idType: "thirdPartyId", id: update.mbox3rdPartyId as string, attributes }
+    : { idType: "pcId", id: update.mboxPC, attributes };
+}
 
 /** An attribute value as Target stores it. */
 export type AttributeValue = v.InferOutput<typeof AttributeValueSchema>;

@@ -1,20 +1,31 @@
+// A client for the relay Worker (worker/): for servers that must not hold the Target token. Fetch only,
+// so it runs wherever the core runs. Updates are checked here with the relay's own rules (contract.ts)
+// before anything is sent; the relay's refusals come back as `TargetRelayError`.
 import * as v from "valibot";
 import type { BatchStatus } from "../bulk/batch-status.js";
-import { isTargetRelayError, TargetRelayError } from "../errors.js";
-import { toHex } from "../internal/bytes.js";
-import { ProfileUpdateSchema, thirdPartyIdSchema, type ProfileUpdate } from "../profile-update.js";
 import { functionSchema, httpBaseUrlSchema, milliseconds, nonEmptyString, objectMessage } from "../internal/schemas.js";
 import { parseOrThrow } from "../internal/validation.js";
-
-/**
- * A client for the relay Worker (worker/): for servers that must not hold the Target token. Fetch
- * only, so it runs wherever the core runs. Updates are checked here with the core's rules before
- * anything is sent; the relay's refusals come back as `TargetRelayError`.
- */
-
-/** Request signing headers: `x-relay-signature: v1=HEX` is the HMAC-SHA256 of `TIMESTAMP.BODY`. */
-export const RELAY_TIMESTAMP_HEADER = "x-relay-timestamp";
-export const RELAY_SIGNATURE_HEADER = "x-relay-signature";
+import {
+  authorization,
+  BatchAnswerSchema,
+  BatchStatusAnswerSchema,
+  ErrorAnswerSchema,
+  importSigningKey,
+  ProfileAnswerSchema,
+  RELAY_ROUTES,
+  RelayBatchIdSchema,
+  RelayIdSchema,
+  relayPath,
+  PathUpdateSchema,
+  signatureHeaders,
+  UpdateAnswerSchema,
+  UpdateProfilesBodySchema,
+  type BatchAnswer,
+  type ProfileAnswer,
+  type RelayProfileUpdate,
+  type UpdateAnswer,
+} from "./contract.js";
+import { isTargetRelayError, TargetRelayError } from "./relay-error.js";
 
 /**
  * Options of `createRelayClient`.
@@ -34,48 +45,31 @@ export interface RelayClientOptions {
   readonly fetch?: ((input: Request) => Promise<Response>) | undefined;
 }
 
-/**
- * An update the relay takes: it keys profiles by `mbox3rdPartyId`.
- * @example
- * const update: RelayProfileUpdate = { mbox3rdPartyId: "crm-42", attributes: { creditBand: "B" } };
- */
-export type RelayProfileUpdate = Extract<ProfileUpdate, { readonly mbox3rdPartyId: string }>;
+export type { RelayProfileUpdate } from "./contract.js";
 
 /**
- * The relay's answer to a single update: Target accepted it (and applies it asynchronously).
+ * The relay's answer to a single update: Target accepted it (and applies it asynchronously), or, with
+ * `queued: 1`, the relay queued it (its RELAY_DELIVERY is "queue" or "auto").
  * @example
  * const { requestId } = await relay.updateProfile(update);
  */
-export interface RelayUpdateResult {
-  readonly requestId: string;
-  /** 1 when the relay queued the update instead (its RELAY_DELIVERY is "queue" or "auto"). */
-  readonly queued?: number | undefined;
-}
+export type RelayUpdateResult = UpdateAnswer;
 
 /**
- * The relay's answer to a batch: the Target batch it became, and its rows (repeated ids merged).
+ * The relay's answer to a batch: the Target batch it became (`batchId`) and its rows (repeated ids
+ * merged); or, when the relay queued the updates instead (it follows the batches up itself), `queued`,
+ * how many, and no `batchId`.
  * @example
  * const { batchId, rows } = await relay.updateProfiles(updates);
  */
-export interface RelayBatchResult {
-  readonly requestId: string;
-  /** The Target batch; absent when the relay queued the updates instead (it follows the batches up itself). */
-  readonly batchId?: string | undefined;
-  readonly rows: number;
-  /** How many updates the relay queued, when its RELAY_DELIVERY is "queue" or "auto". */
-  readonly queued?: number | undefined;
-}
+export type RelayBatchResult = BatchAnswer;
 
 /**
  * A profile read through the relay: attributes by bare name, as Target stores them (strings).
  * @example
  * const tier = (await relay.getProfile("crm-42"))?.attributes["tier"];
  */
-export interface RelayProfile {
-  readonly mbox3rdPartyId: string;
-  readonly modifiedAt?: string | undefined;
-  readonly attributes: Readonly<Record<string, string | number | boolean>>;
-}
+export type RelayProfile = ProfileAnswer;
 
 /**
  * A relay client. Create it with `createRelayClient`.
@@ -120,58 +114,8 @@ const RelayClientOptionsSchema = v.strictObject(
   objectMessage("options must be an object", "unknown option"),
 );
 
-const RelayUpdateSchema = v.pipe(
-  ProfileUpdateSchema,
-  v.check((update) => update.idType === "thirdPartyId", "the relay takes updates keyed by mbox3rdPartyId"),
-);
-const UpdatesSchema = v.object({
-  updates: v.pipe(
-    v.array(RelayUpdateSchema, "updates must be an iterable of updates"),
-    v.nonEmpty("updates must hold at least one update"),
-  ),
-});
-// An id in a relay path is a path segment, where "." and ".." would mean another path.
-const IdSchema = v.object({
-  mbox3rdPartyId: v.pipe(
-    thirdPartyIdSchema("mbox3rdPartyId"),
-    v.check((id) => id !== "." && id !== "..", 'mbox3rdPartyId must not be "." or ".." here (updateProfiles takes it)'),
-  ),
-});
-const BatchIdSchema = v.object({
-  batchId: v.pipe(v.string("batchId must be a string"), v.nonEmpty("batchId must not be empty")),
-});
-
-// The relay's answers.
-const UpdateAnswerSchema = v.object({ requestId: v.string(), queued: v.optional(v.number()) });
-const BatchAnswerSchema = v.pipe(
-  v.object({
-    requestId: v.string(),
-    batchId: v.optional(v.string()),
-    rows: v.number(),
-    queued: v.optional(v.number()),
-  }),
-  v.check((answer) => answer.batchId !== undefined || answer.queued !== undefined),
-);
-const ProfileAnswerSchema = v.object({
-  mbox3rdPartyId: v.string(),
-  modifiedAt: v.optional(v.string()),
-  attributes: v.record(v.string(), v.union([v.string(), v.number(), v.boolean()])),
-});
-const counter = v.optional(v.number());
-const BatchStatusAnswerSchema = v.object({
-  batchId: v.string(),
-  status: v.picklist(["complete", "incomplete", "stuck"]),
-  batchSize: counter,
-  consumedCount: counter,
-  successfulUpdates: counter,
-  profilesNotFound: counter,
-  failedUpdates: counter,
-  failedIds: v.array(v.string()),
-});
-const ErrorAnswerSchema = v.object({
-  error: v.object({ code: v.string(), message: v.string(), field: v.optional(v.string()) }),
-});
-
+const IdSchema = v.object({ mbox3rdPartyId: RelayIdSchema });
+const BatchIdSchema = v.object({ batchId: RelayBatchIdSchema });
 /**
  * Creates a client for a relay. Options are checked now: an invalid one throws a
  * `TargetValidationError` naming it.
@@ -182,28 +126,26 @@ const ErrorAnswerSchema = v.object({
  */
 export function createRelayClient(options: RelayClientOptions): RelayClient {
   const config = parseOrThrow(RelayClientOptionsSchema, options);
-  const signingKey =
-    config.signingSecret === undefined
-      ? undefined
-      : crypto.subtle.importKey("raw", encoder.encode(config.signingSecret), { name: "HMAC", hash: "SHA-256" }, false, [
-          "sign",
-        ]);
+  const signingKey = config.signingSecret === undefined ? undefined : importSigningKey(config.signingSecret, "sign");
 
   async function call<TSchema extends v.GenericSchema>(
     method: "GET" | "POST",
     path: string,
     body: unknown,
     answer: TSchema,
-  ) {
-    const text = body === undefined ? undefined : JSON.stringify(body);
-    const headers: Record<string, string> = { authorization: `Bearer ${config.apiKey}`, accept: "application/json" };
-    if (text !== undefined) headers["content-type"] = "application/json";
-    if (signingKey !== undefined) Object.assign(headers, await signature(await signingKey, text ?? ""));
+  ): Promise<v.InferOutput<TSchema>> {
+    const text = body === undefined ? "" : JSON.stringify(body);
+    const url = config.url + path;
+    const headers: Record<string, string> = { authorization: authorization(config.apiKey), accept: "application/json" };
+    if (body !== undefined) headers["content-type"] = "application/json";
+    if (signingKey !== undefined) {
+      Object.assign(headers, await signatureHeaders(await signingKey, { method, url, body: encoder.encode(text) }));
+    }
     const signal = config.timeout > 0 ? AbortSignal.timeout(config.timeout) : undefined;
-    const request = new Request(config.url + path, {
+    const request = new Request(url, {
       method,
       headers,
-      ...(text !== undefined ? { body: text } : {}),
+      ...(body !== undefined ? { body: text } : {}),
       ...(signal ? { signal } : {}),
     });
 
@@ -225,31 +167,26 @@ export function createRelayClient(options: RelayClientOptions): RelayClient {
         "invalid_response",
         "the relay's answer does not have the documented shape",
       );
-    return result.output as v.InferOutput<TSchema>;
+    return result.output;
   }
 
   return {
     async updateProfile(update) {
-      const { id } = parseOrThrow(RelayUpdateSchema, update);
-      parseOrThrow(IdSchema, { mbox3rdPartyId: id });
-      return call(
-        "POST",
-        `/v1/profiles/${encodeURIComponent(id)}`,
-        { attributes: update.attributes },
-        UpdateAnswerSchema,
-      );
+      const { mbox3rdPartyId } = parseOrThrow(PathUpdateSchema, update);
+      const path = relayPath(RELAY_ROUTES.profile, { mbox3rdPartyId });
+      return call("POST", path, { attributes: update.attributes }, UpdateAnswerSchema);
     },
 
     async updateProfiles(updates) {
-      const list = Array.isArray(updates) ? updates : [...updates];
-      parseOrThrow(UpdatesSchema, { updates: list });
-      return call("POST", "/v1/profiles", { updates: list }, BatchAnswerSchema);
+      const body = { updates: Array.isArray(updates) ? updates : [...updates] };
+      parseOrThrow(UpdateProfilesBodySchema, body);
+      return call("POST", RELAY_ROUTES.profiles, body, BatchAnswerSchema);
     },
 
     async getProfile(mbox3rdPartyId) {
       parseOrThrow(IdSchema, { mbox3rdPartyId });
       try {
-        return await call("GET", `/v1/profiles/${encodeURIComponent(mbox3rdPartyId)}`, undefined, ProfileAnswerSchema);
+        return await call("GET", relayPath(RELAY_ROUTES.profile, { mbox3rdPartyId }), undefined, ProfileAnswerSchema);
       } catch (error) {
         if (isTargetRelayError(error) && error.status === 404 && error.code === "not_found") return undefined;
         throw error;
@@ -258,18 +195,12 @@ export function createRelayClient(options: RelayClientOptions): RelayClient {
 
     async getBatch(batchId) {
       parseOrThrow(BatchIdSchema, { batchId });
-      return call("GET", `/v1/batches/${encodeURIComponent(batchId)}`, undefined, BatchStatusAnswerSchema);
+      return call("GET", relayPath(RELAY_ROUTES.batch, { batchId }), undefined, BatchStatusAnswerSchema);
     },
   };
 }
 
 const encoder = new TextEncoder();
-
-async function signature(key: CryptoKey, body: string): Promise<Record<string, string>> {
-  const timestamp = String(Math.floor(Date.now() / 1000));
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(`${timestamp}.${body}`)));
-  return { [RELAY_TIMESTAMP_HEADER]: timestamp, [RELAY_SIGNATURE_HEADER]: `v1=${toHex(mac)}` };
-}
 
 /** The relay's JSON error, or (from something in between, say a proxy) just the status. */
 function relayFailure(response: Response, json: unknown): TargetRelayError {

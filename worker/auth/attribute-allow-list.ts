@@ -1,4 +1,3 @@
-import type { ProfileUpdate } from "../../src/index.js";
 import { RelayError } from "../relay-error.js";
 
 const MAX_LISTED_NAMES = 10;
@@ -9,7 +8,7 @@ const MAX_LISTED_NAMES = 10;
  */
 export function refuseUnlistedAttributes(
   allowed: ReadonlySet<string> | undefined,
-  updates: readonly ProfileUpdate[],
+  updates: readonly { readonly attributes: object }[],
   fieldOf: (index: number, name: string) => string,
 ): void {
   if (allowed === undefined) return;

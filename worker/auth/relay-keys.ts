@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { objectMessage } from "../../src/internal/index.js";
+import { objectMessage, presentedKey } from "../../src/internal/index.js";
 import { RelayError } from "../relay-error.js";
 
 /**
@@ -56,8 +56,6 @@ export async function digestKeys(entries: readonly RelayKeyEntry[]): Promise<Rel
   return Promise.all(entries.map(async ({ name, scope, key }) => ({ name, scopes: scope, digest: await sha256(key) })));
 }
 
-const BEARER = /^Bearer +(\S+)$/i;
-
 /**
  * The key presented as `Authorization: Bearer KEY`, or a 401. Both sides are hashed first, so the
  * comparison is constant-time and of equal lengths, and every key is compared, so the time taken
@@ -66,7 +64,7 @@ const BEARER = /^Bearer +(\S+)$/i;
 export async function authenticate(request: Request, keys: readonly RelayKey[]): Promise<RelayKey> {
   const header = request.headers.get("authorization");
   if (header === null) throw unauthorized("missing credentials: send Authorization: Bearer <key>");
-  const presented = BEARER.exec(header)?.[1];
+  const presented = presentedKey(header);
   if (presented === undefined) throw unauthorized("invalid credentials: send Authorization: Bearer <key>");
   const digest = await sha256(presented);
   let found: RelayKey | undefined;

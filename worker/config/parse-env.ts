@@ -16,10 +16,8 @@ import type { NewestWrites } from "../objects/newest-writes.js";
 import type { TargetQuotas } from "../objects/target-quotas.js";
 import { digestKeys, RelayKeysSchema, type RelayKey } from "../auth/relay-keys.js";
 import { importSigningSecrets } from "../auth/request-signature.js";
+import { DELIVERY_MODES, type DeliveryMode } from "../delivery/delivery-mode.js";
 import { createUpstream } from "../upstream/upstream.js";
-
-/** How writes reach Target: at once, through the queues, or at once until the single-update share is used. */
-export type DeliveryMode = "direct" | "queue" | "auto";
 
 /** The bindings queued delivery runs on (wrangler.toml declares them all). */
 export interface QueuedDelivery {
@@ -64,6 +62,13 @@ const MIN_SECRET_LENGTH = 32;
 const DEFAULT_MAX_BATCH_ROWS = 10_000;
 /** Leaves a fifth of Target's single-update cap to anything else that uses it. */
 const DEFAULT_SINGLE_UPDATE_SHARE = 0.8;
+
+/** `"a", "b" or "c"`. */
+const oneOf = (values: readonly string[]) =>
+  `${values
+    .slice(0, -1)
+    .map((value) => `"${value}"`)
+    .join(", ")} or "${values.at(-1)}"`;
 
 /** A whole number from a TOML number or a string (vars set outside wrangler.toml are strings). */
 const wholeNumber = (min: number, max: number, why = "") =>
@@ -154,10 +159,7 @@ const EnvSchema = v.pipe(
       (binding) => typeof (binding as Partial<RateLimit> | undefined)?.limit === "function",
       "must be a [[ratelimits]] binding (see wrangler.toml)",
     ),
-    RELAY_DELIVERY: v.optional(
-      v.picklist(["direct", "queue", "auto"], 'must be "direct", "queue" or "auto"'),
-      "direct",
-    ),
+    RELAY_DELIVERY: v.optional(v.picklist(DELIVERY_MODES, `must be ${oneOf(DELIVERY_MODES)}`), "direct"),
     RELAY_SINGLE_UPDATE_SHARE: v.optional(share, DEFAULT_SINGLE_UPDATE_SHARE),
     TARGET_BULK_CALLS_PER_MINUTE: v.optional(
       wholeNumber(1, BULK_CALLS_PER_MINUTE, " (Target's limit)"),

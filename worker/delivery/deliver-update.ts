@@ -1,50 +1,39 @@
-import {
-  buildUpdateRequest,
-  isTargetValidationError,
-  type ProfileAttributes,
-  type ProfileUpdate,
-} from "../../src/index.js";
+import { isTargetValidationError, TargetValidationError, type RelayProfileUpdate } from "../../src/index.js";
+import { singleUpdateSizeIssue, toCheckedUpdate } from "../../src/internal/index.js";
 import type { QueuedDelivery, RelayConfig } from "../config/parse-env.js";
+import type { RequestLog } from "../http/request-log.js";
 import { quotasOf } from "../objects/target-quotas.js";
+import { enqueueUpdate, queueUnavailable, toQueuedUpdate } from "./enqueue.js";
+import { describeUpstreamFailure } from "./failure-reason.js";
 import { sendInOrder } from "./ordered-send.js";
-import { enqueueUpdate, toQueuedUpdate } from "./enqueue.js";
 import type { QueuedUpdate } from "./queue-messages.js";
 import { writesOf } from "./writes.js";
-import { RelayError } from "../relay-error.js";
-import type { RequestLog } from "../http/request-log.js";
-import { describeUpstreamFailure } from "../http/to-relay-error.js";
-
-/** Seconds a caller should wait when the queue would not take an update. */
-export const QUEUE_RETRY_AFTER_SECONDS = 10;
 
 /**
- * Sends one single-route update as RELAY_DELIVERY says:
+ * Sends one single-route update (already checked) as RELAY_DELIVERY says (delivery-mode.ts):
  *  - direct: a Single Profile Update, now.
  *  - queue:  queued (202 once the queue holds it), later gathered into bulk batches.
  *  - auto:   direct while the relay's share of Target's rolling 24-hour single updates has room,
  *            queued beyond; and if Target fails it, queued instead of failing the caller.
  * Wherever the queues are bound, a direct send goes in order with them (ordered-send.ts): when
  * older writes of the visitor's attributes are on their way through them, it is queued after them,
- * in every mode.
+ * in every mode. Whatever the delivery, an update a single update could not carry is refused first.
  * Resolves with how it went; throws a RelayError (503) when it had to be queued and the queue failed.
  */
 export async function deliverUpdate(
   config: RelayConfig,
-  mbox3rdPartyId: string,
-  attributes: ProfileAttributes,
+  update: RelayProfileUpdate,
   log: RequestLog,
 ): Promise<"direct" | "queued"> {
-  const update = { mbox3rdPartyId, attributes } as ProfileUpdate;
+  const tooLarge = singleUpdateSizeIssue(toCheckedUpdate(update));
+  if (tooLarge !== undefined) throw new TargetValidationError([tooLarge]);
   const { queued } = config;
-  // updateProfile checks the update itself.
   if (queued === undefined) {
     await config.target.updateProfile(update);
     return "direct";
   }
-  // Whatever the delivery, an update a single update could not carry is refused now, as in direct.
-  buildUpdateRequest(update, { clientCode: config.clientCode });
 
-  const stamped = toQueuedUpdate(mbox3rdPartyId, attributes, "single");
+  const stamped = toQueuedUpdate(update, "single");
   const direct =
     config.delivery === "direct" ||
     (config.delivery === "auto" &&
@@ -75,8 +64,3 @@ async function enqueue(queued: QueuedDelivery, update: QueuedUpdate): Promise<"q
   }
   return "queued";
 }
-
-export const queueUnavailable = () =>
-  new RelayError(503, "queue_unavailable", "the relay could not queue the update: try again", {
-    headers: { "retry-after": String(QUEUE_RETRY_AFTER_SECONDS) },
-  });

@@ -1,6 +1,7 @@
 import { loadConfig } from "../config/parse-env.js";
 import type { Env } from "../env.js";
-import { IDEMPOTENCY_KEY_HEADER, runOnce } from "./idempotency.js";
+import { RELAY_HEADERS } from "../../src/internal/index.js";
+import { runOnce } from "./idempotency.js";
 import { errorResponse } from "./json-response.js";
 import { authenticate } from "../auth/relay-keys.js";
 import { RelayError } from "../relay-error.js";
@@ -8,7 +9,8 @@ import { parseJsonBody, readBody, requireJson } from "./request-body.js";
 import { startLog, writeLog, type RequestLog } from "./request-log.js";
 import { verifySignature } from "../auth/request-signature.js";
 import { matchRoute } from "./routes.js";
-import { describeUpstreamFailure, toRelayError } from "./to-relay-error.js";
+import { describeUpstreamFailure } from "../delivery/failure-reason.js";
+import { toRelayError } from "./to-relay-error.js";
 
 /** Seconds a rate-limited caller should wait: the `period` of `[[ratelimits]]` in wrangler.toml. */
 export const RATE_LIMIT_PERIOD_SECONDS = 60;
@@ -30,7 +32,7 @@ export async function handleRequest(request: Request, env: Env): Promise<Respons
     if (upstream !== undefined) log.upstream = upstream;
     response = errorResponse(refusal);
   }
-  response.headers.set("x-request-id", log.requestId);
+  response.headers.set(RELAY_HEADERS.requestId, log.requestId);
   writeLog(log, response.status, Date.now() - started);
   return response;
 }
@@ -41,9 +43,9 @@ export async function handleRequest(request: Request, env: Env): Promise<Respons
  * upstream.
  */
 async function respond(request: Request, env: Env, log: RequestLog): Promise<Response> {
-  const { template, endpoint, params } = matchRoute(request.method, new URL(request.url).pathname);
+  const { template, handler, params } = matchRoute(request.method, new URL(request.url).pathname);
   log.route = `${request.method} ${template}`;
-  if (endpoint.public) return endpoint.handle();
+  if (handler.public) return handler.handle();
 
   const loaded = await loadConfig(env);
   if (!loaded.ok) {
@@ -54,8 +56,8 @@ async function respond(request: Request, env: Env, log: RequestLog): Promise<Res
 
   const key = await authenticate(request, config.keys);
   log.key = key.name;
-  if (!endpoint.scopes.some((scope) => key.scopes.has(scope))) {
-    throw new RelayError(403, "forbidden", `this route needs a key with the ${endpoint.scopes.join(" or ")} scope`);
+  if (!handler.scopes.some((scope) => key.scopes.has(scope))) {
+    throw new RelayError(403, "forbidden", `this route needs a key with the ${handler.scopes.join(" or ")} scope`);
   }
   if (!(await config.rateLimit.limit({ key: key.name })).success) {
     throw new RelayError(429, "rate_limited", "too many requests for this key", {
@@ -63,13 +65,13 @@ async function respond(request: Request, env: Env, log: RequestLog): Promise<Res
     });
   }
 
-  if (endpoint.maxBodyBytes > 0) requireJson(request);
-  const raw = endpoint.maxBodyBytes > 0 ? await readBody(request, endpoint.maxBodyBytes) : new Uint8Array(0);
+  if (handler.maxBodyBytes > 0) requireJson(request);
+  const raw = handler.maxBodyBytes > 0 ? await readBody(request, handler.maxBodyBytes) : new Uint8Array(0);
   if (config.signingSecrets !== undefined) await verifySignature(request, raw, config.signingSecrets);
-  const body = endpoint.maxBodyBytes > 0 ? parseJsonBody(raw) : undefined;
+  const body = handler.maxBodyBytes > 0 ? parseJsonBody(raw) : undefined;
 
-  const run = () => endpoint.handle({ requestId: log.requestId, params, body, config, log });
-  const idempotencyKey = endpoint.idempotent ? request.headers.get(IDEMPOTENCY_KEY_HEADER) : null;
+  const run = () => handler.handle({ requestId: log.requestId, params, body, config, log });
+  const idempotencyKey = handler.idempotent ? request.headers.get(RELAY_HEADERS.idempotencyKey) : null;
   // Awaited, not returned: workerd reports a rejected promise that is handed on unawaited.
   if (idempotencyKey === null) return await run();
   return await runOnce(

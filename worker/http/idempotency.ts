@@ -1,9 +1,9 @@
-import { toHex } from "../../src/internal/index.js";
+import { concatBytes, RELAY_HEADERS, toHex } from "../../src/internal/index.js";
 import { idempotencyKeysFor, type IdempotencyKeys, type StoredAnswer } from "../objects/idempotency-keys.js";
 import { RelayError } from "../relay-error.js";
+import { JSON_HEADERS } from "./json-response.js";
 import type { RequestLog } from "./request-log.js";
 
-export const IDEMPOTENCY_KEY_HEADER = "idempotency-key";
 /** Printable ASCII, as the IETF draft and Stripe take it; long enough for a UUID or a hash. */
 const KEY = /^[\x21-\x7e]{1,255}$/;
 // Answer headers worth repeating: the rest (x-request-id…) are the repeat's own.
@@ -80,22 +80,12 @@ export async function runOnce(call: IdempotentCall, run: () => Promise<Response>
 function replay({ status, body, headers }: StoredAnswer): Response {
   return new Response(body, {
     status,
-    headers: {
-      "content-type": "application/json; charset=utf-8",
-      "cache-control": "no-store",
-      "x-content-type-options": "nosniff",
-      ...headers,
-      "idempotent-replayed": "true",
-    },
+    headers: { ...JSON_HEADERS, ...headers, [RELAY_HEADERS.idempotentReplayed]: "true" },
   });
 }
 
 /** SHA-256 of the method, path and body: enough to tell "the same request" (hex; the body itself is never kept). */
 async function fingerprint(request: Request, body: Uint8Array): Promise<string> {
   const head = new TextEncoder().encode(`${request.method} ${new URL(request.url).pathname}\n`);
-  const bytes = new Uint8Array(head.byteLength + body.byteLength);
-  bytes.set(head);
-  bytes.set(body, head.byteLength);
-  const digest = await crypto.subtle.digest("SHA-256", bytes);
-  return toHex(digest);
+  return toHex(await crypto.subtle.digest("SHA-256", concatBytes(head, body)));
 }

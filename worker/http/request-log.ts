@@ -1,4 +1,4 @@
-import type { RelayErrorCode } from "../relay-error.js";
+import type { RelayErrorCode, RelayProfileUpdate } from "../../src/internal/index.js";
 
 /**
  * What one request's log line says. Only names, counts and codes: never an id, an attribute
@@ -24,6 +24,10 @@ export interface RequestLog {
   /** What is wrong with the configuration (var names and rules). */
   problems?: readonly string[];
 }
+
+/** What a log counts of an update: the attributes it sets (`null` and `undefined` ones are skipped). */
+export const attributeCount = (update: RelayProfileUpdate) =>
+  Object.values(update.attributes).filter((value) => value !== null && value !== undefined).length;
 
 export function startLog(): RequestLog {
   return { requestId: crypto.randomUUID(), route: "unmatched" };

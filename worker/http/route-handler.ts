@@ -1,9 +1,11 @@
+// What a route does for one method: a handler, public (no configuration needed) or protected (a key with
+// one of its scopes, a body within its size). The router (routes.ts) picks one per method and path.
 import type { RelayConfig } from "../config/parse-env.js";
 import type { Scope } from "../auth/relay-keys.js";
 import type { RequestLog } from "./request-log.js";
 
 /** What a protected route's handler gets, once the caller is authenticated and the body read. */
-export interface EndpointCall {
+export interface HandlerCall {
   readonly requestId: string;
   /** Path parameters, still percent-encoded (see `pathParam`). */
   readonly params: Readonly<Record<string, string>>;
@@ -15,13 +17,13 @@ export interface EndpointCall {
 }
 
 /** A route method open to anyone, needing no configuration. */
-export interface PublicEndpoint {
+export interface PublicHandler {
   readonly public: true;
   readonly handle: () => Response;
 }
 
 /** A route method for authenticated callers. */
-export interface ProtectedEndpoint {
+export interface ProtectedHandler {
   readonly public?: false;
   /** The caller's key must hold one of these. */
   readonly scopes: readonly Scope[];
@@ -29,7 +31,7 @@ export interface ProtectedEndpoint {
   readonly maxBodyBytes: number;
   /** Takes an `Idempotency-Key`: a repeat within 24 hours gets the first answer back (idempotency.ts). */
   readonly idempotent?: true;
-  readonly handle: (call: EndpointCall) => Promise<Response>;
+  readonly handle: (call: HandlerCall) => Promise<Response>;
 }
 
-export type Endpoint = PublicEndpoint | ProtectedEndpoint;
+export type RouteHandler = PublicHandler | ProtectedHandler;

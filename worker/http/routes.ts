@@ -1,4 +1,5 @@
-import type { Endpoint } from "./route-handler.js";
+import { RELAY_ROUTES, type RelayRoute } from "../../src/internal/index.js";
+import type { RouteHandler } from "./route-handler.js";
 import { RelayError } from "../relay-error.js";
 import { listDeadLetters, replayDeadLetters } from "./routes/dead-letters.js";
 import { getEmulatorStats } from "./routes/emulator-stats.js";
@@ -8,36 +9,39 @@ import { healthz } from "./routes/healthz.js";
 import { updateProfile } from "./routes/update-profile.js";
 import { updateProfiles } from "./routes/update-profiles.js";
 
-/** Every route: its template (`:name` is a parameter) and an endpoint per method. */
-const ROUTES: ReadonlyArray<{ readonly template: string; readonly methods: Readonly<Record<string, Endpoint>> }> = [
-  { template: "/healthz", methods: { GET: healthz } },
-  { template: "/v1/profiles", methods: { POST: updateProfiles } },
-  { template: "/v1/profiles/:mbox3rdPartyId", methods: { GET: getProfile, POST: updateProfile } },
-  { template: "/v1/batches/:batchId", methods: { GET: getBatch } },
-  { template: "/v1/dead-letters", methods: { GET: listDeadLetters } },
-  { template: "/v1/dead-letters/replay", methods: { POST: replayDeadLetters } },
-  { template: "/_emulator/stats", methods: { GET: getEmulatorStats } },
+/** Every route: its template (`:name` is a parameter) and an handler per method. */
+const ROUTES: ReadonlyArray<{
+  readonly template: RelayRoute;
+  readonly methods: Readonly<Record<string, RouteHandler>>;
+}> = [
+  { template: RELAY_ROUTES.healthz, methods: { GET: healthz } },
+  { template: RELAY_ROUTES.profiles, methods: { POST: updateProfiles } },
+  { template: RELAY_ROUTES.profile, methods: { GET: getProfile, POST: updateProfile } },
+  { template: RELAY_ROUTES.batch, methods: { GET: getBatch } },
+  { template: RELAY_ROUTES.deadLetters, methods: { GET: listDeadLetters } },
+  { template: RELAY_ROUTES.replayDeadLetters, methods: { POST: replayDeadLetters } },
+  { template: RELAY_ROUTES.emulatorStats, methods: { GET: getEmulatorStats } },
 ];
 
 export interface RouteMatch {
   readonly template: string;
-  readonly endpoint: Endpoint;
+  readonly handler: RouteHandler;
   /** Still percent-encoded: each handler decodes and checks its own. */
   readonly params: Readonly<Record<string, string>>;
 }
 
-/** The endpoint for a method and path, or a 404 / 405 (with `Allow`). */
+/** The handler for a method and path, or a 404 / 405 (with `Allow`). */
 export function matchRoute(method: string, pathname: string): RouteMatch {
   const segments = pathname.split("/");
   for (const { template, methods } of ROUTES) {
     const params = matchTemplate(template.split("/"), segments);
     if (params === undefined) continue;
-    const endpoint = methods[method];
-    if (endpoint === undefined) {
+    const handler = methods[method];
+    if (handler === undefined) {
       const allow = Object.keys(methods).join(", ");
       throw new RelayError(405, "method_not_allowed", `this route takes ${allow}`, { headers: { allow } });
     }
-    return { template, endpoint, params };
+    return { template, handler, params };
   }
   throw new RelayError(404, "not_found", "no such route");
 }

@@ -1,9 +1,4 @@
-import {
-  isTargetHttpError,
-  isTargetProfileError,
-  isTargetValidationError,
-  type ValidationIssue,
-} from "../../src/index.js";
+import { isTargetProfileError, isTargetValidationError, type ValidationIssue } from "../../src/index.js";
 import { RelayError } from "../relay-error.js";
 
 // Enough to fix a request; a 10,000-row batch could otherwise list 10,000 problems.
@@ -30,10 +25,4 @@ export function invalidInput(issues: readonly ValidationIssue[]): RelayError {
   const more = issues.length - listed.length;
   const message = listed.join("; ") + (more > 0 ? `; and ${more} more` : "");
   return new RelayError(400, "invalid_input", message, { field: issues[0]?.path || undefined });
-}
-
-/** For the log: which core error, and Target's HTTP status when there was one. */
-export function describeUpstreamFailure(error: unknown): string | undefined {
-  if (!isTargetProfileError(error) || isTargetValidationError(error)) return undefined;
-  return isTargetHttpError(error) ? `${error.name} ${error.status}` : error.name;
 }

@@ -1,13 +1,12 @@
-import * as v from "valibot";
-import { objectMessage, parseOrThrow } from "../../../src/internal/index.js";
-import type { EndpointCall, ProtectedEndpoint } from "../route-handler.js";
+import { parseOrThrow, ReplayBodySchema, type ReplayAnswer } from "../../../src/internal/index.js";
+import type { HandlerCall, ProtectedHandler } from "../route-handler.js";
 import { jsonResponse } from "../json-response.js";
 import { deadLetterStoreOf } from "../../objects/dead-letter-store.js";
-import { enqueueBundles } from "../../delivery/enqueue.js";
+import { enqueueBundles, queueUnavailable } from "../../delivery/enqueue.js";
 import { RelayError } from "../../relay-error.js";
 
 /** The dead-letter store, or a 404 when queued delivery is not set up (no bindings). */
-function storeOf({ config }: EndpointCall) {
+function storeOf({ config }: HandlerCall) {
   if (config.queued === undefined)
     throw new RelayError(404, "not_found", "queued delivery is not set up: there are no dead letters");
   return { queued: config.queued, store: deadLetterStoreOf(config.queued.deadLetters) };
@@ -17,7 +16,7 @@ function storeOf({ config }: EndpointCall) {
  * `GET /v1/dead-letters`: how many updates the relay gave up on, by reason — counts, reason codes
  * and times only, never an id or a value. Admin scope.
  */
-export const listDeadLetters: ProtectedEndpoint = {
+export const listDeadLetters: ProtectedHandler = {
   scopes: ["admin"],
   maxBodyBytes: 0,
   async handle(call) {
@@ -25,37 +24,17 @@ export const listDeadLetters: ProtectedEndpoint = {
   },
 };
 
-const MAX_REPLAY = 10_000;
-
-const ReplaySchema = v.strictObject(
-  {
-    limit: v.optional(
-      v.pipe(
-        v.number("must be a number"),
-        v.integer("must be a whole number"),
-        v.minValue(1, "must be at least 1"),
-        v.maxValue(MAX_REPLAY, `must be at most ${MAX_REPLAY}`),
-      ),
-      1_000,
-    ),
-    reason: v.optional(
-      v.pipe(v.string("must be a reason code from GET /v1/dead-letters"), v.nonEmpty("must not be empty")),
-    ),
-  },
-  objectMessage("the body must be { limit?, reason? }", "unknown field: the body takes limit and reason"),
-);
-
 /**
  * `POST /v1/dead-letters/replay` with `{ limit?, reason? }`: queues up to `limit` dead letters again
  * (oldest first, of one reason if given), then forgets them; answers `202 { requestId, replayed,
  * remaining }`. They keep their ids and arrival times, so they still lose to anything written since;
  * and they get their one re-enqueue after a failed row again. Admin scope.
  */
-export const replayDeadLetters: ProtectedEndpoint = {
+export const replayDeadLetters: ProtectedHandler = {
   scopes: ["admin"],
   maxBodyBytes: 1024,
   async handle(call) {
-    const { limit, reason } = parseOrThrow(ReplaySchema, call.body);
+    const { limit, reason } = parseOrThrow(ReplayBodySchema, call.body);
     const { queued, store } = storeOf(call);
     const updates = await store.peek(limit, reason);
     // Queued before forgotten: a failure in between replays some twice, which is harmless, never none.
@@ -63,13 +42,12 @@ export const replayDeadLetters: ProtectedEndpoint = {
       queued,
       updates.map(({ requeued: _, ...update }) => update),
     ).catch(() => {
-      throw new RelayError(503, "queue_unavailable", "the relay could not queue the dead letters: try again", {
-        headers: { "retry-after": "10" },
-      });
+      throw queueUnavailable("the dead letters");
     });
     await store.remove(updates.map(({ id }) => id));
     call.log.updates = updates.length;
     const { total } = await store.summary();
-    return jsonResponse(202, { requestId: call.requestId, replayed: updates.length, remaining: total });
+    const answer: ReplayAnswer = { requestId: call.requestId, replayed: updates.length, remaining: total };
+    return jsonResponse(202, answer);
   },
 };

@@ -1,4 +1,4 @@
-import type { ProtectedEndpoint } from "../route-handler.js";
+import type { ProtectedHandler } from "../route-handler.js";
 import { jsonResponse } from "../json-response.js";
 import { emulatorStats } from "../../upstream/local-emulator.js";
 import { RelayError } from "../../relay-error.js";
@@ -8,7 +8,7 @@ import { RelayError } from "../../relay-error.js";
  * refuses to pair with production keys): what the built-in emulator holds and the calls it took,
  * for `npm run bench:queue`. Against Target it does not exist (404).
  */
-export const getEmulatorStats: ProtectedEndpoint = {
+export const getEmulatorStats: ProtectedHandler = {
   scopes: ["read", "admin"],
   maxBodyBytes: 0,
   async handle({ config }) {

@@ -1,22 +1,16 @@
-import * as v from "valibot";
 import { isTargetHttpError, isTargetRejectedError } from "../../../src/index.js";
-import type { ProtectedEndpoint } from "../route-handler.js";
+import { RelayBatchIdSchema } from "../../../src/internal/index.js";
+import type { ProtectedHandler } from "../route-handler.js";
 import { jsonResponse } from "../json-response.js";
 import { pathParam } from "../path-params.js";
 import { RelayError } from "../../relay-error.js";
 
-// Target's batch ids look like `acme-1701473848678-13029383`.
-const BatchIdSchema = v.pipe(
-  v.string(),
-  v.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/, "must be a batch id: letters, digits, '.', '_' or '-'"),
-);
-
 /** `GET /v1/batches/{batchId}`: the batch's status with its counters and failed ids. Any scope. */
-export const getBatch: ProtectedEndpoint = {
+export const getBatch: ProtectedHandler = {
   scopes: ["write", "read"],
   maxBodyBytes: 0,
   async handle({ params, config }) {
-    const batchId = pathParam("batchId", params.batchId ?? "", BatchIdSchema);
+    const batchId = pathParam("batchId", params.batchId ?? "", RelayBatchIdSchema);
     try {
       return jsonResponse(200, await config.target.getBatchStatus(batchId, { details: true }));
     } catch (error) {

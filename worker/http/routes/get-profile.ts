@@ -1,22 +1,24 @@
-import type { ProtectedEndpoint } from "../route-handler.js";
+import { RelayIdSchema, type ProfileAnswer } from "../../../src/internal/index.js";
+import type { ProtectedHandler } from "../route-handler.js";
 import { jsonResponse } from "../json-response.js";
-import { Mbox3rdPartyIdSchema, pathParam } from "../path-params.js";
+import { pathParam } from "../path-params.js";
 import { RelayError } from "../../relay-error.js";
 
 /**
  * `GET /v1/profiles/{mbox3rdPartyId}`: the profile, its attributes in the shape they are written
  * (`{ tier: "gold" }`; Target stores every value as a string).
  */
-export const getProfile: ProtectedEndpoint = {
+export const getProfile: ProtectedHandler = {
   scopes: ["read"],
   maxBodyBytes: 0,
   async handle({ params, config }) {
-    const mbox3rdPartyId = pathParam("mbox3rdPartyId", params.mbox3rdPartyId ?? "", Mbox3rdPartyIdSchema);
+    const mbox3rdPartyId = pathParam("mbox3rdPartyId", params.mbox3rdPartyId ?? "", RelayIdSchema);
     const profile = await config.target.getProfile({ thirdPartyId: mbox3rdPartyId });
     if (profile === undefined) throw new RelayError(404, "not_found", "Target has no profile with this mbox3rdPartyId");
     const attributes = Object.fromEntries(
       Object.entries(profile.profileAttributes).map(([name, { value }]) => [name, value]),
     );
-    return jsonResponse(200, { mbox3rdPartyId, modifiedAt: profile.modifiedAt, attributes });
+    const answer: ProfileAnswer = { mbox3rdPartyId, modifiedAt: profile.modifiedAt, attributes };
+    return jsonResponse(200, answer);
   },
 };

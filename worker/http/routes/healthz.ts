@@ -1,8 +1,8 @@
-import type { PublicEndpoint } from "../route-handler.js";
+import type { PublicHandler } from "../route-handler.js";
 import { jsonResponse } from "../json-response.js";
 
 /** Liveness only: the same answer whatever the configuration, so it reveals nothing about it. */
-export const healthz: PublicEndpoint = {
+export const healthz: PublicHandler = {
   public: true,
   handle: () => jsonResponse(200, { status: "ok" }),
 };
