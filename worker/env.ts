@@ -6,7 +6,7 @@ import type { TargetQuotas } from "./objects/target-quotas.js";
 
 /**
  * The relay's bindings, as the runtime may hand them over: any var or secret can be missing or
- * malformed, so everything is typed loosely here and checked once by `loadConfig` (config.ts).
+ * malformed, so everything is typed loosely here and checked once by `loadConfig` (config/).
  */
 declare global {
   namespace Cloudflare {

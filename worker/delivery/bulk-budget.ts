@@ -1,5 +1,5 @@
 import { sleep } from "../../src/internal/index.js";
-import type { QueuedDelivery, RelayConfig } from "../config/parse-env.js";
+import type { QueuedDelivery, RelayConfig } from "../config/relay-config.js";
 import { quotasOf } from "../objects/target-quotas.js";
 import { BulkBudgetExhaustedError } from "./failure-reason.js";
 

@@ -1,5 +1,5 @@
 import { encodeBatches, type BatchFile, type RelayProfileUpdate } from "../../src/index.js";
-import type { QueuedDelivery, RelayConfig } from "../config/parse-env.js";
+import type { QueuedDelivery, RelayConfig } from "../config/relay-config.js";
 import { RelayError } from "../relay-error.js";
 import { UpdateTooLargeError } from "./bundles.js";
 import { enqueueBundles, queueUnavailable, toQueuedUpdate } from "./enqueue.js";

@@ -1,6 +1,6 @@
 import { isTargetValidationError, TargetValidationError, type RelayProfileUpdate } from "../../src/index.js";
 import { singleUpdateSizeIssue, toCheckedUpdate } from "../../src/internal/index.js";
-import type { QueuedDelivery, RelayConfig } from "../config/parse-env.js";
+import type { QueuedDelivery, RelayConfig } from "../config/relay-config.js";
 import type { RequestLog } from "../http/request-log.js";
 import { quotasOf } from "../objects/target-quotas.js";
 import { enqueueUpdate, queueUnavailable, toQueuedUpdate } from "./enqueue.js";

@@ -1,6 +1,6 @@
 // The producers of queued delivery: an update stamped with its arrival and put on a queue, at once.
 import type { RelayProfileUpdate } from "../../src/index.js";
-import type { QueuedDelivery } from "../config/parse-env.js";
+import type { QueuedDelivery } from "../config/relay-config.js";
 import { RelayError } from "../relay-error.js";
 import { stampArrival } from "./arrival-stamp.js";
 import { packBundles } from "./bundles.js";

@@ -6,7 +6,7 @@ import { AttributeNameSchema, AttributeValueSchema, thirdPartyIdSchema } from ".
  * whatever either queue gave up on:
  *   target-profile-updates     `update`: one visitor's write, as the relay received it
  *   target-profile-deliveries  `bundle`: many updates, packed for one bulk call; `follow-up`: check a batch
- * Bodies are checked again on the way out (valibot): a malformed one is retried alone (handle-queue.ts)
+ * Bodies are checked again on the way out (valibot): a malformed one is retried alone (queue/handle-queue.ts)
  * instead of failing its whole batch on every retry.
  */
 
@@ -55,7 +55,7 @@ export type FollowUpMessage = v.InferOutput<typeof FollowUpMessageSchema>;
 export const QueueMessageSchema = v.variant("type", [UpdateMessageSchema, BundleMessageSchema, FollowUpMessageSchema]);
 export type QueueMessage = UpdateMessage | BundleMessage | FollowUpMessage;
 
-/** What a failure is recorded under (dead-letter-store.ts): stable across retries and the dead-letter queue. */
+/** What a failure is recorded under (objects/dead-letter-store.ts): stable across retries and the dead-letter queue. */
 export function subjectOf(message: QueueMessage): string {
   return message.type === "follow-up" ? `batch:${message.batchId}` : message.id;
 }

@@ -1,5 +1,5 @@
 import type { BatchSubmission } from "../../src/index.js";
-import type { QueuedDelivery } from "../config/parse-env.js";
+import type { QueuedDelivery } from "../config/relay-config.js";
 import { ledgerOf } from "../objects/batch-ledger.js";
 import type { FollowUpMessage, QueuedUpdate } from "./queue-messages.js";
 import { sendMessages } from "./send-messages.js";

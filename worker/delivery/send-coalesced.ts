@@ -1,6 +1,6 @@
 import { encodeBatches } from "../../src/index.js";
 import { singleUpdateSizeIssue, toCheckedUpdate } from "../../src/internal/index.js";
-import type { QueuedDelivery, RelayConfig } from "../config/parse-env.js";
+import type { QueuedDelivery, RelayConfig } from "../config/relay-config.js";
 import { quotasOf } from "../objects/target-quotas.js";
 import { takeBulkCall } from "./bulk-budget.js";
 import { scheduleFollowUp } from "./schedule-follow-up.js";

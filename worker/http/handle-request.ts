@@ -1,4 +1,4 @@
-import { loadConfig } from "../config/parse-env.js";
+import { loadConfig } from "../config/load-config.js";
 import type { Env } from "../env.js";
 import { RELAY_HEADERS } from "../../src/internal/index.js";
 import { runOnce } from "./idempotency.js";

@@ -1,4 +1,4 @@
-import type { QueuedDelivery, RelayConfig } from "../config/parse-env.js";
+import type { QueuedDelivery, RelayConfig } from "../config/relay-config.js";
 import { failureReason } from "../delivery/failure-reason.js";
 import { updatesOf } from "../delivery/queue-messages.js";
 import { sendCoalesced } from "../delivery/send-coalesced.js";

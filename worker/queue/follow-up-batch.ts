@@ -1,5 +1,5 @@
 import { isTargetHttpError, isTargetRejectedError, type BatchStatus } from "../../src/index.js";
-import type { QueuedDelivery, RelayConfig } from "../config/parse-env.js";
+import type { QueuedDelivery, RelayConfig } from "../config/relay-config.js";
 import { takeBulkCall } from "../delivery/bulk-budget.js";
 import { enqueueBundles } from "../delivery/enqueue.js";
 import { failureReason } from "../delivery/failure-reason.js";

@@ -1,4 +1,4 @@
-import type { QueuedDelivery } from "../config/parse-env.js";
+import type { QueuedDelivery } from "../config/relay-config.js";
 import { packBundles } from "../delivery/bundles.js";
 import { updatesOf } from "../delivery/queue-messages.js";
 import type { QueueLog } from "./queue-log.js";

@@ -1,4 +1,4 @@
-import { loadConfig } from "../config/parse-env.js";
+import { loadConfig } from "../config/load-config.js";
 import type { Env } from "../env.js";
 import { deliverBundles } from "./deliver-bundles.js";
 import { followUpBatch } from "./follow-up-batch.js";

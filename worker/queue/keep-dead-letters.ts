@@ -1,4 +1,4 @@
-import type { QueuedDelivery } from "../config/parse-env.js";
+import type { QueuedDelivery } from "../config/relay-config.js";
 import { ledgerOf } from "../objects/batch-ledger.js";
 import { deadLetterStoreOf } from "../objects/dead-letter-store.js";
 import { retractWrites } from "../objects/newest-writes.js";

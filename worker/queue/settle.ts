@@ -1,4 +1,4 @@
-import type { QueuedDelivery } from "../config/parse-env.js";
+import type { QueuedDelivery } from "../config/relay-config.js";
 import { deadLetterStoreOf } from "../objects/dead-letter-store.js";
 import { subjectOf, type QueueMessage } from "../delivery/queue-messages.js";
 import type { QueueLog } from "./queue-log.js";
