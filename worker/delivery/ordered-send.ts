@@ -1,5 +1,6 @@
 import { isTargetValidationError } from "../../src/index.js";
-import { admitDirectWrites, confirmWrites, releaseWrites, type NewestWrites } from "../objects/newest-writes.js";
+import { admitDirectWrites, confirmWrites, releaseWrites } from "../objects/newest-writes-client.js";
+import type { NewestWrites } from "../objects/newest-writes.js";
 import type { Write } from "./writes.js";
 import { RelayError } from "../relay-error.js";
 

@@ -3,7 +3,7 @@ import { failureReason } from "../delivery/failure-reason.js";
 import { updatesOf } from "../delivery/queue-messages.js";
 import { sendCoalesced } from "../delivery/send-coalesced.js";
 import { coalesce, compareVersions, writesOf, type Write } from "../delivery/writes.js";
-import { admitWrites, confirmWrites } from "../objects/newest-writes.js";
+import { admitWrites, confirmWrites } from "../objects/newest-writes-client.js";
 import type { QueueLog } from "./queue-log.js";
 import { ackAll, retryAll, type Received } from "./settle.js";
 

@@ -8,7 +8,7 @@ import { scheduleNextCheck } from "../delivery/schedule-follow-up.js";
 import { writesOf } from "../delivery/writes.js";
 import { ledgerOf } from "../objects/batch-ledger.js";
 import { deadLetterStoreOf } from "../objects/dead-letter-store.js";
-import { retractWrites } from "../objects/newest-writes.js";
+import { retractWrites } from "../objects/newest-writes-client.js";
 import type { QueueLog } from "./queue-log.js";
 import { ackAll, retryAll, type Received } from "./settle.js";
 

@@ -1,7 +1,7 @@
 import type { QueuedDelivery } from "../config/relay-config.js";
 import { ledgerOf } from "../objects/batch-ledger.js";
 import { deadLetterStoreOf } from "../objects/dead-letter-store.js";
-import { retractWrites } from "../objects/newest-writes.js";
+import { retractWrites } from "../objects/newest-writes-client.js";
 import { subjectOf, updatesOf, type QueuedUpdate } from "../delivery/queue-messages.js";
 import type { QueueLog } from "./queue-log.js";
 import { ackAll, retryAll, type Received } from "./settle.js";
