@@ -95,9 +95,9 @@ export function createTargetEmulator(options: TargetEmulatorOptions = {}): Targe
     seedProfile: (profile) => store.seed(profile, timestamp()),
     getProfile(id) {
       const record =
-        "thirdPartyId" in id
+        id.thirdPartyId !== undefined
           ? store.find("thirdPartyId", id.thirdPartyId)
-          : "tntId" in id
+          : id.tntId !== undefined
             ? store.find("tntId", id.tntId)
             : store.find("marketingCloudVisitorId", id.marketingCloudVisitorId);
       return record && toStoredProfile(record);

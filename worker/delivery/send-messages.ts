@@ -2,8 +2,8 @@ import { jsonBytes } from "./bundles.js";
 import type { QueueMessage } from "./queue-messages.js";
 
 // Cloudflare's limits for one sendBatch call: 100 messages and 256 KB (here with some room).
-const MAX_BATCH_MESSAGES = 100;
-const MAX_BATCH_BYTES = 250_000;
+const MAX_SEND_BATCH_MESSAGES = 100;
+const MAX_SEND_BATCH_BYTES = 250_000;
 
 /**
  * Sends messages as JSON, in as few sendBatch calls as the limits allow. Resolves once the queue
@@ -23,7 +23,7 @@ export async function sendMessages(
   };
   for (const body of messages) {
     const size = jsonBytes(body);
-    if (chunk.length === MAX_BATCH_MESSAGES || bytes + size > MAX_BATCH_BYTES) await flush();
+    if (chunk.length === MAX_SEND_BATCH_MESSAGES || bytes + size > MAX_SEND_BATCH_BYTES) await flush();
     chunk.push({ body, contentType: "json" });
     bytes += size;
   }
