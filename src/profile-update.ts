@@ -1,11 +1,8 @@
+// The one input shape of every update, single or bulk, and its rules (Target's documented limits).
+// Messages name the rule, never the value: ids and values are personal data.
 import * as v from "valibot";
 import { objectMessage } from "./internal/schemas.js";
 import { MAX_ID_LENGTH, MAX_NAME_LENGTH } from "./limits.js";
-
-/**
- * The one input shape of every update, single or bulk, and its rules (Target's documented limits).
- * Messages name the rule, never the value: ids and values are personal data.
- */
 
 // Ids and names are measured in UTF-16 code units, as Target's Java services count characters.
 // C0 and C1 control characters (line breaks included): Target's attribute names are plain labels.

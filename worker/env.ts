@@ -1,13 +1,11 @@
+// The relay's bindings, as the runtime may hand them over: any var or secret can be missing or
+// malformed, so everything is typed loosely here and checked once by `loadConfig` (config/).
 import type { BatchLedger } from "./objects/batch-ledger.js";
 import type { DeadLetterStore } from "./objects/dead-letter-store.js";
 import type { IdempotencyKeys } from "./objects/idempotency-keys.js";
 import type { NewestWrites } from "./objects/newest-writes.js";
 import type { TargetQuotas } from "./objects/target-quotas.js";
 
-/**
- * The relay's bindings, as the runtime may hand them over: any var or secret can be missing or
- * malformed, so everything is typed loosely here and checked once by `loadConfig` (config/).
- */
 declare global {
   namespace Cloudflare {
     interface Env {

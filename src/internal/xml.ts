@@ -1,7 +1,5 @@
-/**
- * Just enough XML for Target's answers, which are flat, fixed-shape `<response>` documents.
- * A full parser would triple the bundle for the four tags we read.
- */
+// Just enough XML for Target's answers, which are flat, fixed-shape `<response>` documents.
+// A full parser would triple the bundle for the four tags we read.
 
 const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
 

@@ -1,10 +1,9 @@
+// Updates packed into `bundle` messages for the deliveries queue. A queue message holds at most
+// 128 KB, so a bundle stops at MAX_BUNDLE_BYTES of JSON; the consumer then takes up to 100 bundles
+// at once, which is how thousands of single writes end up in one bulk call.
 import type { BundleMessage, QueuedUpdate } from "./queue-messages.js";
 
-/**
- * Updates packed into `bundle` messages for the deliveries queue. A queue message holds at most
- * 128 KB, so a bundle stops at MAX_BUNDLE_BYTES of JSON; the consumer then takes up to 100 bundles
- * at once, which is how thousands of single writes end up in one bulk call.
- */
+/** The most JSON one bundle holds: a queue message holds at most 128 KB. */
 export const MAX_BUNDLE_BYTES = 100_000;
 
 const encoder = new TextEncoder();

@@ -1,14 +1,11 @@
+// What travels on the relay's queues. Every body has a `type`, so the dead-letter consumer can read
+// whatever either queue gave up on:
+//   target-profile-updates     `update`: one visitor's write, as the relay received it
+//   target-profile-deliveries  `bundle`: many updates, packed for one bulk call; `follow-up`: check a batch
+// Bodies are checked again on the way out (valibot): a malformed one is retried alone (queue/handle-queue.ts)
+// instead of failing its whole batch on every retry.
 import * as v from "valibot";
 import { AttributeNameSchema, AttributeValueSchema, thirdPartyIdSchema } from "../../src/internal/index.js";
-
-/**
- * What travels on the relay's queues. Every body has a `type`, so the dead-letter consumer can read
- * whatever either queue gave up on:
- *   target-profile-updates     `update`: one visitor's write, as the relay received it
- *   target-profile-deliveries  `bundle`: many updates, packed for one bulk call; `follow-up`: check a batch
- * Bodies are checked again on the way out (valibot): a malformed one is retried alone (queue/handle-queue.ts)
- * instead of failing its whole batch on every retry.
- */
 
 const UpdateFields = {
   /** A UUIDv7 (arrival-stamp.ts): unique, and the tie-breaker between writes of one millisecond. */

@@ -9,7 +9,7 @@ import { healthz } from "./routes/healthz.js";
 import { updateProfile } from "./routes/update-profile.js";
 import { updateProfiles } from "./routes/update-profiles.js";
 
-/** Every route: its template (`:name` is a parameter) and an handler per method. */
+/** Every route: its template (`:name` is a parameter) and a handler per method. */
 const ROUTES: ReadonlyArray<{
   readonly template: RelayRoute;
   readonly methods: Readonly<Record<string, RouteHandler>>;

@@ -17,11 +17,12 @@ export function ackAll(received: readonly Received[], log: QueueLog): void {
 }
 
 /**
- * Tries them again later, with backoff on their attempts. One jitter draw for the whole call, so
- * messages that failed together (with as many attempts) come back together, and cost one bulk call
- * again rather than one each. The reason is noted first (messages are immutable, so it waits in the
- * dead-letter store, for the dead-letter consumer should these be the last attempts). Noting is
- * best effort: a retry must not wait on it.
+ * Tries them again later, with backoff on their attempts (retry-delay.ts). One jitter draw for the
+ * whole call, so messages that failed together (with as many attempts) come back together, and cost
+ * one bulk call again rather than one each; the jitter spreads apart only separate failures. The
+ * reason is noted first (messages are immutable, so it waits in the dead-letter store, for the
+ * dead-letter consumer should these be the last attempts). Noting is best effort: a retry must not
+ * wait on it.
  */
 export async function retryAll(
   received: readonly Received[],
