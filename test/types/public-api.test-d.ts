@@ -23,8 +23,12 @@ import {
   TargetResponseError,
   TargetTimeoutError,
   TargetValidationError,
+  isTargetRelayError,
   type BatchFile,
   type BulkReport,
+  type ProfileLookup,
+  type RelayErrorCode,
+  type TargetRelayErrorCode,
   type IdType,
   type ProfileUpdate,
   type TargetClientOptions,
@@ -32,7 +36,7 @@ import {
   type UpdateResult,
   type ValidationIssue,
 } from "target-profile";
-import { createTargetEmulator } from "target-profile/emulator";
+import { createTargetEmulator, type ProfileLookup as EmulatorProfileLookup } from "target-profile/emulator";
 
 const target = createTargetClient({ clientCode: "acme" });
 
@@ -195,5 +199,22 @@ describe("the emulator", () => {
     assertType<TargetClientOptions>({ clientCode: "acme", fetch: globalThis.fetch });
     // @ts-expect-error: fetch must be a function
     assertType<TargetClientOptions>({ clientCode: "acme", fetch: "https://example.com" });
+  });
+});
+
+describe("one name, one meaning", () => {
+  it("the emulator's ProfileLookup is the core's", () => {
+    expectTypeOf<EmulatorProfileLookup>().toEqualTypeOf<ProfileLookup>();
+    expectTypeOf(createTargetEmulator().getProfile).parameter(0).toEqualTypeOf<ProfileLookup>();
+  });
+
+  it("a relay error's code is the relay's or the client's, one union", () => {
+    const error: unknown = undefined;
+    if (isTargetRelayError(error)) expectTypeOf(error.code).toEqualTypeOf<TargetRelayErrorCode>();
+    expectTypeOf<RelayErrorCode>().toExtend<TargetRelayErrorCode>();
+    assertType<TargetRelayErrorCode>("rate_limited");
+    assertType<TargetRelayErrorCode>("network_error");
+    // @ts-expect-error: not a code the relay or its client uses
+    assertType<TargetRelayErrorCode>("teapot");
   });
 });

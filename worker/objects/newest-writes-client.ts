@@ -70,8 +70,8 @@ export async function retractWrites(
 
 /** What one shard's call did: for the writes at `indexes`, its answer, or why it failed. */
 type ShardOutcome<T> =
-  | { readonly indexes: readonly number[]; readonly answer: T }
-  | { readonly indexes: readonly number[]; readonly answer?: undefined; readonly failure: unknown };
+  Answered<T> | { readonly indexes: readonly number[]; readonly answer?: undefined; readonly failure: unknown };
+type Answered<T> = { readonly indexes: readonly number[]; readonly answer: T };
 
 /**
  * The one fan-out: `call` once per shard with its writes' versions, all in parallel, each shard's
@@ -95,11 +95,13 @@ function eachShard<T>(
 }
 
 /** The shards' answers; throws the first failure, when one failed. */
-function fulfilled<T>(
-  shards: readonly ShardOutcome<T>[],
-): { readonly indexes: readonly number[]; readonly answer: T }[] {
-  for (const shard of shards) if ("failure" in shard) throw shard.failure;
-  return shards as { readonly indexes: readonly number[]; readonly answer: T }[];
+function fulfilled<T>(shards: readonly ShardOutcome<T>[]): Answered<T>[] {
+  const answered: Answered<T>[] = [];
+  for (const shard of shards) {
+    if ("failure" in shard) throw shard.failure;
+    answered.push(shard);
+  }
+  return answered;
 }
 
 /** The writes' indexes, by shard. */

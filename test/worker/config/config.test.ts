@@ -153,6 +153,22 @@ describe("configuration, checked on first use", () => {
     expect(sent).toEqual([]);
   });
 
+  it("names a var that is not set at all (rather than set to something else) as required", async () => {
+    fakeTarget();
+    const { TARGET_CLIENT_CODE: _, IDEMPOTENCY_KEYS: __, ...rest } = envWith({});
+    let response: Response | undefined;
+
+    const lines = await capturedLogs(async () => {
+      response = await handleRequest(post("/v1/profiles/crm-1", { attributes: { tier: "gold" } }), rest as typeof env);
+    });
+
+    expect(response?.status).toBe(503);
+    expect(requestLines(lines)[0]?.problems).toEqual([
+      "TARGET_CLIENT_CODE: is required (see wrangler.toml)",
+      "IDEMPOTENCY_KEYS: is required (see wrangler.toml)",
+    ]);
+  });
+
   it("runs direct delivery without the queues (their routes then say there are no dead letters)", async () => {
     const { emulator } = fakeTarget();
     emulator.seedProfile({ thirdPartyId: "crm-direct" });
