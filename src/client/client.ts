@@ -8,11 +8,11 @@ import {
   type BatchSubmission,
   type BatchVersion,
 } from "../bulk/batch-submission.js";
-import { MethodSchema, updateRequest } from "../single-update/build-update-request.js";
 import { bulkUpdate, type BulkReport, type BulkUpdateOptions } from "../bulk/bulk-update.js";
-import { TargetClientOptionsSchema, type TargetClientOptions } from "./client-options.js";
+import { waitForBatch, type WaitForBatchOptions } from "../bulk/wait-for-batch.js";
 import { TargetHttpError } from "../errors.js";
-import { createSend } from "./http.js";
+import { milliseconds, SignalSchema } from "../internal/schemas.js";
+import { parseOrThrow } from "../internal/validation.js";
 import {
   isProfileNotFound,
   parseProfile,
@@ -21,11 +21,11 @@ import {
   type TargetProfile,
 } from "../profile-fetch/profile-fetch.js";
 import { ProfileUpdateSchema, type ProfileUpdate } from "../profile-update.js";
-import { createRollingLimiter } from "./rolling-limiter.js";
+import { MethodSchema, updateRequest } from "../single-update/build-update-request.js";
 import { parseUpdateResponse, type UpdateResult } from "../single-update/update-response.js";
-import { milliseconds, SignalSchema } from "../internal/schemas.js";
-import { parseOrThrow } from "../internal/validation.js";
-import { waitForBatch, type WaitForBatchOptions } from "../bulk/wait-for-batch.js";
+import { TargetClientOptionsSchema, type TargetClientOptions } from "./client-options.js";
+import { createSend } from "./http.js";
+import { createRollingLimiter } from "./rolling-limiter.js";
 
 /**
  * Per-call options of `updateProfile`.

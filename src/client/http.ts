@@ -1,5 +1,4 @@
 import ky, { HTTPError, TimeoutError } from "ky";
-import type { ClientConfig } from "./client-options.js";
 import {
   TargetHttpError,
   TargetNetworkError,
@@ -8,6 +7,7 @@ import {
   type TargetOperation,
 } from "../errors.js";
 import { xmlText } from "../internal/xml.js";
+import type { ClientConfig } from "./client-options.js";
 
 /** One call: what it is (for errors), the caller's signal, and a wait before each attempt (the bulk limiter). */
 export interface Call {

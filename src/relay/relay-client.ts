@@ -12,11 +12,11 @@ import {
   ErrorAnswerSchema,
   importSigningKey,
   ProfileAnswerSchema,
+  PathUpdateSchema,
   RELAY_ROUTES,
   RelayBatchIdSchema,
   RelayIdSchema,
   relayPath,
-  PathUpdateSchema,
   signatureHeaders,
   UpdateAnswerSchema,
   UpdateProfilesBodySchema,
@@ -116,6 +116,7 @@ const RelayClientOptionsSchema = v.strictObject(
 
 const IdSchema = v.object({ mbox3rdPartyId: RelayIdSchema });
 const BatchIdSchema = v.object({ batchId: RelayBatchIdSchema });
+
 /**
  * Creates a client for a relay. Options are checked now: an invalid one throws a
  * `TargetValidationError` naming it.

@@ -1,9 +1,9 @@
 import * as v from "valibot";
-import { authHeaders, EndpointOptionsSchema, type Endpoint } from "../internal/endpoint.js";
 import { TargetValidationError, type ValidationIssue } from "../errors.js";
+import { authHeaders, EndpointOptionsSchema, type Endpoint } from "../internal/endpoint.js";
+import { parseOrThrow } from "../internal/validation.js";
 import { MAX_GET_URL_BYTES, MAX_POST_BODY_BYTES } from "../limits.js";
 import { ProfileUpdateSchema, type CheckedUpdate, type ProfileUpdate } from "../profile-update.js";
-import { parseOrThrow } from "../internal/validation.js";
 
 /**
  * Options of `buildUpdateRequest`: where to send, the token, and optionally the method to force.

@@ -1,7 +1,6 @@
 // Type tests of the public inference, checked by tsc through `vitest --typecheck` (the node project's
 // `typecheck.include`; `npm run test:types` runs only these) and by `npm run typecheck`.
 // Imports go through the package name, as a user writes them.
-import { assertType, describe, expectTypeOf, it } from "vitest";
 import {
   buildUpdateRequest,
   createTargetClient,
@@ -37,6 +36,7 @@ import {
   type ValidationIssue,
 } from "target-profile";
 import { createTargetEmulator, type ProfileLookup as EmulatorProfileLookup } from "target-profile/emulator";
+import { assertType, describe, expectTypeOf, it } from "vitest";
 
 const target = createTargetClient({ clientCode: "acme" });
 

@@ -2,10 +2,10 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import { env } from "cloudflare:workers";
 import { expect, vi } from "vitest";
 import { createTargetEmulator, type TargetEmulator, type TargetEmulatorOptions } from "../../src/emulator/index.js";
+import type { QueueMessage } from "../../worker/delivery/queue-messages.js";
 import type { Env } from "../../worker/env.js";
 import { deadLetterStoreOf } from "../../worker/objects/dead-letter-store.js";
 import { handleQueue, QUEUES } from "../../worker/queue/handle-queue.js";
-import type { QueueMessage } from "../../worker/delivery/queue-messages.js";
 import { seededRandom } from "../seeded-random.js";
 import { envWith, TARGET_TOKEN } from "./helpers.js";
 

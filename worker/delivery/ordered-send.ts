@@ -1,8 +1,8 @@
 import { isTargetValidationError } from "../../src/index.js";
 import { admitDirectWrites, confirmWrites, releaseWrites } from "../objects/newest-writes-client.js";
 import type { NewestWrites } from "../objects/newest-writes.js";
-import type { Write } from "./writes.js";
 import { RelayError } from "../relay-error.js";
+import type { Write } from "./writes.js";
 
 /** A direct send's lease on its attributes (objects/newest-writes.ts). */
 export const DIRECT_LEASE_MS = 60_000;

@@ -1,15 +1,15 @@
-import { loadConfig } from "../config/load-config.js";
-import type { Env } from "../env.js";
 import { RELAY_HEADERS } from "../../src/internal/index.js";
+import { authenticate } from "../auth/relay-keys.js";
+import { verifySignature } from "../auth/request-signature.js";
+import { loadConfig } from "../config/load-config.js";
+import { describeUpstreamFailure } from "../delivery/failure-reason.js";
+import type { Env } from "../env.js";
+import { RelayError } from "../relay-error.js";
 import { runOnce } from "./idempotency.js";
 import { errorResponse } from "./json-response.js";
-import { authenticate } from "../auth/relay-keys.js";
-import { RelayError } from "../relay-error.js";
 import { parseJsonBody, readBody, requireJson } from "./request-body.js";
 import { startLog, writeLog, type RequestLog } from "./request-log.js";
-import { verifySignature } from "../auth/request-signature.js";
 import { matchRoute } from "./routes.js";
-import { describeUpstreamFailure } from "../delivery/failure-reason.js";
 import { toRelayError } from "./to-relay-error.js";
 
 /** Seconds a rate-limited caller should wait: the `period` of `[[ratelimits]]` in wrangler.toml. */

@@ -1,7 +1,7 @@
 // What a route does for one method: a handler, public (no configuration needed) or protected (a key with
 // one of its scopes, a body within its size). The router (routes.ts) picks one per method and path.
-import type { RelayConfig } from "../config/relay-config.js";
 import type { Scope } from "../auth/relay-keys.js";
+import type { RelayConfig } from "../config/relay-config.js";
 import type { RequestLog } from "./request-log.js";
 
 /** What a protected route's handler gets, once the caller is authenticated and the body read. */

@@ -1,6 +1,6 @@
 import { RELAY_ROUTES, type RelayRoute } from "../../src/internal/index.js";
-import type { RouteHandler } from "./route-handler.js";
 import { RelayError } from "../relay-error.js";
+import type { RouteHandler } from "./route-handler.js";
 import { listDeadLetters, replayDeadLetters } from "./routes/dead-letters.js";
 import { getEmulatorStats } from "./routes/emulator-stats.js";
 import { getBatch } from "./routes/get-batch.js";

@@ -1,6 +1,6 @@
 import type { QueuedDelivery } from "../config/relay-config.js";
-import { deadLetterStoreOf } from "../objects/dead-letter-store.js";
 import { subjectOf, type QueueMessage } from "../delivery/queue-messages.js";
+import { deadLetterStoreOf } from "../objects/dead-letter-store.js";
 import type { QueueLog } from "./queue-log.js";
 import { retryDelaySeconds } from "./retry-delay.js";
 

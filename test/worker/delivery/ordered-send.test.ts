@@ -1,11 +1,11 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { handleRequest } from "../../../worker/http/handle-request.js";
-import type { Env } from "../../../worker/env.js";
-import { admitDirectWrites, admitWrites, confirmWrites } from "../../../worker/objects/newest-writes-client.js";
 import { DIRECT_LEASE_MS } from "../../../worker/delivery/ordered-send.js";
-import { writesOf } from "../../../worker/delivery/writes.js";
 import type { BundleMessage, FollowUpMessage } from "../../../worker/delivery/queue-messages.js";
+import { writesOf } from "../../../worker/delivery/writes.js";
+import type { Env } from "../../../worker/env.js";
+import { handleRequest } from "../../../worker/http/handle-request.js";
+import { admitDirectWrites, admitWrites, confirmWrites } from "../../../worker/objects/newest-writes-client.js";
 import { capturedLogs, errorOf, fakeTarget, post } from "../helpers.js";
 import { bundleMessage, consume, QUEUES, queuedBindings, updateMessage } from "../queue-helpers.js";
 

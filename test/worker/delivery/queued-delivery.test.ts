@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { handleRequest } from "../../../worker/http/handle-request.js";
 import type { BundleMessage, UpdateMessage } from "../../../worker/delivery/queue-messages.js";
+import { handleRequest } from "../../../worker/http/handle-request.js";
 import {
   ADMIN_KEY,
   capturedLogs,

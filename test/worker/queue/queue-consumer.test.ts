@@ -1,9 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { BundleMessage, FollowUpMessage } from "../../../worker/delivery/queue-messages.js";
+import { FIRST_CHECK_SECONDS } from "../../../worker/delivery/schedule-follow-up.js";
 import type { Env } from "../../../worker/env.js";
 import { ledgerOf } from "../../../worker/objects/batch-ledger.js";
-import { FIRST_CHECK_SECONDS } from "../../../worker/delivery/schedule-follow-up.js";
-import type { BundleMessage, FollowUpMessage } from "../../../worker/delivery/queue-messages.js";
 import { capturedLogs, fakeTarget } from "../helpers.js";
 import { bundleMessage, consume, deadLetters, QUEUES, queuedBindings, updateMessage } from "../queue-helpers.js";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
-import { handleRequest } from "../../../worker/http/handle-request.js";
 import type { QueuedUpdate } from "../../../worker/delivery/queue-messages.js";
+import { handleRequest } from "../../../worker/http/handle-request.js";
 import { capturedLogs, envWith, post } from "../helpers.js";
 import {
   deadLetters,

@@ -1,9 +1,9 @@
 import { parseOrThrow, ReplayBodySchema, type ReplayAnswer } from "../../../src/internal/index.js";
-import type { HandlerCall, ProtectedHandler } from "../route-handler.js";
-import { jsonResponse } from "../json-response.js";
-import { deadLetterStoreOf } from "../../objects/dead-letter-store.js";
 import { enqueueBundles, queueUnavailable } from "../../delivery/enqueue.js";
+import { deadLetterStoreOf } from "../../objects/dead-letter-store.js";
 import { RelayError } from "../../relay-error.js";
+import { jsonResponse } from "../json-response.js";
+import type { HandlerCall, ProtectedHandler } from "../route-handler.js";
 
 /** The dead-letter store, or a 404 when queued delivery is not set up (no bindings). */
 function storeOf({ config }: HandlerCall) {

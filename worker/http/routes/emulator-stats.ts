@@ -1,7 +1,7 @@
-import type { ProtectedHandler } from "../route-handler.js";
-import { jsonResponse } from "../json-response.js";
-import { emulatorStats } from "../../upstream/local-emulator.js";
 import { RelayError } from "../../relay-error.js";
+import { emulatorStats } from "../../upstream/local-emulator.js";
+import { jsonResponse } from "../json-response.js";
+import type { ProtectedHandler } from "../route-handler.js";
 
 /**
  * `GET /_emulator/stats`, local runs only (TARGET_UPSTREAM = "emulator", which the configuration

@@ -1,9 +1,9 @@
 import { isTargetHttpError, isTargetRejectedError } from "../../../src/index.js";
 import { RelayBatchIdSchema } from "../../../src/internal/index.js";
-import type { ProtectedHandler } from "../route-handler.js";
+import { RelayError } from "../../relay-error.js";
 import { jsonResponse } from "../json-response.js";
 import { pathParam } from "../path-params.js";
-import { RelayError } from "../../relay-error.js";
+import type { ProtectedHandler } from "../route-handler.js";
 
 /** `GET /v1/batches/{batchId}`: the batch's status with its counters and failed ids. Any scope. */
 export const getBatch: ProtectedHandler = {

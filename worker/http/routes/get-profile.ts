@@ -1,8 +1,8 @@
 import { RelayIdSchema, type ProfileAnswer } from "../../../src/internal/index.js";
-import type { ProtectedHandler } from "../route-handler.js";
+import { RelayError } from "../../relay-error.js";
 import { jsonResponse } from "../json-response.js";
 import { pathParam } from "../path-params.js";
-import { RelayError } from "../../relay-error.js";
+import type { ProtectedHandler } from "../route-handler.js";
 
 /**
  * `GET /v1/profiles/{mbox3rdPartyId}`: the profile, its attributes in the shape they are written

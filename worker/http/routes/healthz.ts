@@ -1,5 +1,5 @@
-import type { PublicHandler } from "../route-handler.js";
 import { jsonResponse } from "../json-response.js";
+import type { PublicHandler } from "../route-handler.js";
 
 /** Liveness only: the same answer whatever the configuration, so it reveals nothing about it. */
 export const healthz: PublicHandler = {

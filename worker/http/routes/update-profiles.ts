@@ -10,8 +10,8 @@ import {
 import { refuseUnlistedAttributes } from "../../auth/attribute-allow-list.js";
 import { deliverBatch } from "../../delivery/deliver-batch.js";
 import { jsonResponse } from "../json-response.js";
-import type { ProtectedHandler } from "../route-handler.js";
 import { attributeCount } from "../request-log.js";
+import type { ProtectedHandler } from "../route-handler.js";
 
 /**
  * `POST /v1/profiles` with `{ updates: [{ mbox3rdPartyId, attributes }, ...] }`: checked once, then one
