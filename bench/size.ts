@@ -15,23 +15,10 @@
 // emulator's files in the emulator's) make sure the attribution itself works.
 //
 //   npm run size [-- --write]
+import { existsSync, writeFileSync } from "node:fs";
+import process from "node:process";
+import { gzipSync } from "node:zlib";
 import { build, type BuildOptions, type Metafile } from "esbuild";
-
-// The root tsconfig has no Node types (they would leak into src/): the few Node APIs used here, typed here.
-interface NodeProcess {
-  readonly argv: readonly string[];
-  readonly versions: { readonly node: string };
-  exitCode?: number;
-}
-interface NodeModules {
-  gzipSync(data: Uint8Array, options: { level: number }): Uint8Array;
-  writeFileSync(path: string, data: string): void;
-  existsSync(path: string): boolean;
-}
-const process = (globalThis as unknown as { process: NodeProcess }).process;
-const modules = (name: string) => import(`node:${name}`) as Promise<NodeModules>;
-const { gzipSync } = await modules("zlib");
-const { writeFileSync, existsSync } = await modules("fs");
 
 // Run from its bundle in node_modules/.cache/bench/ (npm run size) or from bench/: the repo is above either.
 const HERE = decodeURIComponent(new URL(".", import.meta.url).pathname);
