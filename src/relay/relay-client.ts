@@ -3,6 +3,7 @@
 // before anything is sent; the relay's refusals come back as `TargetRelayError`.
 import * as v from "valibot";
 import type { BatchStatus } from "../bulk/batch-status.js";
+import { concatBytes } from "../internal/bytes.js";
 import { functionSchema, httpBaseUrlSchema, milliseconds, nonEmptyString, objectMessage } from "../internal/schemas.js";
 import { parseOrThrow } from "../internal/validation.js";
 import {
@@ -140,7 +141,9 @@ export function createRelayClient(options: RelayClientOptions): RelayClient {
     const headers: Record<string, string> = { authorization: authorization(config.apiKey), accept: "application/json" };
     if (body !== undefined) headers["content-type"] = "application/json";
     if (signingKey !== undefined) {
-      Object.assign(headers, await signatureHeaders(await signingKey, { method, url, body: encoder.encode(text) }));
+      // One buffer of its own (what Web Crypto takes in every runtime's typings).
+      const bytes = concatBytes(encoder.encode(text));
+      Object.assign(headers, await signatureHeaders(await signingKey, { method, url, body: bytes }));
     }
     const signal = config.timeout > 0 ? AbortSignal.timeout(config.timeout) : undefined;
     const request = new Request(url, {

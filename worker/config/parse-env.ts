@@ -23,6 +23,8 @@ export interface QueuedDelivery {
   readonly ledgers: DurableObjectNamespace<BatchLedger>;
 }
 
+/** The most signing secrets: each costs an HMAC per signature a request carries (MAX_SIGNATURES of them). */
+const MAX_SIGNING_SECRETS = 5;
 /** Keys and secrets must be this long against Target; the emulator takes short dev keys. */
 const MIN_SECRET_LENGTH = 32;
 /** Enough for most pushes, and a bound on the CPU one request may take. */
@@ -102,6 +104,8 @@ const SecretsSchema = v.pipe(
     "must be a JSON array of secrets",
   ),
   v.nonEmpty("must hold at least one secret"),
+  // Each is tried against every signature a request carries: a rotation needs two.
+  v.maxLength(MAX_SIGNING_SECRETS, `must hold at most ${MAX_SIGNING_SECRETS} secrets`),
 );
 
 const EnvSchema = v.pipe(

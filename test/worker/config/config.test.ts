@@ -86,6 +86,11 @@ describe("configuration, checked on first use", () => {
       "RELAY_SIGNING_SECRETS: secrets must be at least 32 characters",
     ],
     [
+      "more than 5 signing secrets",
+      { RELAY_SIGNING_SECRETS: JSON.stringify(Array.from({ length: 6 }, (_, index) => `${CANARY_SECRET}-${index}`)) },
+      "RELAY_SIGNING_SECRETS: must hold at most 5 secrets",
+    ],
+    [
       "the allow-list names a prefixed attribute",
       { RELAY_ALLOWED_ATTRIBUTES: ["profile.tier"] },
       "RELAY_ALLOWED_ATTRIBUTES[0]: attribute names must not start with 'profile.'",
