@@ -4,6 +4,7 @@ import {
   CONTROL_CHARACTER,
   isWellFormed,
   ProfileUpdateSchema,
+  RESERVED_ATTRIBUTE_NAMES,
   type CheckedUpdate,
   type IdType,
 } from "../profile-update.js";
@@ -50,8 +51,8 @@ export function checkRowFast(input: unknown, knownNames: Set<string>): BatchRow 
   const names: string[] = [];
   const values: (string | number)[] = [];
   for (const name of Object.keys(attributes)) {
-    // valibot's record() skips these keys without a word.
-    if (name === "__proto__" || name === "prototype" || name === "constructor") continue;
+    // Refused (RESERVED_ATTRIBUTE_NAMES): the schema then names the rule.
+    if (RESERVED_ATTRIBUTE_NAMES.has(name)) return undefined;
     if (!knownNames.has(name)) {
       if (!isAttributeName(name)) return undefined;
       if (knownNames.size < MAX_KNOWN_NAMES) knownNames.add(name);

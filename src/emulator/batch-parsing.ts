@@ -2,7 +2,7 @@
 // field (it ends at the first raw `&`), split it into lines and cells, then form-decode each cell.
 import { decodeFormComponent } from "./form-decoding.js";
 import { MAX_BATCH_BYTES, MAX_BATCH_ROWS } from "../limits.js";
-import { isValidAttributeName } from "./limits.js";
+import { isReservedAttributeName, isValidAttributeName, RESERVED_NAME_RULE } from "./limits.js";
 
 export type BatchIdType = "thirdPartyId" | "pcId";
 
@@ -43,7 +43,10 @@ export function parseBatchBody(body: Uint8Array): BatchParseResult {
     const columns = header.split(",").map(decodeFormComponent);
     const idType = columns[0];
     if (idType !== "thirdPartyId" && idType !== "pcId") return refuse("The first column must be thirdPartyId or pcId");
-    if (!columns.slice(1).every(isValidAttributeName)) return refuse("Invalid attribute name in header");
+    if (!columns.slice(1).every(isValidAttributeName)) {
+      const rule = columns.slice(1).some(isReservedAttributeName) ? `: ${RESERVED_NAME_RULE}` : "";
+      return refuse(`Invalid attribute name in header${rule}`);
+    }
     // Check every row now, so that a bad cell anywhere refuses the whole batch before anything is applied.
     let size = 0;
     for (const _ of readRows(field, columns)) size++;

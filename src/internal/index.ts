@@ -8,6 +8,7 @@ export { sleep } from "./sleep.js";
 export { formatPath, parseOrThrow } from "./validation.js";
 export { singleUpdateSizeIssue } from "../single-update/build-update-request.js";
 export {
+  attributeRecord,
   AttributeNameSchema,
   AttributeValueSchema,
   ProfileUpdateSchema,

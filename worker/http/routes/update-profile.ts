@@ -25,8 +25,8 @@ export const updateProfile: ProtectedHandler = {
     const { attributes } = parseOrThrow(UpdateProfileBodySchema, body);
     const mbox3rdPartyId = decodePathParam("mbox3rdPartyId", params.mbox3rdPartyId ?? "");
     const update = parseOrThrow(RelayUpdateSchema, { mbox3rdPartyId, attributes });
-    // The names as sent (`attributes` is the body's own object): see update-profiles.ts.
-    refuseUnlistedAttributes(config.allowedAttributes, [{ attributes: attributes as object }], (_, name) =>
+    // Every name as sent, `null`-valued ones too (the schema drops none: reserved names are refused).
+    refuseUnlistedAttributes(config.allowedAttributes, [update], (_, name) =>
       formatPath([{ key: "attributes" }, { key: name }]),
     );
     log.updates = 1;

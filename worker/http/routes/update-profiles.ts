@@ -5,7 +5,6 @@ import {
   relayPath,
   UpdateProfilesBodySchema,
   type BatchAnswer,
-  type RelayProfileUpdate,
 } from "../../../src/internal/index.js";
 import { refuseUnlistedAttributes } from "../../auth/attribute-allow-list.js";
 import { deliverBatch } from "../../delivery/deliver-batch.js";
@@ -24,10 +23,8 @@ export const updateProfiles: ProtectedHandler = {
   idempotent: true,
   async handle({ requestId, body, config, log }) {
     const { updates } = parseOrThrow(UpdateProfilesBodySchema, body);
-    // The names as sent: the schema's records leave names such as `__proto__` out, which a relay with
-    // an allow-list refuses rather than drops.
-    const sent = (body as { readonly updates: readonly RelayProfileUpdate[] }).updates;
-    refuseUnlistedAttributes(config.allowedAttributes, sent, (index, name) =>
+    // Every name as sent, `null`-valued ones too (the schema drops none: reserved names are refused).
+    refuseUnlistedAttributes(config.allowedAttributes, updates, (index, name) =>
       formatPath([{ key: "updates" }, { key: index }, { key: "attributes" }, { key: name }]),
     );
     log.updates = updates.length;
