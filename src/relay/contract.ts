@@ -109,9 +109,33 @@ export type ErrorAnswer = v.InferOutput<typeof ErrorAnswerSchema>;
 
 // ── Requests ─────────────────────────────────────────────────────────────────────────────────────
 
-/** An update the relay takes: the core's rules, keyed by `mbox3rdPartyId`; the update itself when valid. */
+type ProfileUpdateInput = v.InferOutput<typeof ProfileUpdateRulesSchema>;
+
+const UNSAFE_NUMBER = `numbers must be within ±${Number.MAX_SAFE_INTEGER} (2^53 − 1): JSON cannot carry a larger integer exactly; send it as a string`;
+
+/**
+ * Numbers a JSON body carries exactly: past ±(2^53 − 1), `JSON.parse` has already rounded the integer sent
+ * (9007199254740993 arrives as 9007199254740992), so the relay would store another value than was meant.
+ */
+const exactNumbers = v.rawCheck<ProfileUpdateInput>(({ dataset, addIssue }) => {
+  if (!dataset.typed) return;
+  const { attributes } = dataset.value;
+  for (const [name, value] of Object.entries(attributes)) {
+    if (typeof value !== "number" || Math.abs(value) <= Number.MAX_SAFE_INTEGER) continue;
+    addIssue({
+      message: UNSAFE_NUMBER,
+      path: [
+        { type: "object", origin: "value", input: dataset.value, key: "attributes", value: attributes },
+        { type: "object", origin: "value", input: attributes, key: name, value },
+      ],
+    });
+  }
+});
+
+/** An update the relay takes: the core's rules, keyed by `mbox3rdPartyId`, numbers JSON carries exactly; the update itself when valid. */
 export const RelayUpdateSchema = v.pipe(
   ProfileUpdateRulesSchema,
+  exactNumbers,
   // Exactly one id is there (ProfileUpdateRulesSchema): with this one, the update is a RelayProfileUpdate.
   v.guard(
     (update: ProfileUpdateInput): update is ProfileUpdateInput & RelayProfileUpdate =>
@@ -119,8 +143,6 @@ export const RelayUpdateSchema = v.pipe(
     "the relay takes updates keyed by mbox3rdPartyId",
   ),
 );
-
-type ProfileUpdateInput = v.InferOutput<typeof ProfileUpdateRulesSchema>;
 
 /**
  * An update the relay takes: it keys profiles by `mbox3rdPartyId`.
