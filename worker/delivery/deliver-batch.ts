@@ -1,8 +1,9 @@
-import { encodeBatches, type BatchFile, type RelayProfileUpdate } from "../../src/index.js";
+import type { RelayProfileUpdate } from "../../src/index.js";
 import type { QueuedDelivery, RelayConfig } from "../config/relay-config.js";
 import { RelayError } from "../relay-error.js";
 import { UpdateTooLargeError } from "./bundles.js";
 import { enqueueBundles, queueUnavailable, toQueuedUpdate } from "./enqueue.js";
+import { oneBatchFile } from "./one-batch-file.js";
 import { sendInOrder } from "./ordered-send.js";
 import type { QueuedUpdate } from "./queue-messages.js";
 import { scheduleFollowUp } from "./schedule-follow-up.js";
@@ -15,7 +16,8 @@ export type BatchDelivery =
 
 /**
  * Sends a batch route's updates (already checked) as one v2 batch file, which also creates missing
- * profiles. Updates that need more than one file are refused (413).
+ * profiles. Updates that need more than one file, or a file out of proportion to the request's
+ * `requestBytes`, are refused (413, one-batch-file.ts).
  *
  * With queued delivery (queue or auto), the updates are queued instead, each stamped on its own. They
  * go straight to the deliveries queue, packed into bundles (sendBatch): they are many already, so they
@@ -28,8 +30,9 @@ export type BatchDelivery =
 export async function deliverBatch(
   config: RelayConfig,
   updates: readonly RelayProfileUpdate[],
+  requestBytes: number,
 ): Promise<BatchDelivery> {
-  const file = oneFile(updates, config.maxBatchRows);
+  const file = oneBatchFile(updates, { maxRows: config.maxBatchRows, requestBytes });
   const { queued } = config;
   if (queued === undefined) {
     const { batchId } = await config.target.submitBatch(file, { version: 2 });
@@ -54,26 +57,12 @@ export async function deliverBatch(
   return { via: "queued", rows: file.rows, queued: stamped.length };
 }
 
-/** The updates as one batch file (repeated ids merged), or a 413 when they need more. */
-function oneFile(updates: readonly RelayProfileUpdate[], maxRows: number): BatchFile {
-  const files = encodeBatches(updates, { maxRows });
-  const file = files.next().value;
-  if (file === undefined || !files.next().done) {
-    throw new RelayError(
-      413,
-      "payload_too_large",
-      `the updates need more than one batch file: send at most ${maxRows} distinct mbox3rdPartyIds per request`,
-    );
-  }
-  return file;
-}
-
 async function enqueue(queued: QueuedDelivery, updates: readonly QueuedUpdate[]): Promise<void> {
   try {
     await enqueueBundles(queued, updates);
   } catch (error) {
     if (error instanceof UpdateTooLargeError)
-      throw new RelayError(413, "payload_too_large", `${error.message}: send it alone`);
+      throw new RelayError(413, "payload_too_large", `updates: ${error.message}`, { field: "updates" });
     throw queueUnavailable();
   }
 }

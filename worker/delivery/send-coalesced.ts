@@ -63,8 +63,15 @@ async function sendSingles(visitors: Map<string, Map<string, Write>>, config: Re
 }
 
 /**
- * One v2 batch file per Target's limits (a delivery's bundles fit one file: 100 bundles of 100 KB),
- * each recorded in its ledger and followed up later.
+ * The largest batch file a delivery builds: a delivery's bundles (100 of 100 KB) fit one file unless their
+ * rows hold very different attribute names, whose empty cells could otherwise grow a file to Target's 50 MB
+ * (and a Worker past its 128 MB). Past it, the rows go in further files.
+ */
+export const MAX_DELIVERY_FILE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * One v2 batch file per MAX_DELIVERY_FILE_BYTES (usually one for the whole delivery), each recorded in its
+ * ledger and followed up later.
  */
 async function sendBatch(
   visitors: Map<string, Map<string, Write>>,
@@ -74,7 +81,7 @@ async function sendBatch(
   const rows = [...visitors].map(([mbox3rdPartyId, attributes]) => toRow(mbox3rdPartyId, attributes));
   const byVisitor = [...visitors.values()];
   let sent = 0;
-  for (const file of encodeBatches(rows)) {
+  for (const file of encodeBatches(rows, { maxBytes: MAX_DELIVERY_FILE_BYTES })) {
     await takeBulkCall(config, queued);
     const submission = await config.deliveryTarget.submitBatch(file, { version: 2 });
     // The file holds the next `file.rows` visitors: the rows are distinct and encoded in order.

@@ -73,7 +73,7 @@ async function respond(request: Request, env: Env, log: RequestLog): Promise<Res
   if (signature && config.signingSecrets) await verifySignature(request, raw, signature, config.signingSecrets);
   const body = handler.maxBodyBytes > 0 ? parseJsonBody(raw) : undefined;
 
-  const run = () => handler.handle({ requestId: log.requestId, params, body, config, log });
+  const run = () => handler.handle({ requestId: log.requestId, params, body, bodyBytes: raw.byteLength, config, log });
   const idempotencyKey = handler.idempotent ? request.headers.get(RELAY_HEADERS.idempotencyKey) : null;
   // Awaited, not returned: workerd reports a rejected promise that is handed on unawaited.
   if (idempotencyKey === null) return await run();

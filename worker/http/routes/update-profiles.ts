@@ -21,7 +21,7 @@ export const updateProfiles: ProtectedHandler = {
   scopes: ["write"],
   maxBodyBytes: 4 * 1024 * 1024,
   idempotent: true,
-  async handle({ requestId, body, config, log }) {
+  async handle({ requestId, body, bodyBytes, config, log }) {
     const { updates } = parseOrThrow(UpdateProfilesBodySchema, body);
     // Every name as sent, `null`-valued ones too (the schema drops none: reserved names are refused).
     refuseUnlistedAttributes(config.allowedAttributes, updates, (index, name) =>
@@ -30,7 +30,7 @@ export const updateProfiles: ProtectedHandler = {
     log.updates = updates.length;
     log.attributes = updates.reduce((sum, update) => sum + attributeCount(update), 0);
 
-    const delivery = await deliverBatch(config, updates);
+    const delivery = await deliverBatch(config, updates, bodyBytes);
     log.rows = delivery.rows;
     log.delivery = delivery.via;
     if (delivery.via === "queued") {
