@@ -18,7 +18,6 @@ export interface QueuedDelivery {
   readonly updates: Queue;
   readonly deliveries: Queue;
   readonly newestWrites: DurableObjectNamespace<NewestWrites>;
-  readonly quotas: DurableObjectNamespace<TargetQuotas>;
   readonly deadLetters: DurableObjectNamespace<DeadLetterStore>;
   readonly ledgers: DurableObjectNamespace<BatchLedger>;
 }
@@ -71,7 +70,6 @@ const QUEUED_BINDINGS = [
   "UPDATES_QUEUE",
   "DELIVERIES_QUEUE",
   "NEWEST_WRITES",
-  "TARGET_QUOTAS",
   "DEAD_LETTERS",
   "BATCH_LEDGERS",
 ] as const;
@@ -134,11 +132,12 @@ const EnvSchema = v.pipe(
         BULK_CALLS_PER_MINUTE,
       ),
       IDEMPOTENCY_KEYS: durableObject<IdempotencyKeys>(),
+      // Every bulk call the relay makes, in every mode, takes a slot of the one budget it keeps.
+      TARGET_QUOTAS: durableObject<TargetQuotas>(),
       // Queued delivery's: each is required unless delivery is direct (parseEnv).
       UPDATES_QUEUE: v.optional(queue()),
       DELIVERIES_QUEUE: v.optional(queue()),
       NEWEST_WRITES: v.optional(durableObject<NewestWrites>()),
-      TARGET_QUOTAS: v.optional(durableObject<TargetQuotas>()),
       DEAD_LETTERS: v.optional(durableObject<DeadLetterStore>()),
       BATCH_LEDGERS: v.optional(durableObject<BatchLedger>()),
     },
@@ -203,14 +202,13 @@ export function parseEnv(env: Env): ParsedEnv {
     UPDATES_QUEUE: updates,
     DELIVERIES_QUEUE: deliveries,
     NEWEST_WRITES: newestWrites,
-    TARGET_QUOTAS: quotas,
     DEAD_LETTERS: deadLetters,
     BATCH_LEDGERS: ledgers,
     ...settings
   } = parsed.output;
   const queued =
-    updates && deliveries && newestWrites && quotas && deadLetters && ledgers
-      ? { updates, deliveries, newestWrites, quotas, deadLetters, ledgers }
+    updates && deliveries && newestWrites && deadLetters && ledgers
+      ? { updates, deliveries, newestWrites, deadLetters, ledgers }
       : undefined;
   if (queued === undefined && settings.RELAY_DELIVERY !== "direct") {
     const missing = QUEUED_BINDINGS.filter((name) => parsed.output[name] === undefined);

@@ -1,6 +1,7 @@
 import type { RelayProfileUpdate } from "../../src/index.js";
 import type { QueuedDelivery, RelayConfig } from "../config/relay-config.js";
 import { RelayError } from "../relay-error.js";
+import { takeRouteBulkCall } from "./bulk-budget.js";
 import { UpdateTooLargeError } from "./bundles.js";
 import { enqueueBundles, queueUnavailable, toQueuedUpdate } from "./enqueue.js";
 import { oneBatchFile } from "./one-batch-file.js";
@@ -21,11 +22,11 @@ export type BatchDelivery =
  *
  * With queued delivery (queue or auto), the updates are queued instead, each stamped on its own. They
  * go straight to the deliveries queue, packed into bundles (sendBatch): they are many already, so they
- * need no gathering, and in the queue their rows share bulk calls with everyone else's, within the one
- * bulk budget the consumer keeps, and are ordered against the single updates of the same visitors. Sent
- * directly, a batch could overwrite a newer queued write, and its call would bypass that budget. In
- * direct delivery with the queues bound, the batch goes at once in order with them (ordered-send.ts) and
- * is followed up like a queued one, or is queued after what they carry of the same visitors.
+ * need no gathering, and in the queue their rows share bulk calls with everyone else's, and are ordered
+ * against the single updates of the same visitors (sent directly, a batch could overwrite a newer queued
+ * write). In direct delivery with the queues bound, the batch goes at once in order with them
+ * (ordered-send.ts) and is followed up like a queued one, or is queued after what they carry of the same
+ * visitors. A batch sent at once takes a slot of the bulk budget first (429 when none frees up soon).
  */
 export async function deliverBatch(
   config: RelayConfig,
@@ -35,7 +36,8 @@ export async function deliverBatch(
   const file = oneBatchFile(updates, { maxRows: config.maxBatchRows, requestBytes });
   const { queued } = config;
   if (queued === undefined) {
-    const { batchId } = await config.target.submitBatch(file, { version: 2 });
+    await takeRouteBulkCall(config, "write");
+    const { batchId } = await config.deliveryTarget.submitBatch(file, { version: 2 });
     return { via: "direct", batchId, rows: file.rows };
   }
 
@@ -43,7 +45,8 @@ export async function deliverBatch(
   if (config.delivery === "direct") {
     let batchId = "";
     const send = async (signal: AbortSignal) => {
-      const submission = await config.target.submitBatch(file, { version: 2, signal });
+      await takeRouteBulkCall(config, "write");
+      const submission = await config.deliveryTarget.submitBatch(file, { version: 2, signal });
       batchId = submission.batchId;
       // Followed up like a queued batch: the rows Target fails are queued again.
       await scheduleFollowUp(queued, submission, stamped);

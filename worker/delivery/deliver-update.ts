@@ -37,7 +37,7 @@ export async function deliverUpdate(
   const direct =
     config.delivery === "direct" ||
     (config.delivery === "auto" &&
-      (await quotasOf(queued.quotas, config.clientCode).takeSingleUpdates(1, config.singleUpdateLimit, Date.now())));
+      (await quotasOf(config.quotas, config.clientCode).takeSingleUpdates(1, config.singleUpdateLimit, Date.now())));
   if (!direct) return await enqueue(queued, stamped);
   try {
     const sent = await sendInOrder(queued.newestWrites, writesOf([stamped]), (signal) =>

@@ -26,7 +26,7 @@ export async function sendCoalesced(
   config: RelayConfig,
   queued: QueuedDelivery,
 ): Promise<"single" | "bulk"> {
-  if (await singlesAreCheaper(visitors, config, queued)) {
+  if (await singlesAreCheaper(visitors, config)) {
     await sendSingles(visitors, config);
     return "single";
   }
@@ -34,11 +34,7 @@ export async function sendCoalesced(
   return "bulk";
 }
 
-async function singlesAreCheaper(
-  visitors: Map<string, Map<string, Write>>,
-  config: RelayConfig,
-  queued: QueuedDelivery,
-): Promise<boolean> {
+async function singlesAreCheaper(visitors: Map<string, Map<string, Write>>, config: RelayConfig): Promise<boolean> {
   if (visitors.size > MAX_SINGLE_UPDATE_VISITORS) return false;
   const fromSingleRoute = [...visitors.values()].every((attributes) =>
     [...attributes.values()].every((write) => write.origin === "single"),
@@ -49,7 +45,7 @@ async function singlesAreCheaper(
     singleUpdateSizeIssue(toCheckedUpdate(toRow(id, attributes))) === undefined;
   if (![...visitors].every(fit)) return false;
   // Within the relay's share of Target's daily single updates (taken now, whatever happens next).
-  return await quotasOf(queued.quotas, config.clientCode).takeSingleUpdates(
+  return await quotasOf(config.quotas, config.clientCode).takeSingleUpdates(
     visitors.size,
     config.singleUpdateLimit,
     Date.now(),
@@ -82,7 +78,7 @@ async function sendBatch(
   const byVisitor = [...visitors.values()];
   let sent = 0;
   for (const file of encodeBatches(rows, { maxBytes: MAX_DELIVERY_FILE_BYTES })) {
-    await takeBulkCall(config, queued);
+    await takeBulkCall(config);
     const submission = await config.deliveryTarget.submitBatch(file, { version: 2 });
     // The file holds the next `file.rows` visitors: the rows are distinct and encoded in order.
     const written = byVisitor.slice(sent, sent + file.rows).flatMap((attributes) => [...attributes.values()]);

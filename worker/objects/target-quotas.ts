@@ -10,7 +10,9 @@ const DAY_HOURS = 24;
  * client code; calls to it are serialised, so taking a slot is atomic):
  *  - single updates: 1 million in any rolling 24 hours, counted in hourly buckets. The window is
  *    the current hour and the 23 before it, so it may count up to an hour too much, never too little.
- *  - bulk calls (batch submissions and status checks): 50 in any rolling minute, by call time.
+ *  - bulk calls (batch submissions and status checks): 50 in any rolling minute, by call time. Every
+ *    bulk call the relay makes takes a slot here (delivery/bulk-budget.ts); the status reads of
+ *    GET /v1/batches/{id} only within their share.
  * Callers pass the time (`now`), which keeps the clock where tests can move it.
  */
 export class TargetQuotas extends DurableObject {
@@ -21,6 +23,11 @@ export class TargetQuotas extends DurableObject {
     this.#sql = ctx.storage.sql;
     this.#sql.exec(`CREATE TABLE IF NOT EXISTS single_updates (hour INTEGER PRIMARY KEY, count INTEGER NOT NULL)`);
     this.#sql.exec(`CREATE TABLE IF NOT EXISTS bulk_calls (at INTEGER NOT NULL)`);
+    // Status reads (GET /v1/batches/{id}) are counted apart too: they may use only a share.
+    const columns = this.#sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('bulk_calls')").toArray();
+    if (!columns.some(({ name }) => name === "status_read")) {
+      this.#sql.exec("ALTER TABLE bulk_calls ADD COLUMN status_read INTEGER NOT NULL DEFAULT 0");
+    }
   }
 
   /** Single updates in the rolling 24 hours. */
@@ -41,14 +48,23 @@ export class TargetQuotas extends DurableObject {
     return true;
   }
 
-  /** Takes a bulk call slot: 0 when taken, otherwise the milliseconds until one frees up (nothing taken). */
-  takeBulkCall(limit: number, now: number): number {
+  /**
+   * Takes a bulk call slot: 0 when taken, otherwise the milliseconds until one frees up (nothing taken).
+   * Every bulk call counts against `limit`; a status read (`statusReads` set) also against `statusReads`,
+   * its bounded share, so that reads can never take the slots writes need.
+   */
+  takeBulkCall(limit: number, now: number, statusReads?: number): number {
     this.#sql.exec("DELETE FROM bulk_calls WHERE at <= ?", now - BULK_CALL_WINDOW_MS);
-    const { count, oldest } = this.#sql
-      .exec<{ count: number; oldest: number | null }>("SELECT COUNT(*) AS count, MIN(at) AS oldest FROM bulk_calls")
+    const { count, oldest, reads, oldestRead } = this.#sql
+      .exec<{ count: number; oldest: number | null; reads: number | null; oldestRead: number | null }>(
+        `SELECT COUNT(*) AS count, MIN(at) AS oldest, SUM(status_read) AS reads,
+                MIN(CASE WHEN status_read = 1 THEN at END) AS oldestRead FROM bulk_calls`,
+      )
       .one();
-    if (count >= limit) return Math.max(1, (oldest ?? now) + BULK_CALL_WINDOW_MS - now);
-    this.#sql.exec("INSERT INTO bulk_calls (at) VALUES (?)", now);
+    const freedAt = (at: number | null) => Math.max(1, (at ?? now) + BULK_CALL_WINDOW_MS - now);
+    if (count >= limit) return freedAt(oldest);
+    if (statusReads !== undefined && (reads ?? 0) >= statusReads) return freedAt(oldestRead);
+    this.#sql.exec("INSERT INTO bulk_calls (at, status_read) VALUES (?, ?)", now, statusReads === undefined ? 0 : 1);
     return 0;
   }
 }

@@ -51,7 +51,7 @@ async function checkStatus(followUp: FollowUpMessage, config: RelayConfig, queue
   const lastCheck = followUp.checks + 1 >= MAX_CHECKS;
   let status: BatchStatus;
   try {
-    await takeBulkCall(config, queued);
+    await takeBulkCall(config);
     status = await config.deliveryTarget.getBatchStatus(followUp.statusUrl, { details: true });
   } catch (error) {
     const gone = (isTargetHttpError(error) || isTargetRejectedError(error)) && error.status === 404;

@@ -15,11 +15,12 @@ export interface UpstreamSettings {
 }
 
 export interface Upstream {
-  /** For the routes: the core's retries ride out brief failures while the caller waits. */
+  /** For the routes' single updates and profile reads: the core's retries ride out brief failures. */
   readonly target: TargetClient;
   /**
-   * For queued deliveries: no retries of its own. The queue retries instead, with backoff, and
-   * each call is then exactly one call of Target's bulk budget (objects/target-quotas.ts).
+   * For every bulk call (routes and queues) and queued deliveries: no retries of its own. Each bulk
+   * call is then exactly one slot of the relay's bulk budget (delivery/bulk-budget.ts); the queue
+   * retries its deliveries instead, with backoff.
    */
   readonly deliveryTarget: TargetClient;
   /** The local emulator, when it is the upstream. */

@@ -124,6 +124,11 @@ describe("configuration, checked on first use", () => {
       "DELIVERIES_QUEUE: must be a [[queues.producers]] binding",
     ],
     [
+      "the quotas binding is missing, even in direct delivery",
+      { TARGET_QUOTAS: undefined },
+      "TARGET_QUOTAS: must be a [[durable_objects.bindings]] binding",
+    ],
+    [
       "the idempotency binding is missing",
       { IDEMPOTENCY_KEYS: undefined },
       "IDEMPOTENCY_KEYS: must be a [[durable_objects.bindings]] binding",
