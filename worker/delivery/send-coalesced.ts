@@ -1,4 +1,4 @@
-import { encodeBatches } from "../../src/index.js";
+import { encodeBatches, type BatchVersion } from "../../src/index.js";
 import { singleUpdateSizeIssue, toCheckedUpdate } from "../../src/internal/index.js";
 import type { QueuedDelivery, RelayConfig } from "../config/relay-config.js";
 import { quotasOf } from "../objects/target-quotas.js";
@@ -7,39 +7,44 @@ import { scheduleFollowUp } from "./schedule-follow-up.js";
 import { toRow, toUpdates, type Write } from "./writes.js";
 
 /**
- * Single updates go out instead of a bulk call for at most this many visitors, when all of their
- * writes came through the single-update route. A bulk call costs two of Target's 50 bulk calls a
+ * Single updates go out instead of a bulk call for at most this many visitors, when none of their
+ * writes creates a profile (profile-creation.ts). A bulk call costs two of Target's 50 bulk calls a
  * minute (the submission and at least one status check); a single update costs one of a million a
- * day, per visitor, and needs no follow-up. Only single-route writes qualify: a single update does
- * not create a missing profile, which is what that route promised anyway (as in direct delivery),
- * whereas the batch route promised a v2 batch.
+ * day, per visitor, and needs no follow-up. A single update does not create a missing profile, which
+ * is what the single route promised anyway, whereas the batch route promised a v2 batch.
  */
 export const MAX_SINGLE_UPDATE_VISITORS = 2;
 
 /**
- * Sends coalesced writes (the newest of each visitor's attribute, by visitor) to Target: in one v2
- * batch file, or as single updates when that is cheaper. Resolves once Target accepted them (and each
+ * Sends coalesced writes (the newest of each visitor's attribute, by visitor) to Target: the visitors in
+ * `creating` (profile-creation.ts) in v2 batch files, which create missing profiles, the others in v1 files,
+ * which do not; or as single updates when that is cheaper. Resolves once Target accepted them (and each
  * batch's ledger and follow-up are written); answers which way they went.
  */
 export async function sendCoalesced(
   visitors: Map<string, Map<string, Write>>,
+  creating: ReadonlySet<string>,
   config: RelayConfig,
   queued: QueuedDelivery,
 ): Promise<"single" | "bulk"> {
-  if (await singlesAreCheaper(visitors, config)) {
+  if (await singlesAreCheaper(visitors, creating, config)) {
     await sendSingles(visitors, config);
     return "single";
   }
-  await sendBatch(visitors, config, queued);
+  const [created, updated] = [new Map<string, Map<string, Write>>(), new Map<string, Map<string, Write>>()];
+  for (const [id, attributes] of visitors) (creating.has(id) ? created : updated).set(id, attributes);
+  await sendBatch(updated, 1, config, queued);
+  await sendBatch(created, 2, config, queued);
   return "bulk";
 }
 
-async function singlesAreCheaper(visitors: Map<string, Map<string, Write>>, config: RelayConfig): Promise<boolean> {
+async function singlesAreCheaper(
+  visitors: Map<string, Map<string, Write>>,
+  creating: ReadonlySet<string>,
+  config: RelayConfig,
+): Promise<boolean> {
   if (visitors.size > MAX_SINGLE_UPDATE_VISITORS) return false;
-  const fromSingleRoute = [...visitors.values()].every((attributes) =>
-    [...attributes.values()].every((write) => write.origin === "single"),
-  );
-  if (!fromSingleRoute) return false;
+  if ([...visitors.keys()].some((id) => creating.has(id))) return false;
   // Coalesced writes may outgrow what one single update carries (60 KB); a batch row takes more.
   const fit = ([id, attributes]: [string, Map<string, Write>]) =>
     singleUpdateSizeIssue(toCheckedUpdate(toRow(id, attributes))) === undefined;
@@ -66,11 +71,12 @@ async function sendSingles(visitors: Map<string, Map<string, Write>>, config: Re
 export const MAX_DELIVERY_FILE_BYTES = 16 * 1024 * 1024;
 
 /**
- * One v2 batch file per MAX_DELIVERY_FILE_BYTES (usually one for the whole delivery), each recorded in its
- * ledger and followed up later.
+ * One batch file of `version` per MAX_DELIVERY_FILE_BYTES (usually one for the whole delivery), each
+ * recorded in its ledger and followed up later.
  */
 async function sendBatch(
   visitors: Map<string, Map<string, Write>>,
+  version: BatchVersion,
   config: RelayConfig,
   queued: QueuedDelivery,
 ): Promise<void> {
@@ -79,7 +85,7 @@ async function sendBatch(
   let sent = 0;
   for (const file of encodeBatches(rows, { maxBytes: MAX_DELIVERY_FILE_BYTES })) {
     await takeBulkCall(config);
-    const submission = await config.deliveryTarget.submitBatch(file, { version: 2 });
+    const submission = await config.deliveryTarget.submitBatch(file, { version });
     // The file holds the next `file.rows` visitors: the rows are distinct and encoded in order.
     const written = byVisitor.slice(sent, sent + file.rows).flatMap((attributes) => [...attributes.values()]);
     sent += file.rows;

@@ -1,5 +1,6 @@
 import type { QueuedDelivery, RelayConfig } from "../config/relay-config.js";
 import { failureReason } from "../delivery/failure-reason.js";
+import { creatingVisitors } from "../delivery/profile-creation.js";
 import { updatesOf } from "../delivery/queue-messages.js";
 import { sendCoalesced } from "../delivery/send-coalesced.js";
 import { coalesce, compareVersions, writesOf, type Write } from "../delivery/writes.js";
@@ -10,8 +11,9 @@ import { ackAll, retryAll, type Received } from "./settle.js";
 /**
  * The deliveries queue's consumer, for bundles: admits every write against the versions on record
  * (objects/newest-writes.ts), coalesces those to send per visitor (newest write wins per
- * attribute), and sends them (delivery/send-coalesced.ts): in one v2 batch file, or as single updates
- * when that is cheaper.
+ * attribute), and sends them (delivery/send-coalesced.ts): in batch files (v2 for the visitors whose
+ * writes create profiles, v1 for the others: delivery/profile-creation.ts), or as single updates when
+ * that is cheaper.
  * Once Target accepted them (and the batch's ledger and follow-up are written), the sent versions
  * are confirmed and the bundles acked, except those holding a write that must wait for a newer one
  * still on its way: they are retried, like every bundle when the delivery fails.
@@ -40,7 +42,7 @@ export async function deliverBundles(
     const visitors = coalesce(sending);
     log.rows = visitors.size;
     if (visitors.size > 0) {
-      log.via = await sendCoalesced(visitors, config, queued);
+      log.via = await sendCoalesced(visitors, creatingVisitors(sending), config, queued);
       await confirmWrites(
         queued.newestWrites,
         [...visitors.values()].flatMap((attributes) => [...attributes.values()]),
