@@ -1,5 +1,7 @@
-import type { RelayProfileUpdate } from "../../src/index.js";
+import type { BatchSubmission, RelayProfileUpdate } from "../../src/index.js";
 import type { QueuedDelivery, RelayConfig } from "../config/relay-config.js";
+import { noteFailedStep, type RequestLog } from "../http/request-log.js";
+import { retractWrites } from "../objects/newest-writes-client.js";
 import { RelayError } from "../relay-error.js";
 import { takeRouteBulkCall } from "./bulk-budget.js";
 import { UpdateTooLargeError } from "./bundles.js";
@@ -32,6 +34,7 @@ export async function deliverBatch(
   config: RelayConfig,
   updates: readonly RelayProfileUpdate[],
   requestBytes: number,
+  log: RequestLog,
 ): Promise<BatchDelivery> {
   const file = oneBatchFile(updates, { maxRows: config.maxBatchRows, requestBytes });
   const { queued } = config;
@@ -43,21 +46,55 @@ export async function deliverBatch(
 
   const stamped = updates.map((update) => toQueuedUpdate(update, "batch"));
   if (config.delivery === "direct") {
-    let batchId = "";
-    const send = async (signal: AbortSignal) => {
+    let submission: BatchSubmission | undefined;
+    const sent = await sendInOrder(queued.newestWrites, writesOf(stamped), async (signal) => {
       await takeRouteBulkCall(config, "write");
-      const submission = await config.deliveryTarget.submitBatch(file, { version: 2, signal });
-      batchId = submission.batchId;
-      // Followed up like a queued batch: the rows Target fails are queued again.
-      await scheduleFollowUp(queued, submission, stamped);
-    };
-    const sent = await sendInOrder(queued.newestWrites, writesOf(stamped), send);
-    // Sent; queued again only to be recorded as delivered (a repeat of the same values).
-    if (sent === "unconfirmed") await enqueueBundles(queued, stamped).catch(() => {});
-    if (sent !== "queue") return { via: "direct", batchId, rows: file.rows };
+      submission = await config.deliveryTarget.submitBatch(file, { version: 2, signal });
+    });
+    if (sent !== "queue" && submission !== undefined) {
+      await afterDirectBatch(queued, submission, stamped, sent, log);
+      return { via: "direct", batchId: submission.batchId, rows: file.rows };
+    }
   }
   await enqueue(queued, stamped);
   return { via: "queued", rows: file.rows, queued: stamped.length };
+}
+
+/**
+ * What follows a direct batch Target accepted: its follow-up (the rows Target fails are queued again, as for
+ * a queued batch). Nothing here fails the caller, who gets the accepted answer whatever happens: a follow-up
+ * that cannot be written, or writes that could not be recorded as delivered ("unconfirmed"), are queued
+ * again instead, so that the queue sends them once more (the same values) and follows them up itself. Each
+ * failed step is logged, as requeued, or as lost when the queue failed too.
+ */
+async function afterDirectBatch(
+  queued: QueuedDelivery,
+  submission: BatchSubmission,
+  stamped: readonly QueuedUpdate[],
+  sent: "sent" | "unconfirmed",
+  log: RequestLog,
+): Promise<void> {
+  let step = sent === "unconfirmed" ? "confirm" : undefined;
+  try {
+    await scheduleFollowUp(queued, submission, stamped);
+  } catch {
+    step = "follow_up";
+    // Recorded as delivered, they would be dropped as such when they come back: taken back first.
+    if (sent === "sent") {
+      const retracted = await retractWrites(queued.newestWrites, writesOf(stamped)).then(
+        () => true,
+        () => false,
+      );
+      if (!retracted) return noteFailedStep(log, step, "lost");
+    }
+  }
+  if (step === undefined) return;
+  try {
+    await enqueueBundles(queued, stamped);
+    noteFailedStep(log, step, "requeued");
+  } catch {
+    noteFailedStep(log, step, "lost");
+  }
 }
 
 async function enqueue(queued: QueuedDelivery, updates: readonly QueuedUpdate[]): Promise<void> {

@@ -1,7 +1,7 @@
 import { isTargetValidationError, TargetValidationError, type RelayProfileUpdate } from "../../src/index.js";
 import { singleUpdateSizeIssue, toCheckedUpdate } from "../../src/internal/index.js";
 import type { QueuedDelivery, RelayConfig } from "../config/relay-config.js";
-import type { RequestLog } from "../http/request-log.js";
+import { noteFailedStep, type RequestLog } from "../http/request-log.js";
 import { quotasOf } from "../objects/target-quotas.js";
 import { enqueueUpdate, queueUnavailable, toQueuedUpdate } from "./enqueue.js";
 import { describeUpstreamFailure } from "./failure-reason.js";
@@ -45,7 +45,13 @@ export async function deliverUpdate(
     );
     if (sent === "queue") return await enqueue(queued, stamped);
     // Sent; queued again only to be recorded as delivered (a repeat of the same values).
-    if (sent === "unconfirmed") await enqueueUpdate(queued, stamped).catch(() => {});
+    if (sent === "unconfirmed") {
+      const requeued = await enqueueUpdate(queued, stamped).then(
+        () => true,
+        () => false,
+      );
+      noteFailedStep(log, "confirm", requeued ? "requeued" : "lost");
+    }
     return "direct";
   } catch (error) {
     // Direct delivery tells the caller; auto queues it instead.

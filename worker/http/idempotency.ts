@@ -2,7 +2,7 @@ import { concatBytes, RELAY_HEADERS, toHex } from "../../src/internal/index.js";
 import { idempotencyKeysFor, type IdempotencyKeys, type StoredAnswer } from "../objects/idempotency-keys.js";
 import { RelayError } from "../relay-error.js";
 import { JSON_HEADERS } from "./json-response.js";
-import type { RequestLog } from "./request-log.js";
+import { noteFailedStep, type RequestLog } from "./request-log.js";
 
 /** Printable ASCII, as the IETF draft and Stripe take it; long enough for a UUID or a hash. */
 const KEY = /^[\x21-\x7e]{1,255}$/;
@@ -73,7 +73,9 @@ export async function runOnce(call: IdempotentCall, run: () => Promise<Response>
   );
   const text = await response.text();
   // The write is done whatever happens here: failing to keep its answer only means a repeat would run again.
-  await store.answer(scope, { status: response.status, body: text, headers }).catch(() => {});
+  await store.answer(scope, { status: response.status, body: text, headers }).catch(() => {
+    noteFailedStep(log, "idempotency_answer", "lost");
+  });
   return new Response(text, response);
 }
 

@@ -23,6 +23,11 @@ export interface RequestLog {
   upstream?: string;
   /** What is wrong with the configuration (var names and rules). */
   problems?: readonly string[];
+  /**
+   * Steps that failed after the request had succeeded (the caller still got its success): each a step
+   * and what became of it, `follow_up:requeued` (retried through the queue) or `follow_up:lost`.
+   */
+  failedSteps?: string[];
 }
 
 /** What a log counts of an update: the attributes it sets (`null` and `undefined` ones are skipped). */
@@ -33,11 +38,17 @@ export function startLog(): RequestLog {
   return { requestId: crypto.randomUUID(), route: "unmatched" };
 }
 
-/** One JSON line per request; 5xx go to console.error so they stand out. */
+/** Notes a step that failed after the request succeeded, and what became of it. */
+export function noteFailedStep(log: RequestLog, step: string, outcome: "requeued" | "lost"): void {
+  (log.failedSteps ??= []).push(`${step}:${outcome}`);
+}
+
+/** One JSON line per request; 5xx, and steps that failed after a success, go to console.error so they stand out. */
 export function writeLog(log: RequestLog, status: number, durationMs: number): void {
   const { requestId, route, key, ...facts } = log;
+  const failed = status >= 500 || log.failedSteps !== undefined;
   const line = JSON.stringify({
-    level: status >= 500 ? "error" : "info",
+    level: failed ? "error" : "info",
     requestId,
     route,
     key,
@@ -45,6 +56,6 @@ export function writeLog(log: RequestLog, status: number, durationMs: number): v
     durationMs,
     ...facts,
   });
-  if (status >= 500) console.error(line);
+  if (failed) console.error(line);
   else console.log(line);
 }

@@ -30,7 +30,7 @@ export const updateProfiles: ProtectedHandler = {
     log.updates = updates.length;
     log.attributes = updates.reduce((sum, update) => sum + attributeCount(update), 0);
 
-    const delivery = await deliverBatch(config, updates, bodyBytes);
+    const delivery = await deliverBatch(config, updates, bodyBytes, log);
     log.rows = delivery.rows;
     log.delivery = delivery.via;
     if (delivery.via === "queued") {
