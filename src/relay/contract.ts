@@ -179,16 +179,26 @@ export const UpdateProfileBodySchema = v.strictObject(
   objectMessage("the body must be { attributes }", "unknown field: the body takes only attributes"),
 );
 
+const updatesBody = <TItem extends v.GenericSchema>(item: TItem) =>
+  v.strictObject(
+    {
+      updates: v.pipe(
+        v.array(item, "must be an array of { mbox3rdPartyId, attributes }"),
+        v.nonEmpty("must hold at least one update"),
+      ),
+    },
+    objectMessage("the body must be { updates }", "unknown field: the body takes only updates"),
+  );
+
 /** `POST /v1/profiles`: the updates, each checked. */
-export const UpdateProfilesBodySchema = v.strictObject(
-  {
-    updates: v.pipe(
-      v.array(RelayUpdateSchema, "must be an array of { mbox3rdPartyId, attributes }"),
-      v.nonEmpty("must hold at least one update"),
-    ),
-  },
-  objectMessage("the body must be { updates }", "unknown field: the body takes only updates"),
-);
+export const UpdateProfilesBodySchema = updatesBody(RelayUpdateSchema);
+
+/**
+ * `POST /v1/profiles` as the relay reads it first: the body's shape, its updates still unchecked. The relay
+ * checks them one by one, and stops at the first few bad ones: a 4 MB body of bad updates must not make it
+ * list millions of problems.
+ */
+export const UpdateProfilesShapeSchema = updatesBody(v.unknown());
 
 /** The most dead letters one replay takes. */
 export const MAX_REPLAY = 10_000;

@@ -3,12 +3,14 @@ import {
   parseOrThrow,
   RELAY_ROUTES,
   relayPath,
-  UpdateProfilesBodySchema,
+  RelayUpdateSchema,
+  UpdateProfilesShapeSchema,
   type BatchAnswer,
 } from "../../../src/internal/index.js";
 import { refuseUnlistedAttributes } from "../../auth/attribute-allow-list.js";
 import { deliverBatch } from "../../delivery/deliver-batch.js";
 import { jsonResponse } from "../json-response.js";
+import { parseItems } from "../parse-items.js";
 import { attributeCount } from "../request-log.js";
 import type { ProtectedHandler } from "../route-handler.js";
 
@@ -22,7 +24,7 @@ export const updateProfiles: ProtectedHandler = {
   maxBodyBytes: 4 * 1024 * 1024,
   idempotent: true,
   async handle({ requestId, body, bodyBytes, config, log }) {
-    const { updates } = parseOrThrow(UpdateProfilesBodySchema, body);
+    const updates = parseItems(RelayUpdateSchema, parseOrThrow(UpdateProfilesShapeSchema, body).updates, "updates");
     // Every name as sent, `null`-valued ones too (the schema drops none: reserved names are refused).
     refuseUnlistedAttributes(config.allowedAttributes, updates, (index, name) =>
       formatPath([{ key: "updates" }, { key: index }, { key: "attributes" }, { key: name }]),
