@@ -47,10 +47,15 @@ export async function deliverBatch(
   const stamped = updates.map((update) => toQueuedUpdate(update, "batch"));
   if (config.delivery === "direct") {
     let submission: BatchSubmission | undefined;
-    const sent = await sendInOrder(queued.newestWrites, writesOf(stamped), async (signal) => {
-      await takeRouteBulkCall(config, "write");
-      submission = await config.deliveryTarget.submitBatch(file, { version: 2, signal });
-    });
+    const sent = await sendInOrder(
+      queued.newestWrites,
+      writesOf(stamped),
+      async (signal) => {
+        await takeRouteBulkCall(config, "write");
+        submission = await config.deliveryTarget.submitBatch(file, { version: 2, signal });
+      },
+      true,
+    );
     if (sent !== "queue" && submission !== undefined) {
       await afterDirectBatch(queued, submission, stamped, sent, log);
       return { via: "direct", batchId: submission.batchId, rows: file.rows };

@@ -23,16 +23,19 @@ export async function admitWrites(
 
 /**
  * Admits writes for a direct send (`NewestWrites.admitDirect`), all or none: true when they may go
- * now, under a lease until `leaseUntil`. Shards answer on their own, so a shard's admissions are
+ * now, under a lease until `leaseUntil`; `creates` when the send creates missing profiles (a v2 batch). Shards answer on their own, so a shard's admissions are
  * released when another refuses or fails (a failure is then rethrown).
  */
 export async function admitDirectWrites(
   namespace: DurableObjectNamespace<NewestWrites>,
   writes: readonly Write[],
   leaseUntil: number,
+  creates = false,
 ): Promise<boolean> {
   const now = Date.now();
-  const shards = await eachShard(namespace, writes, (shard, versions) => shard.admitDirect(versions, leaseUntil, now));
+  const shards = await eachShard(namespace, writes, (shard, versions) =>
+    shard.admitDirect(versions, leaseUntil, now, creates),
+  );
   if (shards.every((shard) => shard.answer === true)) return true;
   // Best effort: what is not released now is taken back when its lease runs out.
   const admitted = shards.flatMap(({ indexes, answer }) => (answer === true ? indexes : []));
@@ -66,6 +69,43 @@ export async function retractWrites(
   writes: readonly Write[],
 ): Promise<void> {
   fulfilled(await eachShard(namespace, writes, (shard, versions) => shard.retract(versions)));
+}
+
+/** Notes that writes creating these visitors' profiles are on their way (`NewestWrites.expectCreations`). */
+export async function expectCreations(namespace: DurableObjectNamespace<NewestWrites>, visitors: Iterable<string>) {
+  const now = Date.now();
+  await eachVisitorShard(namespace, visitors, (shard, ids) => shard.expectCreations(ids, now));
+}
+
+/** Of these visitors, those whose creation is on its way (`NewestWrites.pendingCreations`). */
+export async function pendingCreations(
+  namespace: DurableObjectNamespace<NewestWrites>,
+  visitors: Iterable<string>,
+): Promise<Set<string>> {
+  const now = Date.now();
+  const found = await eachVisitorShard(namespace, visitors, (shard, ids) => shard.pendingCreations(ids, now));
+  return new Set(found.flat());
+}
+
+/** These visitors went out in v2 files Target accepted (`NewestWrites.settleCreations`). */
+export async function settleCreations(namespace: DurableObjectNamespace<NewestWrites>, visitors: Iterable<string>) {
+  await eachVisitorShard(namespace, visitors, (shard, ids) => shard.settleCreations(ids));
+}
+
+/** `call` once per shard with its visitors, in parallel; rejects when any shard failed. */
+function eachVisitorShard<T>(
+  namespace: DurableObjectNamespace<NewestWrites>,
+  visitors: Iterable<string>,
+  call: (shard: DurableObjectStub<NewestWrites>, visitors: string[]) => Promise<T>,
+): Promise<T[]> {
+  const byShard = new Map<number, string[]>();
+  for (const visitor of new Set(visitors)) {
+    const shard = shardOf(visitor, SHARDS);
+    const ids = byShard.get(shard);
+    if (ids === undefined) byShard.set(shard, [visitor]);
+    else ids.push(visitor);
+  }
+  return Promise.all([...byShard].map(([shard, ids]) => call(namespace.getByName(`shard-${shard}`), ids)));
 }
 
 /** What one shard's call did: for the writes at `indexes`, its answer, or why it failed. */

@@ -1,6 +1,9 @@
 import { DurableObject } from "cloudflare:workers";
 import { compareVersions } from "../delivery/writes.js";
 
+/** How long an expected creation counts (`expectCreations`): past the queues' retries and follow-ups. */
+export const CREATION_PENDING_MS = 2 * 24 * 60 * 60 * 1000;
+
 /**
  * What becomes of a write, against the versions on record for its visitor's attribute:
  *  - `send`: it is the newest admitted (or equal to it: a retry of the same write), and now on record.
@@ -40,6 +43,44 @@ export class NewestWrites extends DurableObject {
          direct_until INTEGER,
          PRIMARY KEY (visitor, attribute)) WITHOUT ROWID`,
     );
+    this.#sql.exec(
+      `CREATE TABLE IF NOT EXISTS creations (visitor TEXT PRIMARY KEY, since INTEGER NOT NULL) WITHOUT ROWID`,
+    );
+  }
+
+  /**
+   * Notes that writes which create these visitors' profiles (batch-route writes, delivery/profile-creation.ts)
+   * are on their way through the queues. Until a v2 file with a visitor is confirmed (`settleCreations`), or
+   * CREATION_PENDING_MS passed, that visitor's writes create too: a newer single-route write that reaches
+   * Target first must not leave the profile uncreated (the older write is then dropped as overtaken).
+   */
+  expectCreations(visitors: readonly string[], now: number): void {
+    this.ctx.storage.transactionSync(() => {
+      for (const visitor of visitors) {
+        this.#sql.exec(
+          "INSERT INTO creations (visitor, since) VALUES (?, ?) ON CONFLICT (visitor) DO UPDATE SET since = excluded.since",
+          visitor,
+          now,
+        );
+      }
+    });
+  }
+
+  /** Of these visitors, those whose profile a write on its way is to create (`expectCreations`). */
+  pendingCreations(visitors: readonly string[], now: number): string[] {
+    return visitors.filter((visitor) => this.#creationPending(visitor, now));
+  }
+
+  /** These visitors went out in v2 files Target accepted: their profiles are created (or will be). */
+  settleCreations(visitors: readonly string[]): void {
+    this.ctx.storage.transactionSync(() => {
+      for (const visitor of visitors) this.#sql.exec("DELETE FROM creations WHERE visitor = ?", visitor);
+    });
+  }
+
+  #creationPending(visitor: string, now: number): boolean {
+    this.#sql.exec("DELETE FROM creations WHERE since <= ?", now - CREATION_PENDING_MS);
+    return this.#sql.exec("SELECT 1 FROM creations WHERE visitor = ?", visitor).toArray().length > 0;
   }
 
   /** Each version's admission, in order; `send` ones become the admitted version on record. */
@@ -84,10 +125,13 @@ export class NewestWrites extends DurableObject {
    * versions or none. Only when nothing older is on its way for those attributes (every admitted
    * version delivered): otherwise the queue must carry this one after it. Admitted, each holds a
    * lease until `leaseUntil`, the latest the direct call can still reach Target: until then, newer
-   * writes wait for it (`admit`). Then `confirm` or `release` it.
+   * writes wait for it (`admit`). Then `confirm` or `release` it. A send that creates no profile (a
+   * single update) is not admitted either while a write that is to create its visitor's is on its way
+   * (`expectCreations`): it must go in that write's v2 file.
    */
-  admitDirect(versions: readonly Version[], leaseUntil: number, now: number): boolean {
+  admitDirect(versions: readonly Version[], leaseUntil: number, now: number, creates = false): boolean {
     return this.ctx.storage.transactionSync(() => {
+      if (!creates && versions.some(({ visitor }) => this.#creationPending(visitor, now))) return false;
       const clear = versions.every((version) => {
         const held = this.#current(version, now);
         if (held === undefined) return true;

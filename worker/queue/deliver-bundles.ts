@@ -4,7 +4,7 @@ import { creatingVisitors } from "../delivery/profile-creation.js";
 import { updatesOf } from "../delivery/queue-messages.js";
 import { sendCoalesced } from "../delivery/send-coalesced.js";
 import { coalesce, compareVersions, writesOf, type Write } from "../delivery/writes.js";
-import { admitWrites, confirmWrites } from "../objects/newest-writes-client.js";
+import { admitWrites, confirmWrites, pendingCreations, settleCreations } from "../objects/newest-writes-client.js";
 import type { QueueLog } from "./queue-log.js";
 import { ackAll, retryAll, type Received } from "./settle.js";
 
@@ -42,11 +42,16 @@ export async function deliverBundles(
     const visitors = coalesce(sending);
     log.rows = visitors.size;
     if (visitors.size > 0) {
-      log.via = await sendCoalesced(visitors, creatingVisitors(sending), config, queued);
+      // Theirs create, and so do the visitors whose creation an earlier write promised (profile-creation.ts).
+      const pending = await pendingCreations(queued.newestWrites, visitors.keys());
+      const creating = new Set([...creatingVisitors(sending), ...pending]);
+      log.via = await sendCoalesced(visitors, creating, config, queued);
       await confirmWrites(
         queued.newestWrites,
         [...visitors.values()].flatMap((attributes) => [...attributes.values()]),
       );
+      // Best effort: a creation left on record only makes a later write of that visitor go in a v2 file.
+      if (pending.size > 0) await settleCreations(queued.newestWrites, pending).catch(() => {});
     }
     const waiting = received.filter((_, index) =>
       writesByMessage[index]?.some((write) => admissions.get(write) === "wait"),

@@ -70,16 +70,32 @@ describe.each(MODES)("RELAY_DELIVERY %s", (mode) => {
       expect(emulator.getProfile({ thirdPartyId: id })?.attributes).toEqual({ tier: "silver" });
   });
 
-  it("a visitor whose coalesced writes include a batch-route write is created (the batch route promised it)", async () => {
+  it("a batch-route write creates its visitor even when a newer single-route write of the same attribute follows at once", async () => {
     const { emulator, bindings, drain } = relay(mode, code("mixed"));
-    emulator.seedProfile({ thirdPartyId: "known-2" });
-    // (In auto, this one takes the day's share of direct single updates: the next ones are queued.)
-    await handleRequest(single("known-2"), bindings);
 
     await handleRequest(batch("new-4"), bindings);
+    // Sent at once (direct, or auto under its share), it would reach Target first, update-only: it waits
+    // for the batch write's v2 file instead, or goes in it.
     await handleRequest(single("new-4"), bindings);
     await drain();
 
-    expect(emulator.getProfile({ thirdPartyId: "new-4" })).toBeDefined();
+    expect(emulator.getProfile({ thirdPartyId: "new-4" })?.attributes).toEqual({ tier: "gold" });
+  });
+});
+
+describe("a batch-route write overtaken in the queue", () => {
+  it("still creates its visitor when a newer single-route write of the same attribute is delivered first", async () => {
+    const { emulator } = fakeTarget({ clientCode: "pc-overtaken", pollsUntilComplete: 0 });
+    const { bindings, updates, deliveries } = queuedBindings({ TARGET_CLIENT_CODE: "pc-overtaken" });
+
+    await handleRequest(batch("new-5"), bindings);
+    await handleRequest(single("new-5"), bindings);
+    // The queues deliver out of order: the newer single-route write first, on its own.
+    const [olderBatch] = deliveries.sent.splice(0);
+    await consume(QUEUES.updates, updates.sent.splice(0), bindings);
+    await consume(QUEUES.deliveries, deliveries.sent.splice(0), bindings);
+    await consume(QUEUES.deliveries, [olderBatch as { body: unknown }], bindings);
+
+    expect(emulator.getProfile({ thirdPartyId: "new-5" })?.attributes).toEqual({ tier: "gold" });
   });
 });
