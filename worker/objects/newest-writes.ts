@@ -46,6 +46,7 @@ export class NewestWrites extends DurableObject {
     this.#sql.exec(
       `CREATE TABLE IF NOT EXISTS creations (visitor TEXT PRIMARY KEY, since INTEGER NOT NULL) WITHOUT ROWID`,
     );
+    this.#sql.exec("CREATE INDEX IF NOT EXISTS creations_by_age ON creations (since)");
   }
 
   /**
@@ -68,7 +69,8 @@ export class NewestWrites extends DurableObject {
 
   /** Of these visitors, those whose profile a write on its way is to create (`expectCreations`). */
   pendingCreations(visitors: readonly string[], now: number): string[] {
-    return visitors.filter((visitor) => this.#creationPending(visitor, now));
+    this.#forgetOldCreations(now);
+    return visitors.filter((visitor) => this.#creationPending(visitor));
   }
 
   /** These visitors went out in v2 files Target accepted: their profiles are created (or will be). */
@@ -78,8 +80,11 @@ export class NewestWrites extends DurableObject {
     });
   }
 
-  #creationPending(visitor: string, now: number): boolean {
+  #forgetOldCreations(now: number): void {
     this.#sql.exec("DELETE FROM creations WHERE since <= ?", now - CREATION_PENDING_MS);
+  }
+
+  #creationPending(visitor: string): boolean {
     return this.#sql.exec("SELECT 1 FROM creations WHERE visitor = ?", visitor).toArray().length > 0;
   }
 
@@ -131,7 +136,10 @@ export class NewestWrites extends DurableObject {
    */
   admitDirect(versions: readonly Version[], leaseUntil: number, now: number, creates = false): boolean {
     return this.ctx.storage.transactionSync(() => {
-      if (!creates && versions.some(({ visitor }) => this.#creationPending(visitor, now))) return false;
+      if (!creates) {
+        this.#forgetOldCreations(now);
+        if (versions.some(({ visitor }) => this.#creationPending(visitor))) return false;
+      }
       const clear = versions.every((version) => {
         const held = this.#current(version, now);
         if (held === undefined) return true;
