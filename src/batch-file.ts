@@ -36,6 +36,12 @@ export interface BatchInput {
   readonly last: number;
 }
 
+/** A batch file whose body is still bytes (ASCII): what a request takes, without a string in between. */
+export interface BatchBytes extends Omit<BatchFile, "body"> {
+  readonly body: Uint8Array<ArrayBuffer>;
+  readonly input: BatchInput;
+}
+
 export interface BatchLimits {
   readonly maxRows: number;
   readonly maxBytes: number;
@@ -252,6 +258,15 @@ export class BatchFileBuilder {
 
   /** The finished file; the builder then starts the next one, empty. */
   take(): BatchFile {
+    const file = this.takeBytes();
+    return { ...file, body: decoder.decode(file.body) };
+  }
+
+  /**
+   * `take`, the body left as bytes in the builder's own memory: valid until the next `add` only
+   * (copy it, as `new Request(url, { body })` does, before adding anything).
+   */
+  takeBytes(): BatchBytes {
     if (this.#deadBytes > 0) this.#compact(false);
     const columns = this.#columns.length;
     const size = this.#headerBytes + this.#rowBytes + this.#rows * columns - this.#cells;
@@ -278,8 +293,8 @@ export class BatchFileBuilder {
       bytes[at++] = COMMA;
       at = percentEncodeInto(name, bytes, at);
     }
-    const file: BatchFile = {
-      body: decoder.decode(bytes.subarray(0, size)),
+    const file: BatchBytes = {
+      body: bytes.subarray(0, size),
       rows: this.#rows,
       bytes: size,
       idType: this.idType,

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import type { BatchFile } from "./batch-file.js";
+import type { BatchBytes, BatchFile } from "./batch-file.js";
 import { authHeaders, type Endpoint } from "./endpoint.js";
 import { TargetRejectedError, TargetResponseError, TargetValidationError } from "./errors.js";
 import { MAX_BATCH_BYTES } from "./encode-batches.js";
@@ -47,11 +47,19 @@ export function parseBatchSubmission(text: string): BatchSubmission {
   return { batchId, statusUrl: result.output.batchStatus, message: result.output.message };
 }
 
-/** The documented batchUpdate request for one encoded file (or a body encoded elsewhere). */
-export function batchSubmitRequest(file: BatchFile | string, endpoint: Endpoint, version: BatchVersion): Request {
+/**
+ * The documented batchUpdate request for one encoded file (or a body encoded elsewhere); a body of
+ * bytes is copied into the request, so they can be reused at once.
+ */
+export function batchSubmitRequest(
+  file: BatchFile | BatchBytes | string,
+  endpoint: Endpoint,
+  version: BatchVersion,
+): Request {
   const body = typeof file === "string" ? file : file.body;
-  if (!body.startsWith("batch=")) throw invalidBody("a batch body must start with 'batch='");
-  const bytes = typeof file === "string" ? new TextEncoder().encode(body).byteLength : file.bytes;
+  const start = typeof body === "string" ? body.slice(0, 6) : String.fromCharCode(...body.subarray(0, 6));
+  if (start !== "batch=") throw invalidBody("a batch body must start with 'batch='");
+  const bytes = typeof file === "string" ? new TextEncoder().encode(file).byteLength : file.bytes;
   if (bytes > MAX_BATCH_BYTES) throw invalidBody(`a batch file must be under 50 MB; this one is ${bytes} bytes`);
   const path = version === 2 ? "v2/profile/batchUpdate" : "profile/batchUpdate";
   return new Request(`${endpoint.baseUrl}/m2/${endpoint.clientCode}/${path}`, {

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { authHeaders, EndpointOptionsSchema, type Endpoint } from "./endpoint.js";
+import { authHeaders, endpointOptionsSchema, type Endpoint } from "./endpoint.js";
 import { TargetValidationError } from "./errors.js";
 import { ProfileUpdateSchema, type CheckedUpdate, type ProfileUpdate } from "./profile-update.js";
 import { parseOrThrow } from "./validation.js";
@@ -35,6 +35,8 @@ export interface UpdateRequestOptions {
 
 export const MethodSchema = v.optional(v.picklist(["GET", "POST"], "method must be GET or POST"));
 
+const UpdateRequestOptionsSchema = endpointOptionsSchema({ method: MethodSchema });
+
 /**
  * Builds a Single Profile Update request without sending it.
  * Throws `TargetValidationError` for an invalid update or one larger than Target accepts.
@@ -46,7 +48,7 @@ export const MethodSchema = v.optional(v.picklist(["GET", "POST"], "method must 
  * // GET https://acme.tt.omtrdc.net/m2/acme/profile/update?mbox3rdPartyId=crm-42&profile.tier=gold
  */
 export function buildUpdateRequest(update: ProfileUpdate, options: UpdateRequestOptions): Request {
-  const endpoint = parseOrThrow(EndpointOptionsSchema, options);
+  const endpoint = parseOrThrow(UpdateRequestOptionsSchema, options);
   const method = parseOrThrow(MethodSchema, options.method);
   return updateRequest(parseOrThrow(ProfileUpdateSchema, update), endpoint, method);
 }

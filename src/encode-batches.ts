@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { BatchFileBuilder, type BatchFile, type BatchLimits } from "./batch-file.js";
+import { BatchFileBuilder, type BatchBytes, type BatchFile, type BatchLimits } from "./batch-file.js";
 import { atRow, emptyRow, readRow, type BatchRow } from "./batch-row.js";
 import { anyRows, syncRows } from "./bulk/rows-input.js";
 import { TargetValidationError, type ValidationIssue } from "./errors.js";
@@ -76,8 +76,13 @@ export function encodeBatches(
   return (function* () {
     let index = 0;
     for (const row of input) {
-      const full = encoder.addOrThrow(row, index++);
-      if (full) yield full;
+      let added = encoder.add(row, index);
+      if (added === "full") {
+        yield encoder.take();
+        added = encoder.add(row, index);
+      }
+      if (added !== undefined) throw rowError(added, index);
+      index++;
     }
     yield* encoder.finish();
   })();
@@ -97,12 +102,23 @@ export function encodeBatchesAsync(
   return (async function* () {
     let index = 0;
     for await (const row of input) {
-      const full = encoder.addOrThrow(row, index++);
-      if (full) yield full;
+      let added = encoder.add(row, index);
+      if (added === "full") {
+        yield encoder.take();
+        added = encoder.add(row, index);
+      }
+      if (added !== undefined) throw rowError(added, index);
+      index++;
     }
     yield* encoder.finish();
   })();
 }
+
+/** The rules a row broke, as the error of an input (`[12].attributes.tier`). */
+const rowError = (issues: readonly ValidationIssue[] | "full", index: number) =>
+  new TargetValidationError(
+    (issues as readonly ValidationIssue[]).map(({ path, message }) => ({ path: atRow(index, path), message })),
+  );
 
 /** The open file of each id type, and the names already checked. */
 export class BatchEncoder {
@@ -118,10 +134,12 @@ export class BatchEncoder {
   }
 
   /**
-   * Checks the update found at `position` and adds it: the file it closed (the row did not fit
-   * there), if any; or the rules it breaks (paths relative to it), and then nothing changed.
+   * Checks the update found at `position` and adds it (`undefined`); or answers the rules it breaks
+   * (paths relative to it); or `"full"`: it does not fit in its id type's open file, which `take`
+   * (or `takeBytes`) hands over next, before the same update is added again. Only `undefined`
+   * changes anything.
    */
-  add(input: unknown, position: number): BatchFile | undefined | readonly ValidationIssue[] {
+  add(input: unknown, position: number): undefined | "full" | readonly ValidationIssue[] {
     const row = readRow(input, this.#knownNames, this.#row, false);
     if (Array.isArray(row)) return row as readonly ValidationIssue[];
     const { idType } = row as BatchRow;
@@ -130,26 +148,33 @@ export class BatchEncoder {
     this.#last = builder;
     const added = builder.add(row as BatchRow, position);
     if (added === "added") return undefined;
+    if (added === "full") return "full";
     if (added === "not text") return readRow(input, this.#knownNames) as readonly ValidationIssue[];
-    if (added === "too large") {
-      return [
-        {
-          path: "",
-          message: `the row does not fit in a batch file even alone (maxBytes is ${this.#limits.maxBytes}; Target takes files under 50 MB)`,
-        },
-      ];
-    }
-    const full = builder.take();
-    builder.add(row as BatchRow, position);
-    return full;
+    return [
+      {
+        path: "",
+        message: `the row does not fit in a batch file even alone (maxBytes is ${this.#limits.maxBytes}; Target takes files under 50 MB)`,
+      },
+    ];
   }
 
-  /** `add`, throwing what breaks a rule with paths prefixed by `[index]`. */
-  addOrThrow(input: unknown, index: number): BatchFile | undefined {
-    const added = this.add(input, index);
-    if (!Array.isArray(added)) return added as BatchFile | undefined;
-    const issues = added as readonly ValidationIssue[];
-    throw new TargetValidationError(issues.map(({ path, message }) => ({ path: atRow(index, path), message })));
+  /** After `add` answered `"full"`: the file it did not fit in. */
+  take(): BatchFile {
+    return this.#last!.take();
+  }
+
+  /** `take`, the body as bytes valid until the next `add` (see `BatchFileBuilder.takeBytes`). */
+  takeBytes(): BatchBytes {
+    return this.#last!.takeBytes();
+  }
+
+  /** The files still open, as bytes, one at a time: each body is valid until the next is asked for. */
+  *finishBytes(): Generator<BatchBytes, void, undefined> {
+    this.#last = undefined;
+    for (const [idType, builder] of this.#open) {
+      this.#open.delete(idType);
+      if (builder.rows > 0) yield builder.takeBytes();
+    }
   }
 
   /** The files still open, one at a time (each body is as large as a file gets). */

@@ -51,6 +51,15 @@ export class TargetValidationError extends TargetProfileError {
 interface CallContext {
   readonly operation: TargetOperation;
   readonly method: string;
+  /** Whether the call carried a token (worth saying on a 401). */
+  readonly tokenSent?: boolean | undefined;
+}
+
+/** What a 401 means, without ever showing the token. */
+function unauthorized(tokenSent: boolean | undefined): string {
+  if (tokenSent === false) return ": the account requires a token and none was configured";
+  if (tokenSent === true) return ": the token was refused (wrong or expired)";
+  return ": the token is missing, wrong or expired";
 }
 
 /**
@@ -65,7 +74,9 @@ export class TargetHttpError extends TargetProfileError {
   readonly method: string;
 
   constructor(status: number, context: CallContext) {
-    super(`Target answered HTTP ${status} to ${context.operation} (${context.method})`);
+    super(
+      `Target answered HTTP ${status} to ${context.operation} (${context.method})${status === 401 ? unauthorized(context.tokenSent) : ""}`,
+    );
     this.status = status;
     this.operation = context.operation;
     this.method = context.method;
@@ -113,7 +124,27 @@ export class TargetTimeoutError extends TargetProfileError {
 }
 
 /**
- * Target could not be reached (DNS, connection reset, CORS...) after any retries.
+ * How a call failed to reach Target: the connection was refused, the host name did not resolve, TLS
+ * failed, the connection was reset or closed, it timed out connecting, it was aborted by something
+ * other than the caller's signal, or the runtime did not say (browsers never do).
+ * @example
+ * if (isTargetNetworkError(error) && error.kind === "dns") console.error("check TARGET_BASE_URL");
+ */
+export type NetworkFailureKind = "refused" | "dns" | "tls" | "reset" | "timeout" | "aborted" | "unknown";
+
+const NETWORK_FAILURES: Record<NetworkFailureKind, string> = {
+  refused: "the connection was refused",
+  dns: "the host name did not resolve",
+  tls: "the TLS handshake or certificate failed",
+  reset: "the connection was reset or closed",
+  timeout: "connecting timed out",
+  aborted: "the connection was aborted",
+  unknown: "the runtime did not say why",
+};
+
+/**
+ * Target could not be reached (DNS, connection refused or reset, TLS, CORS...) after any retries.
+ * `kind` says which, when the runtime tells; never the URL.
  * @example
  * if (isTargetNetworkError(error)) scheduleLater();
  */
@@ -121,11 +152,13 @@ export class TargetNetworkError extends TargetProfileError {
   override name = "TargetNetworkError";
   readonly operation: TargetOperation;
   readonly method: string;
+  readonly kind: NetworkFailureKind;
 
-  constructor(context: CallContext) {
-    super(`${context.operation} (${context.method}) could not reach Target`);
+  constructor(context: CallContext, kind: NetworkFailureKind = "unknown") {
+    super(`${context.operation} (${context.method}) could not reach Target: ${NETWORK_FAILURES[kind]}`);
     this.operation = context.operation;
     this.method = context.method;
+    this.kind = kind;
   }
 }
 

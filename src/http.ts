@@ -5,6 +5,7 @@ import {
   TargetNetworkError,
   TargetRejectedError,
   TargetTimeoutError,
+  type NetworkFailureKind,
   type TargetOperation,
 } from "./errors.js";
 import { xmlText } from "./xml.js";
@@ -67,7 +68,7 @@ export function createSend(config: ClientConfig): Send {
   });
 
   return async (request, call) => {
-    const context = { operation: call.operation, method: request.method };
+    const context = { operation: call.operation, method: request.method, tokenSent: config.token !== undefined };
     const timeout = call.timeout ?? config.timeout;
     const wait = call.beforeAttempt;
     call.signal?.throwIfAborted();
@@ -88,8 +89,8 @@ export function createSend(config: ClientConfig): Send {
         throw httpFailure(error.response.status, text, context);
       }
       // Anything else is the transport failing, also while reading the body (ky's errors and the
-      // runtime's carry the request, its URL or a socket address: dropped here).
-      throw new TargetNetworkError(context);
+      // runtime's carry the request, its URL or a socket address: dropped here, only the kind kept).
+      throw new TargetNetworkError(context, networkFailureKind(error));
     }
   };
 }
@@ -102,6 +103,32 @@ export function createSend(config: ClientConfig): Send {
 const stoppedByAbort = (request: Request) => (error: unknown) => {
   throw request.signal.aborted ? new TimeoutError(request) : error;
 };
+
+// What runtimes say of a failed connection, in error codes (Node, Bun) or messages (Deno, workerd):
+// read, never passed on (messages may hold the URL).
+const FAILURES: readonly (readonly [NetworkFailureKind, RegExp])[] = [
+  ["refused", /ECONNREFUSED|ConnectionRefused|connection refused/i],
+  ["dns", /ENOTFOUND|EAI_AGAIN|EAI_NONAME|getaddrinfo|DNS|resolve host|name or service not known/i],
+  ["tls", /CERT|TLS|SSL|certificate|self[- ]signed/i],
+  ["timeout", /ETIMEDOUT|CONNECT_TIMEOUT|timed out/i],
+  [
+    "reset",
+    /ECONNRESET|EPIPE|UND_ERR_SOCKET|ConnectionClosed|socket hang up|other side closed|connection (?:was )?(?:reset|closed|lost)|broken pipe/i,
+  ],
+  ["aborted", /ECONNABORTED|AbortError|aborted/i],
+];
+
+/** The kind of a transport failure, from the error and its causes. */
+export function networkFailureKind(error: unknown): NetworkFailureKind {
+  const said: string[] = [];
+  for (let at = error, depth = 0; typeof at === "object" && at !== null && depth < 5; depth++) {
+    const { code, name, message, cause } = at as { code?: unknown; name?: unknown; message?: unknown; cause?: unknown };
+    for (const text of [code, name, message]) if (typeof text === "string") said.push(text);
+    at = cause;
+  }
+  const text = said.join(" ");
+  return FAILURES.find(([, pattern]) => pattern.test(text))?.[0] ?? "unknown";
+}
 
 /** An HTTP error, or Target's own refusal when the answer says `<success>false</success>`. */
 function httpFailure(status: number, text: string, context: { operation: TargetOperation; method: string }) {

@@ -15,13 +15,28 @@ export { buildProfileRequest, parseProfile } from "./profile-fetch.js";
 export type { ProfileLookup, TargetProfile } from "./profile-fetch.js";
 export type { AttributeValue, IdType, ProfileAttributes, ProfileUpdate } from "./profile-update.js";
 export { encodeBatches, encodeBatchesAsync, MAX_BATCH_BYTES, MAX_BATCH_ROWS } from "./encode-batches.js";
-export type { BatchFile, EncodeOptions } from "./encode-batches.js";
+export type { BatchFile, BatchInput, EncodeOptions } from "./encode-batches.js";
 export { parseBatchSubmission } from "./batch-submission.js";
 export type { BatchSubmission, BatchVersion } from "./batch-submission.js";
 export { parseBatchStatus } from "./batch-status.js";
 export type { BatchRef, BatchStatus } from "./batch-status.js";
 export type { WaitForBatchOptions } from "./wait-for-batch.js";
-export type { BulkBatch, BulkProgress, BulkReport, BulkUpdateOptions } from "./bulk-update.js";
+export type {
+  BulkBatch,
+  BulkBatchEvent,
+  BulkProgress,
+  BulkReport,
+  BulkRow,
+  BulkUpdateOptions,
+  InvalidRow,
+  PendingBatch,
+} from "./bulk-update.js";
+export { checkProfileUpdate } from "./bulk/check-profile-update.js";
+export { readCsvRows } from "./bulk/csv-rows.js";
+export type { RowSourceOptions } from "./bulk/csv-rows.js";
+export { readNdjsonRows } from "./bulk/ndjson-rows.js";
+export type { SourceRow } from "./bulk/source-row.js";
+export type { TextInput } from "./bulk/text-chunks.js";
 export {
   isTargetBulkUpdateError,
   isTargetHttpError,
@@ -40,7 +55,7 @@ export {
   TargetTimeoutError,
   TargetValidationError,
 } from "./errors.js";
-export type { TargetOperation, ValidationIssue } from "./errors.js";
+export type { NetworkFailureKind, TargetOperation, ValidationIssue } from "./errors.js";
 export { createRelayClient } from "./relay-client.js";
 export type {
   RelayBatchResult,

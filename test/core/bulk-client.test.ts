@@ -309,7 +309,13 @@ describe("bulkUpdate", () => {
       ["thirdPartyId", 2, "complete"],
       ["pcId", 1, "complete"],
     ]);
-    expect(progress.at(-1)).toEqual({ rowsEncoded: 5, filesSubmitted: 3, filesFinished: 3 });
+    expect(progress.at(-1)).toEqual({
+      rowsRead: 5,
+      rowsRejected: 0,
+      rowsEncoded: 5,
+      filesSubmitted: 3,
+      filesFinished: 3,
+    });
     expect(emulator.getProfile({ thirdPartyId: "crm-4" })?.attributes).toEqual({ tier: "gold" });
   });
 
@@ -356,7 +362,7 @@ describe("bulkUpdate", () => {
   });
 
   it("keeps visitor ids out of the error's JSON", () => {
-    const report = { files: 1, rows: 1, batches: [], failedIds: ["canary-id-31"] };
+    const report = { rowsRead: 1, rowsRejected: 0, files: 1, rows: 1, batches: [], failedIds: ["canary-id-31"] };
     const error = new TargetBulkUpdateError(report, new Error("later call failed"));
     expect(error.report.failedIds).toEqual(["canary-id-31"]);
     expect(JSON.stringify(error)).not.toContain("canary-id-31");
