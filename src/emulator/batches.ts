@@ -20,6 +20,7 @@ export interface BatchServiceOptions {
   now: () => number;
   pollsUntilComplete: number;
   edgeHost: string;
+  statusUrls: "edge" | "request";
 }
 
 export interface BatchService {
@@ -65,8 +66,10 @@ export function createBatchService(options: BatchServiceOptions): BatchService {
         polls: 0,
         ...apply(parsed.batch, version, new Date(submittedAt).toISOString()),
       });
-      // Documented: the status URL is on an edge host, at the same path for v1 and v2 batches.
-      const statusUrl = `https://${options.edgeHost}/m2/${clientCode}/profile/batchStatus?batchId=${encodeURIComponent(batchId)}`;
+      // Documented: the status URL is on an edge host (or, on request, where the batch came in), at the
+      // same path for v1 and v2 batches.
+      const origin = options.statusUrls === "request" ? new URL(request.url).origin : `https://${options.edgeHost}`;
+      const statusUrl = `${origin}/m2/${clientCode}/profile/batchStatus?batchId=${encodeURIComponent(batchId)}`;
       return xmlResponse(
         200,
         `<response><success>true</success><batchStatus>${escapeXml(statusUrl)}</batchStatus>` +

@@ -38,6 +38,7 @@ export function createTargetEmulator(options: TargetEmulatorOptions = {}): Targe
     now,
     pollsUntilComplete: options.pollsUntilComplete ?? 1,
     edgeHost: options.edgeHost ?? "mboxedge45.tt.omtrdc.net",
+    statusUrls: options.statusUrls ?? "edge",
   });
 
   function answer(request: Request, url: URL, route: Route | undefined, body: Uint8Array): Response {

@@ -17,6 +17,12 @@ export interface TargetEmulatorOptions {
   bulkCallsPerMinute?: number;
   /** Host of the returned batch status URLs (default `mboxedge45.tt.omtrdc.net`). */
   edgeHost?: string;
+  /**
+   * Where batch status URLs point: `"edge"` (default), `https://` and `edgeHost`, as Target does; or
+   * `"request"`, back at the scheme and host the batch was submitted to, so that a client configured
+   * with the emulator's URL (served over HTTP, behind a proxy or not) follows them.
+   */
+  statusUrls?: "edge" | "request";
   /** Clock in epoch milliseconds (default `Date.now`, read on every call so fake timers apply). */
   now?: () => number;
 }
