@@ -17,6 +17,8 @@ import { REPLACEMENT, textChunks, type TextInput } from "./text-chunks.js";
 export interface RowSourceOptions {
   /** Columns (CSV) or keys (NDJSON) to leave out, e.g. the notes a rejects file adds. */
   readonly ignore?: readonly string[] | undefined;
+  /** CSV: called with the header row's text and names once it is read (e.g. to write a rejects file). */
+  readonly onHeader?: ((text: string, names: readonly string[]) => void) | undefined;
 }
 
 /** The id columns a header may name, and the update key each stands for. */
@@ -84,6 +86,7 @@ export async function* readCsvRows(
       if (text.length === 0 || text === "\r") continue;
       if (header === undefined) {
         header = readHeader(cells, problem, ignore);
+        options.onHeader?.(text, header.names);
         continue;
       }
       if (problem !== undefined) {
