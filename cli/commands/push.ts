@@ -268,7 +268,9 @@ async function pushOne(input: Input, settings: PushSettings, sender: Sender | un
     if (sender?.kind === "relay") {
       await pushViaRelay(sender.relay, unsent(), { rowsPerFile: settings.rowsPerFile, onInvalidRow, onBatch });
     } else if (sender) {
-      await sender.target.bulkUpdate(unsent(), {
+      // A first run has nothing to leave out: the rows go straight in (one async step less a row).
+      const rows = state.files.length > 0 ? unsent() : reading.rows;
+      const done = await sender.target.bulkUpdate(rows, {
         version: settings.version,
         maxRows: settings.rowsPerFile,
         // An upload of 50 MB may take minutes.
@@ -276,8 +278,12 @@ async function pushOne(input: Input, settings: PushSettings, sender: Sender | un
         wait: false,
         onInvalidRow,
         onBatch,
-        onProgress: show,
+        onProgress: ({ rowsRead }) => {
+          counts.rowsRead = Math.max(counts.rowsRead, rowsRead + summary.rowsAlreadySent);
+          show();
+        },
       });
+      counts.rowsRead = Math.max(counts.rowsRead, done.rowsRead + summary.rowsAlreadySent);
     }
     rejects.close();
     summary.rowsRead = counts.rowsRead;
