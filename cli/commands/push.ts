@@ -13,7 +13,7 @@ import { exitCodeOf, OK, ROWS_FAILED, UsageError } from "../exit-codes.js";
 import { describeInput, openInput, rereadable, type Input } from "../push/input.js";
 import { FailedFile, RejectsFile } from "../push/output-files.js";
 import { createProgress, type Counts, type Progress } from "../push/progress.js";
-import { pushViaRelay } from "../push/via-relay.js";
+import { pushViaRelay, QUEUED } from "../push/via-relay.js";
 import { loadState, newState, saveState, type PushState, type SentFile } from "../push/state-file.js";
 
 export const PUSH_HELP = `Usage: target-profile push FILE… [options]
@@ -336,6 +336,10 @@ function coverage(files: readonly SentFile[]) {
 async function follow(state: PushState, sender: Sender, statePath: string, show: () => void): Promise<void> {
   for (const file of state.files) {
     if (file.final && file.final.status !== "incomplete") continue;
+    if (file.batchId.startsWith(QUEUED)) {
+      file.final = { status: "queued", failedIds: [], failedUpdates: 0, profilesNotFound: 0 };
+      continue;
+    }
     const status =
       sender.kind === "target"
         ? await sender.target.waitForBatch(

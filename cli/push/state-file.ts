@@ -16,7 +16,8 @@ export interface SentFile {
   readonly statusUrl: string;
   /** Once followed to the end: Target's final status and counters, and the ids it listed as failed. */
   final?: {
-    readonly status: "complete" | "stuck" | "incomplete";
+    /** `queued`: a relay queued the rows (it follows its batches itself). */
+    readonly status: "complete" | "stuck" | "incomplete" | "queued";
     readonly failedIds: readonly string[];
     readonly failedUpdates: number;
     readonly profilesNotFound: number;

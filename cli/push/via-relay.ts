@@ -10,6 +10,8 @@ import {
 } from "target-profile";
 
 const MAX_REQUEST_BYTES = 3 * 1024 * 1024;
+/** How a batch id reads when the relay queued the rows instead (no Target batch to follow). */
+export const QUEUED = "queued:";
 // The relay's default RELAY_MAX_BATCH_ROWS.
 const MAX_RELAY_ROWS = 10_000;
 
@@ -33,7 +35,7 @@ export async function pushViaRelay(relay: RelayClient, rows: AsyncIterable<Sourc
     hooks.onBatch({
       stage: "submitted",
       batch: {
-        batchId: answer.batchId ?? `queued:${answer.requestId}`,
+        batchId: answer.batchId ?? `${QUEUED}${answer.requestId}`,
         statusUrl: "",
         message: "",
         rows: answer.rows,
