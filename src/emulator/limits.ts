@@ -1,4 +1,4 @@
-// Target's documented limits, in the readings target-profile-api.md picks.
+// Target's documented limits, in the readings docs/target-api.md picks.
 
 /** The whole request URL of a single update, in bytes. */
 export const MAX_URL_BYTES = 8192;
@@ -9,6 +9,12 @@ export const MAX_BATCH_BYTES = 50 * 1024 * 1024;
 export const MAX_BATCH_ROWS = 500_000;
 /** Batch statuses are kept about 24 hours. */
 export const BATCH_RETENTION_MS = 24 * 60 * 60 * 1000;
+/** ...and only the last 10 of each client. */
+export const KEPT_BATCH_STATUSES = 10;
+/** Single updates, and separately profile fetches, allowed in any rolling 24 hours. */
+export const DAILY_SINGLE_UPDATES = 1_000_000;
+export const DAILY_FETCHES = 1_000_000;
+export const DAY_MS = 24 * 60 * 60 * 1000;
 
 const MAX_THIRD_PARTY_ID_LENGTH = 256;
 const MAX_ATTRIBUTE_NAME_LENGTH = 128;
