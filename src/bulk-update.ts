@@ -32,7 +32,12 @@ export interface BulkUpdateOptions extends EncodeOptions {
   readonly submitTimeout?: number | undefined;
   /** Batch API version (default 2, which also creates missing profiles). */
   readonly version?: BatchVersion;
-  /** Wait for every batch to finish and report its final status (default true), with these polling options. */
+  /**
+   * Wait for every batch to finish and report its final status (default true), with these polling
+   * options. Target keeps only the last 10 batch statuses, so while waiting at most 10 batches are
+   * left unread: the 11th file is submitted once the 1st batch has finished. Without waiting, only
+   * the last 10 files' statuses can still be read.
+   */
   readonly wait?: boolean | Omit<WaitForBatchOptions, "signal">;
   /** Called after each file is submitted and after each batch finishes. */
   readonly onProgress?: (progress: BulkProgress) => void;
@@ -97,6 +102,12 @@ const BulkOptionsSchema = v.object(
 );
 
 /**
+ * Target keeps only the last 10 batch statuses of a client (docs/target-api.md): when waiting, a file is
+ * submitted only while fewer than this many submitted batches are still to be read.
+ */
+const KEPT_BATCH_STATUSES = 10;
+
+/**
  * Encode → submit file by file → optionally wait for every batch. Memory stays bounded by the files
  * being filled (one per id type), whatever the input length. Any failure, a bad row or an abort
  * included, is a `TargetBulkUpdateError` whose `report` lists what Target already has.
@@ -119,6 +130,15 @@ export async function bulkUpdate(
   });
   const progress = () => onProgress?.({ rowsEncoded, filesSubmitted: batches.length, filesFinished });
 
+  const polling = wait === false ? undefined : wait === true ? {} : (wait as Omit<WaitForBatchOptions, "signal">);
+  // Batches are waited for in the order they were submitted.
+  const waitForNext = async () => {
+    const batch = batches[filesFinished]!;
+    batches[filesFinished] = { ...batch, status: await calls.wait(batch, { ...polling, signal }) };
+    filesFinished++;
+    progress();
+  };
+
   try {
     const files = encodeBatchesAsync(rows, {
       ...(maxRows !== undefined && { maxRows }),
@@ -127,19 +147,13 @@ export async function bulkUpdate(
     for await (const file of files) {
       rowsEncoded += file.rows;
       progress();
+      // Older statuses would be gone before they are read.
+      if (polling && batches.length - filesFinished >= KEPT_BATCH_STATUSES) await waitForNext();
       const submission = await calls.submit(file, { version, timeout: submitTimeout, signal });
       batches.push({ ...submission, rows: file.rows, bytes: file.bytes, idType: file.idType });
       progress();
     }
-    if (wait !== false) {
-      const polling = wait === true ? {} : (wait as Omit<WaitForBatchOptions, "signal">);
-      for (const [index, batch] of batches.entries()) {
-        const status = await calls.wait(batch, { ...polling, signal });
-        batches[index] = { ...batch, status };
-        filesFinished++;
-        progress();
-      }
-    }
+    while (polling && filesFinished < batches.length) await waitForNext();
   } catch (error) {
     throw new TargetBulkUpdateError(report(), error);
   }

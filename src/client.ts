@@ -3,6 +3,7 @@ import type { BatchFile } from "./batch-file.js";
 import { batchStatusRequest, parseBatchStatus, type BatchRef, type BatchStatus } from "./batch-status.js";
 import {
   batchSubmitRequest,
+  batchVersionFor,
   parseBatchSubmission,
   type BatchSubmission,
   type BatchVersion,
@@ -53,7 +54,7 @@ export interface GetProfileOptions {
  * await target.submitBatch(file, { version: 1 });
  */
 export interface SubmitBatchOptions {
-  /** 2 (default) creates missing profiles; 1 only updates existing ones. */
+  /** 2 (default) creates missing profiles; 1 only updates existing ones. With `usesEcid`, pcId files always go to 1. */
   readonly version?: BatchVersion | undefined;
   /**
    * Milliseconds each attempt may take, instead of the client's `timeout`: uploading a 50 MB file takes
@@ -179,7 +180,7 @@ export function createTargetClient(options: TargetClientOptions): TargetClient {
 
     async submitBatch(file, options) {
       const { signal, version, timeout } = parseOrThrow(SubmitOptionsSchema, options ?? {});
-      const request = batchSubmitRequest(file, config, version);
+      const request = batchSubmitRequest(file, config, batchVersionFor(file, version, config.usesEcid));
       const { text } = await send(request, { operation: "submitBatch", signal, timeout, beforeAttempt: limited });
       return parseBatchSubmission(text);
     },

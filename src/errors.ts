@@ -73,6 +73,30 @@ export class TargetHttpError extends TargetProfileError {
 }
 
 /**
+ * Target answered 429 and asked to wait longer than the client's `retry.maxRetryAfter`: in our
+ * reading, the rolling 24-hour quota (a million single updates, a million fetches) is used up. The
+ * call was not retried (retrying sooner would fail the same way): try again after `retryAfter`.
+ * @example
+ * if (isTargetQuotaError(error)) scheduleAt(Date.now() + error.retryAfter * 1000);
+ */
+export class TargetQuotaError extends TargetProfileError {
+  override name = "TargetQuotaError";
+  readonly status: number;
+  readonly operation: TargetOperation;
+  readonly method: string;
+  /** Seconds to wait before trying again, as Target said in `Retry-After`. */
+  readonly retryAfter: number;
+
+  constructor(retryAfter: number, context: CallContext) {
+    super(`Target's quota for ${context.operation} (${context.method}) is used up; retry in ${retryAfter} s`);
+    this.status = 429;
+    this.operation = context.operation;
+    this.method = context.method;
+    this.retryAfter = retryAfter;
+  }
+}
+
+/**
  * Target received the call and refused it (`<success>false</success>`), with its own message.
  * @example
  * if (isTargetRejectedError(error)) console.error(error.targetMessage);
@@ -187,6 +211,12 @@ export const isTargetValidationError = guard<TargetValidationError>("TargetValid
  * if (isTargetHttpError(error) && error.status === 401) console.error("check the Target token");
  */
 export const isTargetHttpError = guard<TargetHttpError>("TargetHttpError");
+/**
+ * True when Target's quota is used up and the call should be tried again after `retryAfter` seconds.
+ * @example
+ * if (isTargetQuotaError(error)) console.error(`retry in ${error.retryAfter} s`);
+ */
+export const isTargetQuotaError = guard<TargetQuotaError>("TargetQuotaError");
 /**
  * True when Target answered `success=false`.
  * @example

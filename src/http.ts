@@ -3,6 +3,7 @@ import type { ClientConfig } from "./client-options.js";
 import {
   TargetHttpError,
   TargetNetworkError,
+  TargetQuotaError,
   TargetRejectedError,
   TargetTimeoutError,
   type TargetOperation,
@@ -52,6 +53,14 @@ export function createSend(config: ClientConfig): Send {
       // ky keeps a clone for retries and waits for its body to be cancelled; the clone shares a
       // tee with this request, so a fetch that never read this body (a mock) would hang the call.
       if (input instanceof Request && !input.bodyUsed) void input.body?.cancel().catch(() => undefined);
+      // A 429 asking for a longer wait than we allow is a used-up daily quota (our reading, in
+      // docs/target-api.md): ky would wait maxRetryAfter and try again in vain, so the call stops here
+      // and the caller learns when to come back.
+      const wait = response.status === 429 ? retryAfterMs(response.headers.get("retry-after")) : undefined;
+      if (wait !== undefined && wait > config.retry.maxRetryAfter) {
+        void response.body?.cancel().catch(() => undefined);
+        throw new QuotaAnswer(input as Request, Math.ceil(wait / 1000));
+      }
       return response;
     },
     timeout: config.timeout === 0 ? false : config.timeout,
@@ -81,6 +90,7 @@ export function createSend(config: ClientConfig): Send {
     } catch (error) {
       // The caller's own abort is theirs to handle: rethrow its reason untouched.
       if (call.signal?.aborted) throw call.signal.reason;
+      if (error instanceof QuotaAnswer) throw new TargetQuotaError(error.retryAfter, context);
       if (error instanceof TimeoutError) throw new TargetTimeoutError(timeout, context);
       if (error instanceof HTTPError) {
         const text = await error.response.text().catch(() => "");
@@ -102,6 +112,27 @@ export function createSend(config: ClientConfig): Send {
 const stoppedByAbort = (request: Request) => (error: unknown) => {
   throw request.signal.aborted ? new TimeoutError(request) : error;
 };
+
+/**
+ * Target's answer past a quota, carried out of ky as its `TimeoutError`, the one error ky never
+ * retries (as `stoppedByAbort` does); `send` turns it into a `TargetQuotaError`.
+ */
+class QuotaAnswer extends TimeoutError {
+  readonly retryAfter: number;
+
+  constructor(request: Request, retryAfter: number) {
+    super(request);
+    this.retryAfter = retryAfter;
+  }
+}
+
+/** `Retry-After` in milliseconds from now: delay-seconds or an HTTP date; `undefined` when absent or unreadable. */
+function retryAfterMs(value: string | null): number | undefined {
+  if (value === null || value.trim() === "") return undefined;
+  const seconds = Number(value);
+  const ms = Number.isNaN(seconds) ? Date.parse(value) - Date.now() : seconds * 1000;
+  return Number.isFinite(ms) ? Math.max(0, ms) : undefined;
+}
 
 /** An HTTP error, or Target's own refusal when the answer says `<success>false</success>`. */
 function httpFailure(status: number, text: string, context: { operation: TargetOperation; method: string }) {

@@ -11,6 +11,7 @@ import {
   isTargetHttpError,
   isTargetNetworkError,
   isTargetProfileError,
+  isTargetQuotaError,
   isTargetRejectedError,
   isTargetResponseError,
   isTargetTimeoutError,
@@ -19,6 +20,7 @@ import {
   TargetHttpError,
   TargetNetworkError,
   TargetProfileError,
+  TargetQuotaError,
   TargetRejectedError,
   TargetResponseError,
   TargetTimeoutError,
@@ -32,7 +34,7 @@ import {
   type UpdateResult,
   type ValidationIssue,
 } from "target-profile";
-import { createTargetEmulator } from "target-profile/emulator";
+import { createTargetEmulator, type TargetEmulatorOptions } from "target-profile/emulator";
 
 const target = createTargetClient({ clientCode: "acme" });
 
@@ -85,6 +87,15 @@ describe("the client's answers", () => {
   it("getProfile resolves to a TargetProfile or undefined", () => {
     expectTypeOf(target.getProfile({ thirdPartyId: "crm-42" })).toEqualTypeOf<Promise<TargetProfile | undefined>>();
     expectTypeOf(target.getProfile).returns.toEqualTypeOf<Promise<TargetProfile | undefined>>();
+  });
+
+  it("a TargetProfile always has client and visitorId (older answers' ids are optional extras)", () => {
+    expectTypeOf<TargetProfile["client"]>().toEqualTypeOf<string>();
+    expectTypeOf<TargetProfile["visitorId"]>().toEqualTypeOf<string>();
+    expectTypeOf<TargetProfile["mboxPC"]>().toEqualTypeOf<string | undefined>();
+    expectTypeOf<TargetProfile["thirdPartyId"]>().toEqualTypeOf<string | undefined>();
+    const profile = {} as TargetProfile;
+    expectTypeOf(profile.profileAttributes["tier"]?.value).toEqualTypeOf<string | number | boolean | undefined>();
   });
 
   it("updateProfile resolves to the method and Target's message", () => {
@@ -151,6 +162,10 @@ describe("error guards narrow", () => {
     if (isTargetTimeoutError(error)) expectTypeOf(error).toEqualTypeOf<TargetTimeoutError>();
     if (isTargetNetworkError(error)) expectTypeOf(error).toEqualTypeOf<TargetNetworkError>();
     if (isTargetResponseError(error)) expectTypeOf(error).toEqualTypeOf<TargetResponseError>();
+    if (isTargetQuotaError(error)) {
+      expectTypeOf(error).toEqualTypeOf<TargetQuotaError>();
+      expectTypeOf(error.retryAfter).toEqualTypeOf<number>();
+    }
     if (isTargetBulkUpdateError(error)) {
       expectTypeOf(error).toEqualTypeOf<TargetBulkUpdateError>();
       expectTypeOf(error.report).toEqualTypeOf<BulkReport>();
@@ -166,6 +181,7 @@ describe("error guards narrow", () => {
       TargetNetworkError,
       TargetResponseError,
       TargetBulkUpdateError,
+      TargetQuotaError,
     ]) {
       expectTypeOf<InstanceType<typeof ErrorClass>>().toExtend<TargetProfileError>();
     }
@@ -189,6 +205,14 @@ describe("the emulator", () => {
     expectTypeOf(emulator.fetch).toExtend<NonNullable<TargetClientOptions["fetch"]>>();
     assertType<TargetClientOptions>({ clientCode: "acme", fetch: emulator.fetch });
     expectTypeOf(createTargetClient({ clientCode: "acme", fetch: emulator.fetch })).toEqualTypeOf(target);
+  });
+
+  it('takes the visibility delay as per-kind milliseconds or "realistic", and the strict batch reading', () => {
+    assertType<TargetEmulatorOptions>({ visibilityDelay: { singleUpdate: 60_000, batch: 3_600_000 } });
+    assertType<TargetEmulatorOptions>({ visibilityDelay: "realistic", consecutiveBatches: "replace" });
+    // @ts-expect-error: only "realistic" is named
+    assertType<TargetEmulatorOptions>({ visibilityDelay: "slow" });
+    assertType<TargetClientOptions>({ clientCode: "acme", usesEcid: true });
   });
 
   it("the client's fetch option takes the platform's fetch, and no non-function", () => {
