@@ -1,7 +1,8 @@
 // Reads a bulk update body the way docs/target-api.md says the server does: take the `batch` form
 // field (it ends at the first raw `&`), split it into lines and cells, then form-decode each cell.
 import { decodeFormComponent } from "./form-decoding.js";
-import { isValidAttributeName, MAX_BATCH_BYTES, MAX_BATCH_ROWS } from "./limits.js";
+import { MAX_BATCH_BYTES, MAX_BATCH_ROWS } from "../limits.js";
+import { isValidAttributeName } from "./limits.js";
 
 export type BatchIdType = "thirdPartyId" | "pcId";
 
@@ -33,7 +34,7 @@ const EMPTY = { message: "Batch is empty", status: 200 };
 const bodyDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 export function parseBatchBody(body: Uint8Array): BatchParseResult {
-  if (body.byteLength >= MAX_BATCH_BYTES) return refuse("Batch file must be smaller than 50 MB");
+  if (body.byteLength > MAX_BATCH_BYTES) return refuse("Batch file must be smaller than 50 MB");
   let text: string;
   try {
     text = bodyDecoder.decode(body);
@@ -80,7 +81,7 @@ function* readRows(field: string, columns: readonly string[]): Generator<BatchRo
   let count = 0;
   for (const line of lines) {
     if (line === "") continue;
-    if (++count > MAX_BATCH_ROWS) throw new BatchRefusal("Batch file must hold at most 500000 rows");
+    if (++count > MAX_BATCH_ROWS) throw new BatchRefusal(`Batch file must hold at most ${MAX_BATCH_ROWS} rows`);
     const cells = line.split(",");
     if (cells.length > columns.length) throw new BatchRefusal(`Row ${count} has more cells than the header`);
     const id = decodeFormComponent(cells[0]!);

@@ -1,8 +1,9 @@
 // Bulk Profile Update and Batch Status. A batch's rows are applied once it becomes visible (at once
 // by default); its status reads `complete` only then, and only the last statuses of each client are kept.
 import { parseBatchBody, type ParsedBatch } from "./batch-parsing.js";
+import { BATCH_STATUS_RETENTION_MS, KEPT_BATCH_STATUSES } from "../limits.js";
 import type { ConsecutiveBatchWriter } from "./consecutive-batches.js";
-import { BATCH_RETENTION_MS, isValidThirdPartyId, KEPT_BATCH_STATUSES } from "./limits.js";
+import { isValidThirdPartyId } from "./limits.js";
 import type { PendingWrites } from "./pending-writes.js";
 import type { ProfileStore } from "./profile-store.js";
 import { escapeXml, isFormBody, refusal, xmlResponse } from "./responses.js";
@@ -107,7 +108,7 @@ export function createBatchService(options: BatchServiceOptions): BatchService {
       const batchId = queryField(url, "batchId");
       if (!batchId) return refusal("xml", 400, "Missing batchId");
       const batch = batches.get(batchId);
-      if (batch === undefined || now() - batch.submittedAt > BATCH_RETENTION_MS) {
+      if (batch === undefined || now() - batch.submittedAt > BATCH_STATUS_RETENTION_MS) {
         return refusal("xml", 404, "Batch not found");
       }
       const polled = ++batch.polls > options.pollsUntilComplete;

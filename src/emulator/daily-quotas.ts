@@ -2,7 +2,7 @@
 // Adobe documents the limits but not the answer past them; the legacy guide says calls then "fail
 // with an error indicating the time period until the next call will succeed". Our reading (see
 // docs/target-api.md): HTTP 429 with `Retry-After` in seconds, in the endpoint's own error format.
-import { DAILY_FETCHES, DAILY_SINGLE_UPDATES, DAY_MS } from "./limits.js";
+import { DAILY_QUOTA_WINDOW_MS, FETCHES_PER_DAY, SINGLE_UPDATES_PER_DAY } from "../limits.js";
 import { refusal } from "./responses.js";
 import { createRollingLimit } from "./rolling-limit.js";
 import type { Operation } from "./types.js";
@@ -20,8 +20,14 @@ export interface DailyQuotas {
 
 export function createDailyQuotas(options: DailyQuotaOptions): DailyQuotas {
   const quotas = {
-    update: { limit: createRollingLimit(options.singleUpdatesPerDay ?? DAILY_SINGLE_UPDATES, DAY_MS), what: "updates" },
-    fetch: { limit: createRollingLimit(options.fetchesPerDay ?? DAILY_FETCHES, DAY_MS), what: "fetches" },
+    update: {
+      limit: createRollingLimit(options.singleUpdatesPerDay ?? SINGLE_UPDATES_PER_DAY, DAILY_QUOTA_WINDOW_MS),
+      what: "updates",
+    },
+    fetch: {
+      limit: createRollingLimit(options.fetchesPerDay ?? FETCHES_PER_DAY, DAILY_QUOTA_WINDOW_MS),
+      what: "fetches",
+    },
   } as const;
   return {
     take(operation, now) {

@@ -1,3 +1,4 @@
+import { BULK_CALL_WINDOW_MS, BULK_CALLS_PER_MINUTE } from "../limits.js";
 import { createBatchService } from "./batches.js";
 import { createConsecutiveBatchWriter } from "./consecutive-batches.js";
 import { createDailyQuotas } from "./daily-quotas.js";
@@ -39,7 +40,7 @@ export function createTargetEmulator(options: TargetEmulatorOptions = {}): Targe
   const calls: MutableCall[] = [];
   const faults = createFaultQueue();
   const failedRowIds = new Set<string>();
-  const bulkLimit = createRollingLimit(options.bulkCallsPerMinute ?? 50, 60_000);
+  const bulkLimit = createRollingLimit(options.bulkCallsPerMinute ?? BULK_CALLS_PER_MINUTE, BULK_CALL_WINDOW_MS);
   const quotas = createDailyQuotas(options);
   const visibilityDelay = options.visibilityDelay === "realistic" ? REALISTIC_DELAY : options.visibilityDelay;
   const pending = createPendingWrites(now);
@@ -121,9 +122,9 @@ export function createTargetEmulator(options: TargetEmulatorOptions = {}): Targe
     getProfile(id) {
       pending.applyDue();
       const record =
-        "thirdPartyId" in id
+        id.thirdPartyId !== undefined
           ? store.find("thirdPartyId", id.thirdPartyId)
-          : "tntId" in id
+          : id.tntId !== undefined
             ? store.find("tntId", id.tntId)
             : store.find("marketingCloudVisitorId", id.marketingCloudVisitorId);
       return record && toStoredProfile(record);

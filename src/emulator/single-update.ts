@@ -1,6 +1,7 @@
 // Single Profile Update: `GET|POST /m2/CC/profile/update`.
 import { parseForm } from "./form-decoding.js";
-import { isValidAttributeName, isValidThirdPartyId, MAX_POST_BYTES, MAX_URL_BYTES } from "./limits.js";
+import { MAX_GET_URL_BYTES, MAX_POST_BODY_BYTES } from "../limits.js";
+import { isValidAttributeName, isValidThirdPartyId } from "./limits.js";
 import type { ProfileStore } from "./profile-store.js";
 import { isFormBody, refusal, xmlResponse } from "./responses.js";
 
@@ -20,7 +21,7 @@ export function handleSingleUpdate(
   store: ProfileStore,
   write: (apply: (at: string) => void) => void,
 ): Response {
-  if (encoder.encode(request.url).byteLength > MAX_URL_BYTES) return refusal("xml", 414, "Request-URI Too Long");
+  if (encoder.encode(request.url).byteLength > MAX_GET_URL_BYTES) return refusal("xml", 414, "Request-URI Too Long");
   const query = new URL(request.url).search.slice(1);
   const form = request.method === "GET" ? "" : readPostBody(request, body);
   if (form instanceof Response) return form;
@@ -60,7 +61,7 @@ export function handleSingleUpdate(
 /** The form text of a POST (empty without a body), or the answer refusing it. */
 function readPostBody(request: Request, body: Uint8Array): string | Response {
   if (body.byteLength === 0) return "";
-  if (body.byteLength > MAX_POST_BYTES) return refusal("xml", 413, "Request Entity Too Large");
+  if (body.byteLength > MAX_POST_BODY_BYTES) return refusal("xml", 413, "Request Entity Too Large");
   if (!isFormBody(request)) return refusal("xml", 400, "Content-Type must be application/x-www-form-urlencoded");
   try {
     return bodyDecoder.decode(body);

@@ -1,3 +1,5 @@
+import type { ProfileLookup } from "../profile-fetch/profile-fetch.js";
+
 /** The four Profile API operations the emulator answers. */
 export type Operation = "update" | "fetch" | "batchUpdate" | "batchStatus";
 
@@ -85,11 +87,12 @@ export interface ProfileSeed {
 }
 
 /**
- * Which stored profile to read: by customer id, Target visitor id (pcId) or Experience Cloud id.
+ * Which stored profile to read: by customer id, Target visitor id (pcId) or Experience Cloud id. The
+ * core's type, the one a profile fetch takes.
  * @example
  * emulator.getProfile({ tntId: "1368007744041-575948.01_00" });
  */
-export type ProfileLookup = { thirdPartyId: string } | { tntId: string } | { marketingCloudVisitorId: string };
+export type { ProfileLookup } from "../profile-fetch/profile-fetch.js";
 
 /** One request the emulator saw. `operation` is absent when no route matched; `status` is 0 while pending and for dropped or aborted calls. */
 export interface EmulatorCall {

@@ -1,7 +1,6 @@
 // Type tests of the public inference, checked by tsc through `vitest --typecheck` (the node project's
 // `typecheck.include`; `npm run test:types` runs only these) and by `npm run typecheck`.
 // Imports go through the package name, as a user writes them.
-import { assertType, describe, expectTypeOf, it } from "vitest";
 import {
   buildUpdateRequest,
   createTargetClient,
@@ -25,8 +24,12 @@ import {
   TargetResponseError,
   TargetTimeoutError,
   TargetValidationError,
+  isTargetRelayError,
   type BatchFile,
   type BulkReport,
+  type ProfileLookup,
+  type RelayErrorCode,
+  type TargetRelayErrorCode,
   type IdType,
   type ProfileUpdate,
   type TargetClientOptions,
@@ -34,7 +37,12 @@ import {
   type UpdateResult,
   type ValidationIssue,
 } from "target-profile";
-import { createTargetEmulator, type TargetEmulatorOptions } from "target-profile/emulator";
+import {
+  createTargetEmulator,
+  type ProfileLookup as EmulatorProfileLookup,
+  type TargetEmulatorOptions,
+} from "target-profile/emulator";
+import { assertType, describe, expectTypeOf, it } from "vitest";
 
 const target = createTargetClient({ clientCode: "acme" });
 
@@ -219,5 +227,22 @@ describe("the emulator", () => {
     assertType<TargetClientOptions>({ clientCode: "acme", fetch: globalThis.fetch });
     // @ts-expect-error: fetch must be a function
     assertType<TargetClientOptions>({ clientCode: "acme", fetch: "https://example.com" });
+  });
+});
+
+describe("one name, one meaning", () => {
+  it("the emulator's ProfileLookup is the core's", () => {
+    expectTypeOf<EmulatorProfileLookup>().toEqualTypeOf<ProfileLookup>();
+    expectTypeOf(createTargetEmulator().getProfile).parameter(0).toEqualTypeOf<ProfileLookup>();
+  });
+
+  it("a relay error's code is the relay's or the client's, one union", () => {
+    const error: unknown = undefined;
+    if (isTargetRelayError(error)) expectTypeOf(error.code).toEqualTypeOf<TargetRelayErrorCode>();
+    expectTypeOf<RelayErrorCode>().toExtend<TargetRelayErrorCode>();
+    assertType<TargetRelayErrorCode>("rate_limited");
+    assertType<TargetRelayErrorCode>("network_error");
+    // @ts-expect-error: not a code the relay or its client uses
+    assertType<TargetRelayErrorCode>("teapot");
   });
 });
