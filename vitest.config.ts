@@ -126,7 +126,7 @@ export default defineConfig({
       //   import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
       // Each test file gets its own runtime, so its own queues and Durable Object storage.
       // Queue consumers run in the test's isolate: a `vi.spyOn(globalThis, "fetch")` reaches them.
-      // Types: worker/env.ts declares `Cloudflare.Env` and `GlobalProps.mainModule`;
+      // Types: worker/env.ts declares `Cloudflare.Env`, test/worker/helpers.ts `GlobalProps.mainModule`;
       // tsconfig.worker.json covers worker/ and test/worker/.
       {
         extends: true,

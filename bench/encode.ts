@@ -6,35 +6,16 @@
 //   node_modules/.bin/esbuild bench/encode.ts --bundle --platform=node --format=esm \
 //     --outfile=node_modules/.cache/bench/encode.mjs --log-level=warning \
 //   && node --expose-gc node_modules/.cache/bench/encode.mjs [rows]
+import { spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import process from "node:process";
 import { stringify } from "csv-stringify/sync";
-import { encodeBatches } from "../src/encode-batches.js";
+import { encodeBatches } from "../src/bulk/encode-batches.js";
 import type { ProfileUpdate } from "../src/profile-update.js";
 import { seededRandom } from "../test/seeded-random.js";
 
-// The root tsconfig has no Node types (they would leak into src/): the few Node APIs used here, typed here.
-interface NodeProcess {
-  readonly version: string;
-  readonly argv: readonly string[];
-  readonly execPath: string;
-  readonly execArgv: readonly string[];
-  memoryUsage(): { rss: number };
-  cpuUsage(since?: { user: number; system: number }): { user: number; system: number };
-  resourceUsage(): { maxRSS: number };
-}
-interface NodeModules {
-  spawnSync(
-    command: string,
-    args: readonly string[],
-    options: { encoding: "utf8"; stdio: ["ignore", "pipe", "inherit"] },
-  ): { status: number | null; stdout: string };
-  readFileSync(path: string, encoding: "utf8"): string;
-  writeFileSync(path: string, data: string): void;
-}
-const process = (globalThis as unknown as { process: NodeProcess }).process;
+// With node --expose-gc.
 const gc = (globalThis as { gc?: () => void }).gc;
-const modules = (name: string) => import(`node:${name}`) as Promise<NodeModules>;
-const { spawnSync } = await modules("child_process");
-const { readFileSync, writeFileSync } = await modules("fs");
 
 const CASES = {
   encodeBatches: runEncodeBatches,

@@ -13,42 +13,12 @@
 // whatever happens (on failure its log and state stay, for a look). BENCH_UPDATES=5000 makes a
 // quick trial run; the figures to report are the default's.
 
-import { toHex } from "../src/hex.js";
-
-// The root tsconfig has no Node types (they would leak into src/): the few Node APIs used here, typed here.
-interface ChildProcess {
-  readonly pid?: number;
-  readonly exitCode: number | null;
-  once(event: "exit", listener: () => void): void;
-}
-interface NodeProcess {
-  readonly env: Record<string, string | undefined>;
-  exitCode?: number;
-  kill(pid: number, signal: string): void;
-  on(event: "SIGINT" | "SIGTERM", listener: () => void): void;
-  exit(code: number): never;
-}
-const process = (globalThis as unknown as { process: NodeProcess }).process;
-const { spawn } = (await import("node:child_process" as string)) as {
-  spawn(
-    command: string,
-    args: readonly string[],
-    options: { cwd: string; env: Record<string, string | undefined>; detached: boolean; stdio: readonly unknown[] },
-  ): ChildProcess;
-};
-const { mkdtempSync, openSync, rmSync } = (await import("node:fs" as string)) as {
-  mkdtempSync(prefix: string): string;
-  openSync(path: string, flags: string): number;
-  rmSync(path: string, options: { recursive: boolean; force: boolean }): void;
-};
-const { tmpdir } = (await import("node:os" as string)) as { tmpdir(): string };
-const { createServer } = (await import("node:net" as string)) as {
-  createServer(): {
-    listen(port: number, host: string, done: () => void): void;
-    address(): { port: number };
-    close(done: () => void): void;
-  };
-};
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, openSync, rmSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import process from "node:process";
+import { toHex } from "../src/internal/index.js";
 
 // BENCH_UPDATES shortens a trial run; the figures reported are for the default.
 const UPDATES = Number(process.env.BENCH_UPDATES ?? 100_000);
@@ -307,7 +277,8 @@ function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const server = createServer();
     server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
+      // Listening on a TCP port, the address is an AddressInfo.
+      const { port } = server.address() as AddressInfo;
       server.close(() => resolve(port));
     });
   });

@@ -15,23 +15,10 @@
 // emulator's files in the emulator's) make sure the attribution itself works.
 //
 //   npm run size [-- --write]
+import { existsSync, writeFileSync } from "node:fs";
+import process from "node:process";
+import { gzipSync } from "node:zlib";
 import { build, type BuildOptions, type Metafile } from "esbuild";
-
-// The root tsconfig has no Node types (they would leak into src/): the few Node APIs used here, typed here.
-interface NodeProcess {
-  readonly argv: readonly string[];
-  readonly versions: { readonly node: string };
-  exitCode?: number;
-}
-interface NodeModules {
-  gzipSync(data: Uint8Array, options: { level: number }): Uint8Array;
-  writeFileSync(path: string, data: string): void;
-  existsSync(path: string): boolean;
-}
-const process = (globalThis as unknown as { process: NodeProcess }).process;
-const modules = (name: string) => import(`node:${name}`) as Promise<NodeModules>;
-const { gzipSync } = await modules("zlib");
-const { writeFileSync, existsSync } = await modules("fs");
 
 // Run from its bundle in node_modules/.cache/bench/ (npm run size) or from bench/: the repo is above either.
 const HERE = decodeURIComponent(new URL(".", import.meta.url).pathname);
@@ -58,7 +45,8 @@ const CASES: readonly Case[] = [
     name: "whole core",
     imports: `export * from "target-profile"`,
     entry: `export * from "./dist/index.js";`,
-    budget: 18_560,
+    // Raised by what issue 13 added (+728 B: older answers read, TargetQuotaError, usesEcid), margin kept.
+    budget: 19_290,
   },
   {
     name: "updateProfile alone",
@@ -82,7 +70,8 @@ const CASES: readonly Case[] = [
     name: "emulator",
     imports: `import { createTargetEmulator } from "target-profile/emulator"`,
     entry: `export * from "./dist/emulator/index.js";`,
-    budget: 5_150,
+    // Re-baselined for issue 13 (visibility delays, daily quotas, kept statuses, consecutive batches).
+    budget: 6_230,
   },
 ];
 
@@ -97,10 +86,10 @@ const REFERENCE: Case = {
 const FORBIDDEN = [
   { what: "the emulator", source: /^src\/emulator\//, control: "emulator" },
   { what: "ky", source: /^node_modules\/ky\//, control: "updateProfile alone" },
-  { what: "the rolling limiter", source: /^src\/rolling-limiter\.ts$/, control: "updateProfile alone" },
+  { what: "the rolling limiter", source: /^src\/client\/rolling-limiter\.ts$/, control: "updateProfile alone" },
   {
     what: "the bulk client (bulk-update, wait-for-batch)",
-    source: /^src\/(bulk-update|wait-for-batch)\.ts$/,
+    source: /^src\/bulk\/(bulk-update|wait-for-batch)\.ts$/,
     control: "updateProfile alone",
   },
   { what: 'submitBatch (its "submitBatch" operation)', text: `"submitBatch"`, control: "updateProfile alone" },

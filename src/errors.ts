@@ -1,12 +1,10 @@
-import type { BulkReport } from "./bulk-update.js";
-
-/**
- * The error family of target-profile.
- *
- * Every error is a `TargetProfileError`. None of them carries a `Request`, a URL, headers, an id, an
- * attribute value or a token: those are personal data or secrets. They carry what a caller needs to
- * decide what to do next: the operation, the HTTP method and status, the field and the rule.
- */
+// The error family of target-profile: the base class, its type guards, and the errors of a call to Target.
+// A leaf: it imports nothing of ours, so every module can throw these. The errors that carry a domain's
+// own types live beside it (TargetBulkUpdateError in bulk/bulk-update.ts, TargetRelayError in relay/).
+//
+// Every error is a `TargetProfileError`. None of them carries a `Request`, a URL, headers, an id, an
+// attribute value or a token: those are personal data or secrets. They carry what a caller needs to
+// decide what to do next: the operation, the HTTP method and status, the field and the rule.
 
 /** The calls the client makes, named in errors instead of URLs (a URL can hold personal data). */
 export type TargetOperation = "updateProfile" | "getProfile" | "submitBatch" | "getBatchStatus" | "waitForBatch";
@@ -80,6 +78,30 @@ export class TargetHttpError extends TargetProfileError {
     this.status = status;
     this.operation = context.operation;
     this.method = context.method;
+  }
+}
+
+/**
+ * Target answered 429 and asked to wait longer than the client's `retry.maxRetryAfter`: in our
+ * reading, the rolling 24-hour quota (a million single updates, a million fetches) is used up. The
+ * call was not retried (retrying sooner would fail the same way): try again after `retryAfter`.
+ * @example
+ * if (isTargetQuotaError(error)) scheduleAt(Date.now() + error.retryAfter * 1000);
+ */
+export class TargetQuotaError extends TargetProfileError {
+  override name = "TargetQuotaError";
+  readonly status: number;
+  readonly operation: TargetOperation;
+  readonly method: string;
+  /** Seconds to wait before trying again, as Target said in `Retry-After`. */
+  readonly retryAfter: number;
+
+  constructor(retryAfter: number, context: CallContext) {
+    super(`Target's quota for ${context.operation} (${context.method}) is used up; retry in ${retryAfter} s`);
+    this.status = 429;
+    this.operation = context.operation;
+    this.method = context.method;
+    this.retryAfter = retryAfter;
   }
 }
 
@@ -163,23 +185,6 @@ export class TargetNetworkError extends TargetProfileError {
 }
 
 /**
- * A bulk update stopped part way: a row broke a rule, a call failed, or the signal aborted (`cause`).
- * `report` lists the files Target already has (resubmitting them is harmless, but not needed).
- * The report holds visitor ids (`failedIds`), so it is left out of the error's JSON and inspection.
- * @example
- * if (isTargetBulkUpdateError(error)) console.error(`${error.report.files} file(s) were submitted`, error.cause);
- */
-export class TargetBulkUpdateError extends TargetProfileError {
-  override name = "TargetBulkUpdateError";
-  declare readonly report: BulkReport;
-
-  constructor(report: BulkReport, cause: unknown) {
-    super(`bulk update stopped after ${report.files} submitted file(s)`, { cause });
-    Object.defineProperty(this, "report", { value: report, enumerable: false });
-  }
-}
-
-/**
  * Target answered something this client cannot read (not the documented shape).
  * @example
  * if (isTargetResponseError(error)) reportUpstreamChange(error.operation);
@@ -197,7 +202,8 @@ export class TargetResponseError extends TargetProfileError {
 const isBranded = (error: unknown): error is TargetProfileError =>
   typeof error === "object" && error !== null && (error as { [brand]?: unknown })[brand] === true;
 
-const guard =
+/** A type guard for the error class named `name` (by brand and name, so it works across copies of the package). */
+export const errorGuard =
   <T extends TargetProfileError>(name: string) =>
   (error: unknown): error is T =>
     isBranded(error) && error.name === name;
@@ -213,80 +219,40 @@ export const isTargetProfileError = isBranded;
  * @example
  * if (isTargetValidationError(error)) for (const { path, message } of error.issues) console.error(path, message);
  */
-export const isTargetValidationError = guard<TargetValidationError>("TargetValidationError");
+export const isTargetValidationError = errorGuard<TargetValidationError>("TargetValidationError");
 /**
  * True when Target answered an HTTP error status.
  * @example
  * if (isTargetHttpError(error) && error.status === 401) console.error("check the Target token");
  */
-export const isTargetHttpError = guard<TargetHttpError>("TargetHttpError");
+export const isTargetHttpError = errorGuard<TargetHttpError>("TargetHttpError");
+/**
+ * True when Target's quota is used up and the call should be tried again after `retryAfter` seconds.
+ * @example
+ * if (isTargetQuotaError(error)) console.error(`retry in ${error.retryAfter} s`);
+ */
+export const isTargetQuotaError = errorGuard<TargetQuotaError>("TargetQuotaError");
 /**
  * True when Target answered `success=false`.
  * @example
  * if (isTargetRejectedError(error)) console.error(error.targetMessage);
  */
-export const isTargetRejectedError = guard<TargetRejectedError>("TargetRejectedError");
+export const isTargetRejectedError = errorGuard<TargetRejectedError>("TargetRejectedError");
 /**
  * True when an attempt timed out.
  * @example
  * if (isTargetTimeoutError(error)) console.error(`${error.operation} took over ${error.timeout} ms`);
  */
-export const isTargetTimeoutError = guard<TargetTimeoutError>("TargetTimeoutError");
+export const isTargetTimeoutError = errorGuard<TargetTimeoutError>("TargetTimeoutError");
 /**
  * True when Target could not be reached.
  * @example
  * if (isTargetNetworkError(error)) console.error(`${error.operation} could not reach Target`);
  */
-export const isTargetNetworkError = guard<TargetNetworkError>("TargetNetworkError");
-/**
- * True when a bulk update stopped part way (see its `report`).
- * @example
- * if (isTargetBulkUpdateError(error)) console.error(`${error.report.rows} rows were submitted before`, error.cause);
- */
-export const isTargetBulkUpdateError = guard<TargetBulkUpdateError>("TargetBulkUpdateError");
+export const isTargetNetworkError = errorGuard<TargetNetworkError>("TargetNetworkError");
 /**
  * True when Target's answer had an unexpected shape.
  * @example
  * if (isTargetResponseError(error)) console.error(error.message);
  */
-export const isTargetResponseError = guard<TargetResponseError>("TargetResponseError");
-
-/**
- * The relay refused a call, with its JSON error (`status`, `code`, `field`), or could not be
- * reached (`status` 0, `code` "network_error" or "timeout"). Like the rest of the family, it
- * carries no URL (ids travel in relay paths), no key and no value.
- * @example
- * if (isTargetRelayError(error) && error.status === 429) retryIn(error.retryAfter);
- * if (isTargetRelayError(error) && error.code === "invalid_input") console.error(error.field, error.message);
- */
-export class TargetRelayError extends TargetProfileError {
-  override name = "TargetRelayError";
-  /** The relay's HTTP status; 0 when it could not be reached. */
-  readonly status: number;
-  /** The relay's error code (`invalid_input`, `unauthorized`, `rate_limited`, ...). */
-  readonly code: string;
-  /** The input field at fault, when the relay named one (e.g. `attributes.tier`). */
-  readonly field: string | undefined;
-  /** Seconds to wait before trying again, when the relay said (429). */
-  readonly retryAfter: number | undefined;
-
-  constructor(
-    status: number,
-    code: string,
-    message: string,
-    details: { field?: string | undefined; retryAfter?: number | undefined } = {},
-  ) {
-    super(message);
-    this.status = status;
-    this.code = code;
-    this.field = details.field;
-    this.retryAfter = details.retryAfter;
-  }
-}
-
-/**
- * True when the relay refused a call or could not be reached.
- * @example
- * if (isTargetRelayError(error) && error.status === 429) console.error(`retry in ${error.retryAfter} s`);
- */
-export const isTargetRelayError = guard<TargetRelayError>("TargetRelayError");
+export const isTargetResponseError = errorGuard<TargetResponseError>("TargetResponseError");

@@ -1,13 +1,10 @@
+// The one input shape of every update, single or bulk, and its rules (Target's documented limits).
+// Messages name the rule, never the value: ids and values are personal data.
 import * as v from "valibot";
+import { objectMessage } from "./internal/schemas.js";
+import { MAX_ID_LENGTH, MAX_NAME_LENGTH } from "./limits.js";
 
-/**
- * The one input shape of every update, single or bulk, and its rules (Target's documented limits).
- * Messages name the rule, never the value: ids and values are personal data.
- */
-
-/** Ids and names are measured in UTF-16 code units, as Target's Java services count characters. */
-export const MAX_ID_LENGTH = 256;
-export const MAX_NAME_LENGTH = 128;
+// Ids and names are measured in UTF-16 code units, as Target's Java services count characters.
 // C0 and C1 control characters (line breaks included): Target's attribute names are plain labels.
 export const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 
@@ -101,34 +98,44 @@ export interface CheckedUpdate {
   readonly attributes: readonly (readonly [string, string])[];
 }
 
-/** `{ mbox3rdPartyId | mboxPC, attributes }`, checked and normalized into a `CheckedUpdate`. */
-export const ProfileUpdateSchema = v.pipe(
+/** `{ mbox3rdPartyId | mboxPC, attributes }`, checked: the update itself when it keeps every rule. */
+export const ProfileUpdateRulesSchema = v.pipe(
   v.strictObject(
     {
       mbox3rdPartyId: v.optional(ThirdPartyIdSchema),
       mboxPC: v.optional(PcIdSchema),
       attributes: AttributesSchema,
     },
-    (issue) => {
-      if (issue.expected === "never") return "unknown field: an update takes mbox3rdPartyId or mboxPC, and attributes";
-      if (issue.path) return "is required";
-      return "an update must be an object { mbox3rdPartyId | mboxPC, attributes }";
-    },
+    objectMessage(
+      "an update must be an object { mbox3rdPartyId | mboxPC, attributes }",
+      "unknown field: an update takes mbox3rdPartyId or mboxPC, and attributes",
+    ),
   ),
   v.check(
     (update) => (update.mbox3rdPartyId === undefined) !== (update.mboxPC === undefined),
     "an update takes exactly one of mbox3rdPartyId or mboxPC",
   ),
-  v.transform((update): CheckedUpdate => {
-    const attributes: (readonly [string, string])[] = [];
-    for (const [name, value] of Object.entries(update.attributes)) {
-      if (value !== null && value !== undefined) attributes.push([name, String(value)]);
-    }
-    return update.mboxPC === undefined
-      ? { idType: "thirdPartyId", id: update.mbox3rdPartyId as string, attributes }
-      : { idType: "pcId", id: update.mboxPC, attributes };
-  }),
 );
+
+/** `{ mbox3rdPartyId | mboxPC, attributes }`, checked and normalized into a `CheckedUpdate`. */
+export const ProfileUpdateSchema = v.pipe(
+  ProfileUpdateRulesSchema,
+  v.transform((update) => toCheckedUpdate(update)),
+);
+
+/**
+ * A valid update (one `ProfileUpdateRulesSchema` accepted) as a `CheckedUpdate`: its id kind and id, and
+ * its values as the wire takes them (strings).
+ */
+export function toCheckedUpdate(update: v.InferOutput<typeof ProfileUpdateRulesSchema> | ProfileUpdate): CheckedUpdate {
+  const attributes: (readonly [string, string])[] = [];
+  for (const [name, value] of Object.entries(update.attributes)) {
+    if (value !== null && value !== undefined) attributes.push([name, String(value)]);
+  }
+  return update.mboxPC === undefined
+    ? { idType: "thirdPartyId", id: update.mbox3rdPartyId as string, attributes }
+    : { idType: "pcId", id: update.mboxPC, attributes };
+}
 
 /** An attribute value as Target stores it. */
 export type AttributeValue = v.InferOutput<typeof AttributeValueSchema>;

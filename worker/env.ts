@@ -1,13 +1,11 @@
+// The relay's bindings, as the runtime may hand them over: any var or secret can be missing or
+// malformed, so everything is typed loosely here and checked once by `loadConfig` (config/).
 import type { BatchLedger } from "./objects/batch-ledger.js";
 import type { DeadLetterStore } from "./objects/dead-letter-store.js";
 import type { IdempotencyKeys } from "./objects/idempotency-keys.js";
 import type { NewestWrites } from "./objects/newest-writes.js";
 import type { TargetQuotas } from "./objects/target-quotas.js";
 
-/**
- * The relay's bindings, as the runtime may hand them over: any var or secret can be missing or
- * malformed, so everything is typed loosely here and checked once by `loadConfig` (config.ts).
- */
 declare global {
   namespace Cloudflare {
     interface Env {
@@ -49,9 +47,6 @@ declare global {
       IDEMPOTENCY_KEYS?: DurableObjectNamespace<IdempotencyKeys>;
       DEAD_LETTERS?: DurableObjectNamespace<DeadLetterStore>;
       BATCH_LEDGERS?: DurableObjectNamespace<BatchLedger>;
-    }
-    interface GlobalProps {
-      mainModule: typeof import("./index.js");
     }
   }
 }

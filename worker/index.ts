@@ -1,12 +1,10 @@
+// target-profile's relay: trusted servers post sensitive profile attributes here; the Worker alone
+// holds the Target credentials, checks the caller and the attributes, and forwards them — at once,
+// or through its queues, coalesced into bulk batches (docs/relay.md).
 import type { Env } from "./env.js";
-import { handleRequest } from "./handle-request.js";
+import { handleRequest } from "./http/handle-request.js";
 import { handleQueue } from "./queue/handle-queue.js";
 
-/**
- * target-profile's relay: trusted servers post sensitive profile attributes here; the Worker alone
- * holds the Target credentials, checks the caller and the attributes, and forwards them — at once,
- * or through its queues, coalesced into bulk batches (docs/relay.md).
- */
 export default {
   fetch(request, env) {
     return handleRequest(request, env);

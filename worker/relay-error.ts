@@ -1,22 +1,4 @@
-/** What went wrong, in the relay's one error shape: `{ "error": { "code", "message", "field"? } }`. */
-export type RelayErrorCode =
-  | "invalid_json"
-  | "invalid_input"
-  | "attribute_not_allowed"
-  | "unauthorized"
-  | "invalid_signature"
-  | "forbidden"
-  | "not_found"
-  | "method_not_allowed"
-  | "payload_too_large"
-  | "unsupported_media_type"
-  | "rate_limited"
-  | "idempotency_conflict"
-  | "idempotency_key_reused"
-  | "internal_error"
-  | "upstream_failed"
-  | "not_configured"
-  | "queue_unavailable";
+import type { RelayErrorCode } from "../src/internal/index.js";
 
 interface RelayErrorDetails {
   /** The input field at fault, e.g. `attributes.tier` or `updates[3].mbox3rdPartyId`. */

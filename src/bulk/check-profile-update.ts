@@ -1,5 +1,5 @@
 // The row check of the encoder, exported: as fast as encoding needs it, as exact as the schema.
-import { emptyRow, readRow } from "../batch-row.js";
+import { emptyRow, readRow } from "./batch-row.js";
 import type { ValidationIssue } from "../errors.js";
 
 // Shared by every call: attribute names found valid once (bounded inside readRow), and one row to read into.

@@ -1,24 +1,13 @@
-// Target's documented limits, in the readings target-profile-api.md picks.
-
-/** The whole request URL of a single update, in bytes. */
-export const MAX_URL_BYTES = 8192;
-/** A single update's POST form body, in bytes (60 KB). */
-export const MAX_POST_BYTES = 61_440;
-/** A batch body must be smaller than this (50 MB). */
-export const MAX_BATCH_BYTES = 50 * 1024 * 1024;
-export const MAX_BATCH_ROWS = 500_000;
-/** Batch statuses are kept about 24 hours. */
-export const BATCH_RETENTION_MS = 24 * 60 * 60 * 1000;
-
-const MAX_THIRD_PARTY_ID_LENGTH = 256;
-const MAX_ATTRIBUTE_NAME_LENGTH = 128;
+// The rules the emulator checks ids and names by, on Target's documented limits (src/limits.ts), in the
+// readings docs/target-api.md picks.
+import { MAX_ID_LENGTH, MAX_NAME_LENGTH } from "../limits.js";
 
 /** `mbox3rdPartyId`: at most 256 characters, no `+` or `/`. */
 // Lengths are UTF-16 code units: Target's services are Java, whose String.length() counts those.
 export function isValidThirdPartyId(id: string): boolean {
-  return id !== "" && id.length <= MAX_THIRD_PARTY_ID_LENGTH && !/[+/]/.test(id);
+  return id !== "" && id.length <= MAX_ID_LENGTH && !/[+/]/.test(id);
 }
 
 export function isValidAttributeName(name: string): boolean {
-  return name !== "" && name.length <= MAX_ATTRIBUTE_NAME_LENGTH;
+  return name !== "" && name.length <= MAX_NAME_LENGTH;
 }

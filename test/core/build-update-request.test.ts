@@ -1,3 +1,4 @@
+import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import {
   buildUpdateRequest,
@@ -6,6 +7,7 @@ import {
   MAX_POST_BODY_BYTES,
   type ProfileUpdate,
 } from "../../src/index.js";
+import { ProfileUpdateSchema, singleUpdateSizeIssue } from "../../src/internal/index.js";
 
 const endpoint = { clientCode: "acme" } as const;
 const base = "https://acme.tt.omtrdc.net/m2/acme/profile/update";
@@ -95,6 +97,16 @@ describe("buildUpdateRequest", () => {
     expect(error.issues[0]?.path).toBe("attributes");
     expect(error.message).toContain("at most 61440");
     expect(error.message).not.toContain(CANARY);
+  });
+
+  it("its size check (no Request built) says what buildUpdateRequest would refuse, and nothing else", () => {
+    const prefix = "mbox3rdPartyId=crm-1&profile.blob=";
+    const atLimit = { mbox3rdPartyId: "crm-1", attributes: { blob: "x".repeat(MAX_POST_BODY_BYTES - prefix.length) } };
+    const over = { mbox3rdPartyId: "crm-1", attributes: { blob: `${CANARY}${"x".repeat(MAX_POST_BODY_BYTES)}` } };
+
+    expect(singleUpdateSizeIssue(v.parse(ProfileUpdateSchema, atLimit))).toBeUndefined();
+    expect(buildUpdateRequest(atLimit, endpoint).method).toBe("POST");
+    expect(singleUpdateSizeIssue(v.parse(ProfileUpdateSchema, over))).toEqual(validationError(over).issues[0]);
   });
 
   it("a forced method is used, and a forced GET over 8 KB is refused", () => {

@@ -1,9 +1,9 @@
 import fc from "fast-check";
 import * as v from "valibot";
 import { describe, expect, it } from "vitest";
-import { percentEncodeInto, type BatchFile } from "../../src/batch-file.js";
-import { checkRowFast } from "../../src/batch-row.js";
-import { encodeBatches, encodeBatchesAsync, type EncodeOptions } from "../../src/encode-batches.js";
+import { percentEncodeInto, type BatchFile } from "../../src/bulk/batch-file.js";
+import { checkRowFast } from "../../src/bulk/batch-row.js";
+import { encodeBatches, encodeBatchesAsync, type EncodeOptions } from "../../src/bulk/encode-batches.js";
 import { isTargetValidationError, type TargetValidationError } from "../../src/errors.js";
 import { ProfileUpdateSchema, type ProfileUpdate } from "../../src/profile-update.js";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createTargetEmulator } from "../../src/emulator/index.js";
-import { networkFailureKind } from "../../src/http.js";
+import { networkFailureKind } from "../../src/client/http.js";
 import { createTargetClient, isTargetHttpError, isTargetNetworkError } from "../../src/index.js";
 import { failure } from "./support.js";
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { createRollingLimiter } from "../../src/rolling-limiter.js";
+import { createRollingLimiter } from "../../src/client/rolling-limiter.js";
 
 afterEach(() => {
   vi.useRealTimers();

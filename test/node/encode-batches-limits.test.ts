@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { encodeBatches, MAX_BATCH_BYTES, MAX_BATCH_ROWS } from "../../src/encode-batches.js";
+import { encodeBatches, MAX_BATCH_BYTES, MAX_BATCH_ROWS } from "../../src/index.js";
 import type { ProfileUpdate } from "../../src/profile-update.js";
 
 // Target's own limits, at their exact edges, with the default options (heavy: Node only).

@@ -1,7 +1,6 @@
 // Type tests of the public inference, checked by tsc through `vitest --typecheck` (the node project's
 // `typecheck.include`; `npm run test:types` runs only these) and by `npm run typecheck`.
 // Imports go through the package name, as a user writes them.
-import { assertType, describe, expectTypeOf, it } from "vitest";
 import {
   buildUpdateRequest,
   createTargetClient,
@@ -11,6 +10,7 @@ import {
   isTargetHttpError,
   isTargetNetworkError,
   isTargetProfileError,
+  isTargetQuotaError,
   isTargetRejectedError,
   isTargetResponseError,
   isTargetTimeoutError,
@@ -19,12 +19,17 @@ import {
   TargetHttpError,
   TargetNetworkError,
   TargetProfileError,
+  TargetQuotaError,
   TargetRejectedError,
   TargetResponseError,
   TargetTimeoutError,
   TargetValidationError,
+  isTargetRelayError,
   type BatchFile,
   type BulkReport,
+  type ProfileLookup,
+  type RelayErrorCode,
+  type TargetRelayErrorCode,
   type IdType,
   type ProfileUpdate,
   type TargetClientOptions,
@@ -32,7 +37,12 @@ import {
   type UpdateResult,
   type ValidationIssue,
 } from "target-profile";
-import { createTargetEmulator } from "target-profile/emulator";
+import {
+  createTargetEmulator,
+  type ProfileLookup as EmulatorProfileLookup,
+  type TargetEmulatorOptions,
+} from "target-profile/emulator";
+import { assertType, describe, expectTypeOf, it } from "vitest";
 
 const target = createTargetClient({ clientCode: "acme" });
 
@@ -85,6 +95,15 @@ describe("the client's answers", () => {
   it("getProfile resolves to a TargetProfile or undefined", () => {
     expectTypeOf(target.getProfile({ thirdPartyId: "crm-42" })).toEqualTypeOf<Promise<TargetProfile | undefined>>();
     expectTypeOf(target.getProfile).returns.toEqualTypeOf<Promise<TargetProfile | undefined>>();
+  });
+
+  it("a TargetProfile always has client and visitorId (older answers' ids are optional extras)", () => {
+    expectTypeOf<TargetProfile["client"]>().toEqualTypeOf<string>();
+    expectTypeOf<TargetProfile["visitorId"]>().toEqualTypeOf<string>();
+    expectTypeOf<TargetProfile["mboxPC"]>().toEqualTypeOf<string | undefined>();
+    expectTypeOf<TargetProfile["thirdPartyId"]>().toEqualTypeOf<string | undefined>();
+    const profile = {} as TargetProfile;
+    expectTypeOf(profile.profileAttributes["tier"]?.value).toEqualTypeOf<string | number | boolean | undefined>();
   });
 
   it("updateProfile resolves to the method and Target's message", () => {
@@ -151,6 +170,10 @@ describe("error guards narrow", () => {
     if (isTargetTimeoutError(error)) expectTypeOf(error).toEqualTypeOf<TargetTimeoutError>();
     if (isTargetNetworkError(error)) expectTypeOf(error).toEqualTypeOf<TargetNetworkError>();
     if (isTargetResponseError(error)) expectTypeOf(error).toEqualTypeOf<TargetResponseError>();
+    if (isTargetQuotaError(error)) {
+      expectTypeOf(error).toEqualTypeOf<TargetQuotaError>();
+      expectTypeOf(error.retryAfter).toEqualTypeOf<number>();
+    }
     if (isTargetBulkUpdateError(error)) {
       expectTypeOf(error).toEqualTypeOf<TargetBulkUpdateError>();
       expectTypeOf(error.report).toEqualTypeOf<BulkReport>();
@@ -166,6 +189,7 @@ describe("error guards narrow", () => {
       TargetNetworkError,
       TargetResponseError,
       TargetBulkUpdateError,
+      TargetQuotaError,
     ]) {
       expectTypeOf<InstanceType<typeof ErrorClass>>().toExtend<TargetProfileError>();
     }
@@ -191,9 +215,34 @@ describe("the emulator", () => {
     expectTypeOf(createTargetClient({ clientCode: "acme", fetch: emulator.fetch })).toEqualTypeOf(target);
   });
 
+  it('takes the visibility delay as per-kind milliseconds or "realistic", and the strict batch reading', () => {
+    assertType<TargetEmulatorOptions>({ visibilityDelay: { singleUpdate: 60_000, batch: 3_600_000 } });
+    assertType<TargetEmulatorOptions>({ visibilityDelay: "realistic", consecutiveBatches: "replace" });
+    // @ts-expect-error: only "realistic" is named
+    assertType<TargetEmulatorOptions>({ visibilityDelay: "slow" });
+    assertType<TargetClientOptions>({ clientCode: "acme", usesEcid: true });
+  });
+
   it("the client's fetch option takes the platform's fetch, and no non-function", () => {
     assertType<TargetClientOptions>({ clientCode: "acme", fetch: globalThis.fetch });
     // @ts-expect-error: fetch must be a function
     assertType<TargetClientOptions>({ clientCode: "acme", fetch: "https://example.com" });
+  });
+});
+
+describe("one name, one meaning", () => {
+  it("the emulator's ProfileLookup is the core's", () => {
+    expectTypeOf<EmulatorProfileLookup>().toEqualTypeOf<ProfileLookup>();
+    expectTypeOf(createTargetEmulator().getProfile).parameter(0).toEqualTypeOf<ProfileLookup>();
+  });
+
+  it("a relay error's code is the relay's or the client's, one union", () => {
+    const error: unknown = undefined;
+    if (isTargetRelayError(error)) expectTypeOf(error.code).toEqualTypeOf<TargetRelayErrorCode>();
+    expectTypeOf<RelayErrorCode>().toExtend<TargetRelayErrorCode>();
+    assertType<TargetRelayErrorCode>("rate_limited");
+    assertType<TargetRelayErrorCode>("network_error");
+    // @ts-expect-error: not a code the relay or its client uses
+    assertType<TargetRelayErrorCode>("teapot");
   });
 });

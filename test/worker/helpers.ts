@@ -9,6 +9,11 @@ declare global {
       /** vitest.config.ts: a ratelimit binding allowing 2 requests a minute per key. */
       TEST_TIGHT_RATE_LIMIT: RateLimit;
     }
+    // The Worker entry's exports, which type `exports` from "cloudflare:workers" (`send` below). Declared
+    // here, not in worker/: nothing of the Worker imports its entry.
+    interface GlobalProps {
+      mainModule: typeof import("../../worker/index.js");
+    }
   }
 }
 

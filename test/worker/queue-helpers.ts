@@ -2,11 +2,10 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import { env } from "cloudflare:workers";
 import { expect, vi } from "vitest";
 import { createTargetEmulator, type TargetEmulator, type TargetEmulatorOptions } from "../../src/emulator/index.js";
+import type { QueueMessage } from "../../worker/delivery/queue-messages.js";
 import type { Env } from "../../worker/env.js";
-import worker from "../../worker/index.js";
 import { deadLetterStoreOf } from "../../worker/objects/dead-letter-store.js";
-import { QUEUES } from "../../worker/queue/handle-queue.js";
-import type { QueueMessage } from "../../worker/queue/messages.js";
+import { handleQueue, QUEUES } from "../../worker/queue/handle-queue.js";
 import { seededRandom } from "../seeded-random.js";
 import { envWith, TARGET_TOKEN } from "./helpers.js";
 
@@ -95,7 +94,7 @@ export async function consume(
     });
   }
   const ctx = createExecutionContext();
-  await worker.queue(batch, bindings);
+  await handleQueue(batch, bindings);
   return settlementOf(
     await getQueueResult(batch, ctx),
     messages.map((message, index) => message.id ?? `msg-${index}`),

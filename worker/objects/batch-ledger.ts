@@ -1,5 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
-import type { QueuedUpdate } from "../queue/messages.js";
+import type { QueuedUpdate } from "../delivery/queue-messages.js";
+
+/** Longer than the overflow queue keeps a dead-lettered follow-up (14 days, docs/relay.md). */
+export const LEDGER_RETENTION_MS = 15 * 24 * 60 * 60 * 1000;
 
 /**
  * What went into one submitted batch: its (partial) updates, kept from submission until its
@@ -12,9 +15,6 @@ import type { QueuedUpdate } from "../queue/messages.js";
  * alarm deletes any ledger LEDGER_RETENTION_MS after it was first written, long after a follow-up
  * and its dead-lettering (about a day each), or the overflow queue's 14 days, would have read it.
  */
-/** Longer than the overflow queue keeps a dead-lettered follow-up (14 days, docs/relay.md). */
-export const LEDGER_RETENTION_MS = 15 * 24 * 60 * 60 * 1000;
-
 export class BatchLedger extends DurableObject {
   readonly #sql: SqlStorage;
 

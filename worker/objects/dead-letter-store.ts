@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import type { QueuedUpdate } from "../queue/messages.js";
+import type { QueuedUpdate } from "../delivery/queue-messages.js";
 
 /** Failure notes older than the longest a queue keeps a message (14 days) are swept. */
 const NOTE_RETENTION_MS = 15 * 24 * 60 * 60 * 1000;

@@ -1,6 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { compareVersions, type Write } from "../queue/writes.js";
-import { shardOf } from "./shard.js";
+import { compareVersions } from "../delivery/writes.js";
 
 /**
  * What becomes of a write, against the versions on record for its visitor's attribute:
@@ -22,7 +21,7 @@ export type Admission = "send" | "delivered" | "wait";
  * Why a Durable Object: the check-and-record must be atomic and strongly consistent across every
  * isolate. KV is eventually consistent (two deliveries could both see an old version); D1 would
  * work but adds a database to run; a Durable Object serialises the calls on each shard by itself,
- * and keeps its rows in SQLite next to the code. Visitors are spread over SHARDS objects by a hash
+ * and keeps its rows in SQLite next to the code. Visitors are spread over SHARDS objects (newest-writes-client.ts) by a hash
  * of their id, so no single object carries all the traffic.
  *
  * Versions are kept as long as the relay runs: a dead letter replayed weeks later must still lose
@@ -215,128 +214,3 @@ export interface Version {
   readonly receivedAt: number;
   readonly id: string;
 }
-
-/** How many objects the versions are spread over. Fixed: changing it would lose the versions on record. */
-export const SHARDS = 32;
-
-/** Admits writes on their visitors' shards, one call per shard, in parallel: each write's admission, in order. */
-export function admitWrites(
-  namespace: DurableObjectNamespace<NewestWrites>,
-  writes: readonly Write[],
-): Promise<Admission[]> {
-  const now = Date.now();
-  return byShard(writes, (shard, versions) => namespace.getByName(shard).admit(versions, now));
-}
-
-/**
- * Admits writes for a direct send (`NewestWrites.admitDirect`), all or none: true when they may go
- * now, under a lease until `leaseUntil`. Shards answer on their own, so a shard's admissions are
- * released when another refuses or fails (a failure is then rethrown).
- */
-export async function admitDirectWrites(
-  namespace: DurableObjectNamespace<NewestWrites>,
-  writes: readonly Write[],
-  leaseUntil: number,
-): Promise<boolean> {
-  const now = Date.now();
-  const admitted = new Array<boolean>(writes.length).fill(false);
-  const shards = await byShardSettled(writes, async (shard, versions, indexes) => {
-    if (await namespace.getByName(shard).admitDirect(versions, leaseUntil, now))
-      for (const index of indexes) admitted[index] = true;
-  });
-  if (shards.every(({ status }) => status === "fulfilled") && admitted.every(Boolean)) return true;
-  // Best effort: what is not released now is taken back when its lease runs out.
-  await releaseWrites(
-    namespace,
-    writes.filter((_, index) => admitted[index]),
-  ).catch(() => {});
-  const failed = shards.find((shard): shard is PromiseRejectedResult => shard.status === "rejected");
-  if (failed) throw failed.reason;
-  return false;
-}
-
-/** Takes back direct admissions whose send failed. */
-export async function releaseWrites(
-  namespace: DurableObjectNamespace<NewestWrites>,
-  writes: readonly Write[],
-): Promise<void> {
-  await byShard(writes, async (shard, versions) => {
-    await namespace.getByName(shard).release(versions);
-    return versions.map(() => undefined);
-  });
-}
-
-/** Confirms writes Target accepted. */
-export async function confirmWrites(
-  namespace: DurableObjectNamespace<NewestWrites>,
-  writes: readonly Write[],
-): Promise<void> {
-  await byShard(writes, async (shard, versions) => {
-    await namespace.getByName(shard).confirm(versions);
-    return versions.map(() => undefined);
-  });
-}
-
-/** Takes back confirmations of writes Target reported as failed. */
-export async function retractWrites(
-  namespace: DurableObjectNamespace<NewestWrites>,
-  writes: readonly Write[],
-): Promise<void> {
-  await byShard(writes, async (shard, versions) => {
-    await namespace.getByName(shard).retract(versions);
-    return versions.map(() => undefined);
-  });
-}
-
-/** Runs `call` once per shard with its writes' versions and their indexes, whatever the other shards do. */
-function byShardSettled(
-  writes: readonly Write[],
-  call: (shard: string, versions: Version[], indexes: readonly number[]) => Promise<void>,
-) {
-  return Promise.allSettled(
-    [...shardsOf(writes)].map(([shard, indexes]) =>
-      call(
-        `shard-${shard}`,
-        indexes.map((index) => versionOf(writes[index] as Write)),
-        indexes,
-      ),
-    ),
-  );
-}
-
-/** Runs `call` once per shard with its writes' versions, and puts the answers back in the writes' order. */
-async function byShard<T>(
-  writes: readonly Write[],
-  call: (shard: string, versions: Version[]) => Promise<T[]>,
-): Promise<T[]> {
-  const answers = new Array<T>(writes.length);
-  await Promise.all(
-    [...shardsOf(writes)].map(async ([shard, indexes]) => {
-      const results = await call(
-        `shard-${shard}`,
-        indexes.map((index) => versionOf(writes[index] as Write)),
-      );
-      results.forEach((result, position) => (answers[indexes[position] as number] = result));
-    }),
-  );
-  return answers;
-}
-
-/** The writes' indexes, by shard. */
-function shardsOf(writes: readonly Write[]): Map<number, number[]> {
-  const shards = new Map<number, number[]>();
-  writes.forEach((write, index) => {
-    const shard = shardOf(write.mbox3rdPartyId, SHARDS);
-    const indexes = shards.get(shard);
-    if (indexes === undefined) shards.set(shard, [index]);
-    else indexes.push(index);
-  });
-  return shards;
-}
-
-const versionOf = ({ mbox3rdPartyId: visitor, name: attribute, receivedAt, id }: Write): Version => ({
-  visitor,
-  attribute,
-  receivedAt,
-  id,
-});

@@ -1,11 +1,9 @@
 import { DurableObject } from "cloudflare:workers";
-
-/** Target's cap on single updates: 1 million in any rolling 24 hours. */
-export const SINGLE_UPDATES_PER_DAY = 1_000_000;
+import { BULK_CALL_WINDOW_MS } from "../../src/index.js";
 
 const HOUR_MS = 60 * 60 * 1000;
+// Target counts single updates over a rolling 24 hours (SINGLE_UPDATES_PER_DAY).
 const DAY_HOURS = 24;
-const MINUTE_MS = 60 * 1000;
 
 /**
  * Target's two rate limits for one account, shared by every isolate of the relay (one object per
@@ -45,11 +43,11 @@ export class TargetQuotas extends DurableObject {
 
   /** Takes a bulk call slot: 0 when taken, otherwise the milliseconds until one frees up (nothing taken). */
   takeBulkCall(limit: number, now: number): number {
-    this.#sql.exec("DELETE FROM bulk_calls WHERE at <= ?", now - MINUTE_MS);
+    this.#sql.exec("DELETE FROM bulk_calls WHERE at <= ?", now - BULK_CALL_WINDOW_MS);
     const { count, oldest } = this.#sql
       .exec<{ count: number; oldest: number | null }>("SELECT COUNT(*) AS count, MIN(at) AS oldest FROM bulk_calls")
       .one();
-    if (count >= limit) return Math.max(1, (oldest ?? now) + MINUTE_MS - now);
+    if (count >= limit) return Math.max(1, (oldest ?? now) + BULK_CALL_WINDOW_MS - now);
     this.#sql.exec("INSERT INTO bulk_calls (at) VALUES (?)", now);
     return 0;
   }

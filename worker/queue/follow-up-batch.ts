@@ -1,36 +1,19 @@
-import { isTargetHttpError, isTargetRejectedError, type BatchStatus, type BatchSubmission } from "../../src/index.js";
-import type { QueuedDelivery, RelayConfig } from "../config.js";
+import { isTargetHttpError, isTargetRejectedError, type BatchStatus } from "../../src/index.js";
+import type { QueuedDelivery, RelayConfig } from "../config/relay-config.js";
+import { takeBulkCall } from "../delivery/bulk-budget.js";
+import { enqueueBundles } from "../delivery/enqueue.js";
+import { failureReason } from "../delivery/failure-reason.js";
+import type { FollowUpMessage } from "../delivery/queue-messages.js";
+import { scheduleNextCheck } from "../delivery/schedule-follow-up.js";
+import { writesOf } from "../delivery/writes.js";
 import { ledgerOf } from "../objects/batch-ledger.js";
 import { deadLetterStoreOf } from "../objects/dead-letter-store.js";
-import { retractWrites } from "../objects/newest-writes.js";
-import { takeBulkCall } from "./bulk-budget.js";
-import { enqueueBundles } from "./enqueue.js";
-import { failureReason } from "./failure-reason.js";
-import type { FollowUpMessage, QueuedUpdate } from "./messages.js";
+import { retractWrites } from "../objects/newest-writes-client.js";
 import type { QueueLog } from "./queue-log.js";
-import { sendMessages } from "./send-messages.js";
 import { ackAll, retryAll, type Received } from "./settle.js";
-import { writesOf } from "./writes.js";
 
-/** The first status check comes this long after a submission; each later one waits twice as long. */
-export const FIRST_CHECK_SECONDS = 60;
-const MAX_CHECK_DELAY_SECONDS = 60 * 60;
 /** Checks before the status counts as unknown: 60 s doubling, capped at an hour, spans about a day (Target keeps statuses ~24 h). */
 export const MAX_CHECKS = 28;
-
-/**
- * Keeps a submitted batch's updates in its ledger and queues its first status check: from then on,
- * the rows Target fails are queued again (`followUpBatch`).
- */
-export async function scheduleFollowUp(
-  queued: QueuedDelivery,
-  { batchId, statusUrl }: BatchSubmission,
-  updates: readonly QueuedUpdate[],
-): Promise<void> {
-  await ledgerOf(queued.ledgers, batchId).record(updates);
-  const followUp: FollowUpMessage = { type: "follow-up", batchId, statusUrl, checks: 0 };
-  await sendMessages(queued.deliveries, [followUp], { delaySeconds: FIRST_CHECK_SECONDS });
-}
 
 /**
  * The deliveries queue's consumer, for follow-ups: reads a submitted batch's detailed status. While
@@ -51,10 +34,7 @@ export async function followUpBatch(
   try {
     const outcome = await checkStatus(followUp, config, queued);
     if (outcome === "check again") {
-      const next: FollowUpMessage = { ...followUp, checks: followUp.checks + 1 };
-      await sendMessages(queued.deliveries, [next], {
-        delaySeconds: Math.min(MAX_CHECK_DELAY_SECONDS, FIRST_CHECK_SECONDS * 2 ** next.checks),
-      });
+      await scheduleNextCheck(queued, followUp);
     } else {
       await settleRows(followUp.batchId, outcome, queued, log);
     }

@@ -1,8 +1,8 @@
-import type { QueuedDelivery } from "../config.js";
-import { packBundles } from "./bundles.js";
-import { updatesOf } from "./messages.js";
+import type { QueuedDelivery } from "../config/relay-config.js";
+import { packBundles } from "../delivery/bundles.js";
+import { updatesOf } from "../delivery/queue-messages.js";
+import { sendMessages } from "../delivery/send-messages.js";
 import type { QueueLog } from "./queue-log.js";
-import { sendMessages } from "./send-messages.js";
 import { ackAll, retryAll, type Received } from "./settle.js";
 
 /**

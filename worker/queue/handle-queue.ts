@@ -1,10 +1,10 @@
-import { loadConfig } from "../config.js";
+import { loadConfig } from "../config/load-config.js";
+import { readMessage } from "../delivery/queue-messages.js";
 import type { Env } from "../env.js";
 import { deliverBundles } from "./deliver-bundles.js";
 import { followUpBatch } from "./follow-up-batch.js";
 import { gatherUpdates } from "./gather-updates.js";
 import { keepDeadLetters, type DeadLetterBindings } from "./keep-dead-letters.js";
-import { readMessage } from "./messages.js";
 import { startQueueLog, writeQueueLog, type QueueLog } from "./queue-log.js";
 import { retryDelaySeconds } from "./retry-delay.js";
 import type { Received } from "./settle.js";

@@ -1,11 +1,11 @@
-import type { QueuedDelivery } from "../config.js";
+import type { QueuedDelivery } from "../config/relay-config.js";
+import { subjectOf, updatesOf, type QueuedUpdate } from "../delivery/queue-messages.js";
+import { writesOf } from "../delivery/writes.js";
 import { ledgerOf } from "../objects/batch-ledger.js";
 import { deadLetterStoreOf } from "../objects/dead-letter-store.js";
-import { retractWrites } from "../objects/newest-writes.js";
-import { subjectOf, updatesOf, type QueuedUpdate } from "./messages.js";
+import { retractWrites } from "../objects/newest-writes-client.js";
 import type { QueueLog } from "./queue-log.js";
 import { ackAll, retryAll, type Received } from "./settle.js";
-import { writesOf } from "./writes.js";
 
 /** What keeping dead letters takes: it works even when the rest of the configuration does not. */
 export type DeadLetterBindings = Pick<QueuedDelivery, "deadLetters" | "ledgers" | "newestWrites">;

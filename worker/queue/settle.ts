@@ -1,6 +1,6 @@
-import type { QueuedDelivery } from "../config.js";
+import type { QueuedDelivery } from "../config/relay-config.js";
+import { subjectOf, type QueueMessage } from "../delivery/queue-messages.js";
 import { deadLetterStoreOf } from "../objects/dead-letter-store.js";
-import { subjectOf, type QueueMessage } from "./messages.js";
 import type { QueueLog } from "./queue-log.js";
 import { retryDelaySeconds } from "./retry-delay.js";
 
@@ -17,11 +17,12 @@ export function ackAll(received: readonly Received[], log: QueueLog): void {
 }
 
 /**
- * Tries them again later, with backoff on their attempts. One jitter draw for the whole call, so
- * messages that failed together (with as many attempts) come back together, and cost one bulk call
- * again rather than one each. The reason is noted first (messages are immutable, so it waits in the
- * dead-letter store, for the dead-letter consumer should these be the last attempts). Noting is
- * best effort: a retry must not wait on it.
+ * Tries them again later, with backoff on their attempts (retry-delay.ts). One jitter draw for the
+ * whole call, so messages that failed together (with as many attempts) come back together, and cost
+ * one bulk call again rather than one each; the jitter spreads apart only separate failures. The
+ * reason is noted first (messages are immutable, so it waits in the dead-letter store, for the
+ * dead-letter consumer should these be the last attempts). Noting is best effort: a retry must not
+ * wait on it.
  */
 export async function retryAll(
   received: readonly Received[],

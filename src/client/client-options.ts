@@ -1,0 +1,118 @@
+import * as v from "valibot";
+import { BaseUrlSchema, ClientCodeSchema, defaultBaseUrl, TokenSchema } from "../internal/endpoint.js";
+import { functionSchema, milliseconds, objectMessage } from "../internal/schemas.js";
+import { BULK_CALLS_PER_MINUTE } from "../limits.js";
+
+const RetryObjectSchema = v.strictObject(
+  {
+    limit: v.optional(
+      v.pipe(
+        v.number("retry.limit must be a number"),
+        v.integer("retry.limit must be a whole number"),
+        v.minValue(0, "retry.limit must not be negative"),
+      ),
+    ),
+    baseDelay: v.optional(milliseconds("retry.baseDelay")),
+    maxDelay: v.optional(milliseconds("retry.maxDelay")),
+    maxRetryAfter: v.optional(milliseconds("retry.maxRetryAfter")),
+  },
+  objectMessage("retry must be a number or { limit, baseDelay, maxDelay, maxRetryAfter }", "unknown retry option"),
+);
+
+/**
+ * How failed attempts are retried: network errors, 429 and 5xx, with exponential backoff and jitter.
+ * @example
+ * createTargetClient({ clientCode: "acme", retry: { limit: 4, baseDelay: 500 } });
+ */
+export interface RetryPolicy {
+  /** Retries after the first attempt (default 2). */
+  readonly limit: number;
+  /** The first backoff in ms, doubled on each retry, with jitter (default 300). */
+  readonly baseDelay: number;
+  /** The longest backoff in ms (default 10,000). */
+  readonly maxDelay: number;
+  /** The longest `Retry-After` honoured, in ms (default 60,000). */
+  readonly maxRetryAfter: number;
+}
+
+const DEFAULT_RETRY: RetryPolicy = { limit: 2, baseDelay: 300, maxDelay: 10_000, maxRetryAfter: 60_000 };
+
+const RetrySchema = v.pipe(
+  // Chosen by type rather than a union, so an object's errors name the exact retry option.
+  v.lazy((retry) =>
+    typeof retry === "number"
+      ? v.pipe(v.number(), v.integer("retry must be a whole number"), v.minValue(0, "retry must not be negative"))
+      : RetryObjectSchema,
+  ),
+  v.transform((retry): RetryPolicy => {
+    if (typeof retry === "number") return { ...DEFAULT_RETRY, limit: retry };
+    const given = Object.entries(retry).filter(([, value]) => value !== undefined);
+    return { ...DEFAULT_RETRY, ...Object.fromEntries(given) };
+  }),
+);
+
+type FetchLike = (input: Request, init?: RequestInit) => Promise<Response>;
+
+export const TargetClientOptionsSchema = v.pipe(
+  v.strictObject(
+    {
+      clientCode: ClientCodeSchema,
+      token: v.optional(TokenSchema),
+      baseUrl: v.optional(BaseUrlSchema),
+      fetch: v.optional(functionSchema<FetchLike>("fetch")),
+      timeout: v.optional(milliseconds("timeout"), 10_000),
+      retry: v.optional(RetrySchema, DEFAULT_RETRY),
+      bulkCallsPerMinute: v.optional(
+        v.pipe(
+          v.number("bulkCallsPerMinute must be a number"),
+          v.integer("bulkCallsPerMinute must be a whole number"),
+          v.minValue(1, "bulkCallsPerMinute must be at least 1"),
+          v.maxValue(
+            BULK_CALLS_PER_MINUTE,
+            `bulkCallsPerMinute must be at most ${BULK_CALLS_PER_MINUTE} (Target's limit)`,
+          ),
+        ),
+        BULK_CALLS_PER_MINUTE,
+      ),
+      usesEcid: v.optional(v.boolean("usesEcid must be true or false"), false),
+    },
+    objectMessage("options must be an object", "unknown option"),
+  ),
+  v.transform((options) => ({
+    ...options,
+    baseUrl: options.baseUrl ?? defaultBaseUrl(options.clientCode),
+  })),
+);
+
+/**
+ * Options of `createTargetClient`.
+ * @example
+ * const options: TargetClientOptions = { clientCode: "acme", token: env.TARGET_TOKEN, timeout: 5_000, retry: 3 };
+ */
+export interface TargetClientOptions {
+  /** The account's client code (Administration > Implementation): a DNS label such as `acme`. */
+  readonly clientCode: string;
+  /** The profile API token, sent as `Authorization: Bearer TOKEN` (needed when "Require Authentication" is on). */
+  readonly token?: string | undefined;
+  /** Where Target is reached; default `https://CLIENTCODE.tt.omtrdc.net`. */
+  readonly baseUrl?: string | undefined;
+  /** The fetch to use: an emulator's, a test double, or a custom transport. Default: the global fetch. */
+  readonly fetch?: ((input: Request, init?: RequestInit) => Promise<Response>) | undefined;
+  /** Milliseconds each attempt may take (default 10,000). */
+  readonly timeout?: number | undefined;
+  /** Retries after the first attempt (a number) or the whole policy. Default `{ limit: 2, baseDelay: 300, maxDelay: 10000, maxRetryAfter: 60000 }`. */
+  readonly retry?: number | Partial<RetryPolicy> | undefined;
+  /** Bulk API calls (submits and status checks) allowed in any rolling minute (default and maximum 50). */
+  readonly bulkCallsPerMinute?: number | undefined;
+  /**
+   * The account identifies anonymous visitors by Experience Cloud ID (ECID). Adobe says not to key a
+   * v2 batch file by pcId then, so pcId files go to the v1 batch API (which only updates existing
+   * profiles); thirdPartyId files still go to the version asked (default v2). Default false.
+   * @example
+   * createTargetClient({ clientCode: "acme", usesEcid: true });
+   */
+  readonly usesEcid?: boolean | undefined;
+}
+
+/** The checked options, defaults applied. */
+export type ClientConfig = v.InferOutput<typeof TargetClientOptionsSchema>;

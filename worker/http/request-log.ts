@@ -1,0 +1,50 @@
+import type { RelayErrorCode, RelayProfileUpdate } from "../../src/internal/index.js";
+
+/**
+ * What one request's log line says. Only names, counts and codes: never an id, an attribute
+ * value, a key, a token, a path or a query string (ids travel in paths).
+ */
+export interface RequestLog {
+  readonly requestId: string;
+  /** The route template, e.g. `POST /v1/profiles/:mbox3rdPartyId`; `unmatched` otherwise. */
+  route: string;
+  /** The name of the caller's key, once authenticated. */
+  key?: string;
+  updates?: number;
+  /** Rows in the batch file (repeated ids are merged). */
+  rows?: number;
+  attributes?: number;
+  /** How the updates went: to Target at once, or onto the relay's queues. */
+  delivery?: "direct" | "queued";
+  /** `replayed` when an Idempotency-Key repeat got the first answer back. */
+  idempotency?: "first" | "replayed";
+  error?: RelayErrorCode;
+  /** How Target failed: the core error's name and HTTP status. */
+  upstream?: string;
+  /** What is wrong with the configuration (var names and rules). */
+  problems?: readonly string[];
+}
+
+/** What a log counts of an update: the attributes it sets (`null` and `undefined` ones are skipped). */
+export const attributeCount = (update: RelayProfileUpdate) =>
+  Object.values(update.attributes).filter((value) => value !== null && value !== undefined).length;
+
+export function startLog(): RequestLog {
+  return { requestId: crypto.randomUUID(), route: "unmatched" };
+}
+
+/** One JSON line per request; 5xx go to console.error so they stand out. */
+export function writeLog(log: RequestLog, status: number, durationMs: number): void {
+  const { requestId, route, key, ...facts } = log;
+  const line = JSON.stringify({
+    level: status >= 500 ? "error" : "info",
+    requestId,
+    route,
+    key,
+    status,
+    durationMs,
+    ...facts,
+  });
+  if (status >= 500) console.error(line);
+  else console.log(line);
+}

@@ -1,8 +1,0 @@
-import type { PublicEndpoint } from "../endpoint.js";
-import { jsonResponse } from "../json-response.js";
-
-/** Liveness only: the same answer whatever the configuration, so it reveals nothing about it. */
-export const healthz: PublicEndpoint = {
-  public: true,
-  handle: () => jsonResponse(200, { status: "ok" }),
-};
