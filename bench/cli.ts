@@ -12,6 +12,7 @@ import { createServer } from "node:http";
 import { join } from "node:path";
 import { encodeBatches, type ProfileUpdate } from "../src/index.js";
 import { seededRandom } from "../test/seeded-random.js";
+import { CITIES, COLUMNS, NAMES, NOTES, SEGMENTS, TIERS } from "./sample-attributes.js";
 
 // Bundled into node_modules/.cache/bench/: the repository is three folders up.
 const root = new URL("../../..", import.meta.url).pathname;
@@ -19,24 +20,6 @@ const BIN = join(root, "dist/cli/index.js");
 const CACHE = join(root, "node_modules/.cache/bench/cli");
 const MB = 1024 * 1024;
 const ROWS = Number(process.argv[2]) || 1_000_000;
-
-const COLUMNS = ["tier", "ltv", "score", "optIn", "signedUpAt", "lastPurchase", "city", "firstName", "segment", "note"];
-const TIERS = ["gold", "silver", "bronze", "platinum"];
-const CITIES = [
-  "Paris",
-  "São Paulo",
-  "Zürich",
-  "Kraków",
-  "東京",
-  "서울",
-  "New York",
-  "Montréal",
-  "Ålesund",
-  "Reykjavík",
-];
-const NAMES = ["Ana", "Zoë", "François", "Björn", "Łukasz", "María José", "陽菜", "지훈", "Olivia", "Noah"];
-const SEGMENTS = ["retail", "b2b", "vip", "churn-risk", "a,b", "x&y", "50%", '"q"', "a=b+c", "new"];
-const NOTES = ["call back later", "likes tea & cake", "moved\nabroad", "prefers email", "🎉 anniversary", "n/a"];
 
 const quote = (text: string) => (/[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text);
 

@@ -13,6 +13,7 @@ import { stringify } from "csv-stringify/sync";
 import { encodeBatches } from "../src/bulk/encode-batches.js";
 import type { ProfileUpdate } from "../src/profile-update.js";
 import { seededRandom } from "../test/seeded-random.js";
+import { CITIES, COLUMNS, NAMES, NOTES, SEGMENTS, TIERS } from "./sample-attributes.js";
 
 // With node --expose-gc.
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -177,24 +178,6 @@ function peakRss(wasReset: boolean): number {
 }
 
 // ── data ───────────────────────────────────────────────────────────────────────────────────────
-
-const COLUMNS = ["tier", "ltv", "score", "optIn", "signedUpAt", "lastPurchase", "city", "firstName", "segment", "note"];
-const TIERS = ["gold", "silver", "bronze", "platinum"];
-const CITIES = [
-  "Paris",
-  "São Paulo",
-  "Zürich",
-  "Kraków",
-  "東京",
-  "서울",
-  "New York",
-  "Montréal",
-  "Ålesund",
-  "Reykjavík",
-];
-const NAMES = ["Ana", "Zoë", "François", "Björn", "Łukasz", "María José", "陽菜", "지훈", "Olivia", "Noah"];
-const SEGMENTS = ["retail", "b2b", "vip", "churn-risk", "a,b", "x&y", "50%", '"q"', "line\nbreak", "a=b+c"];
-const NOTES = ["call back later", "likes tea & cake", "moved\r\nabroad", "prefers email", "🎉 anniversary", "n/a"];
 
 /** Mostly customer ids, 5% Target visitor ids, 1% repeats of an earlier id (merged). */
 function generateRows(count: number): ProfileUpdate[] {

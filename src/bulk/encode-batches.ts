@@ -64,13 +64,8 @@ export function encodeBatches(
   return (function* () {
     let index = 0;
     for (const row of input) {
-      let added = encoder.add(row, index);
-      if (added === "full") {
-        yield encoder.take();
-        added = encoder.add(row, index);
-      }
-      if (added !== undefined) throw rowError(added, index);
-      index++;
+      const full = addOrTake(encoder, row, index++);
+      if (full) yield full;
     }
     yield* encoder.finish();
   })();
@@ -90,23 +85,28 @@ export function encodeBatchesAsync(
   return (async function* () {
     let index = 0;
     for await (const row of input) {
-      let added = encoder.add(row, index);
-      if (added === "full") {
-        yield encoder.take();
-        added = encoder.add(row, index);
-      }
-      if (added !== undefined) throw rowError(added, index);
-      index++;
+      const full = addOrTake(encoder, row, index++);
+      if (full) yield full;
     }
     yield* encoder.finish();
   })();
 }
 
-/** The rules a row broke, as the error of an input (`[12].attributes.tier`). */
-const rowError = (issues: readonly ValidationIssue[] | "full", index: number) =>
-  new TargetValidationError(
-    (issues as readonly ValidationIssue[]).map(({ path, message }) => ({ path: atRow(index, path), message })),
-  );
+/**
+ * Adds the row at `index`: the file it closed, if it did not fit there (the row then starts the
+ * next). What breaks a rule throws, paths prefixed with the index (`[12].attributes.tier`).
+ */
+function addOrTake(encoder: BatchEncoder, row: unknown, index: number): BatchFile | undefined {
+  let added = encoder.add(row, index);
+  let full: BatchFile | undefined;
+  if (added === "full") {
+    full = encoder.take();
+    added = encoder.add(row, index);
+  }
+  if (added === undefined) return full;
+  const issues = added as readonly ValidationIssue[];
+  throw new TargetValidationError(issues.map(({ path, message }) => ({ path: atRow(index, path), message })));
+}
 
 /** The open file of each id type, and the names already checked. */
 export class BatchEncoder {
