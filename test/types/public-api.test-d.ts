@@ -25,7 +25,14 @@ import {
   TargetTimeoutError,
   TargetValidationError,
   isTargetRelayError,
+  checkProfileUpdate,
+  readCsvRows,
+  readNdjsonRows,
   type BatchFile,
+  type BulkBatchEvent,
+  type InvalidRow,
+  type NetworkFailureKind,
+  type SourceRow,
   type BulkReport,
   type ProfileLookup,
   type RelayErrorCode,
@@ -150,6 +157,35 @@ describe("encodeBatches", () => {
   it("a BatchFile is accepted by submitBatch", () => {
     expectTypeOf(target.submitBatch).parameter(0).toExtend<BatchFile | string>();
     expectTypeOf<BatchFile>().toExtend<Parameters<typeof target.submitBatch>[0]>();
+  });
+});
+
+describe("row sources and the bulk pieces under the command line", () => {
+  it("row sources yield SourceRows that bulkUpdate takes as they are", () => {
+    const target = createTargetClient({ clientCode: "acme" });
+    const rows = readCsvRows(new ReadableStream<Uint8Array>());
+    expectTypeOf(rows).toEqualTypeOf<AsyncGenerator<SourceRow, void, undefined>>();
+    expectTypeOf(readNdjsonRows(["{}"])).toEqualTypeOf<AsyncGenerator<SourceRow, void, undefined>>();
+    expectTypeOf(target.bulkUpdate(rows)).resolves.toEqualTypeOf<BulkReport>();
+    // @ts-expect-error: a row source reads text, not updates
+    readCsvRows([{ mbox3rdPartyId: "crm-1", attributes: {} }]);
+  });
+
+  it("checkProfileUpdate answers the issues; onInvalidRow and onBatch are typed", () => {
+    expectTypeOf(checkProfileUpdate({})).toEqualTypeOf<readonly ValidationIssue[]>();
+    const target = createTargetClient({ clientCode: "acme" });
+    void target.bulkUpdate([], {
+      onInvalidRow: (row) => expectTypeOf(row).toEqualTypeOf<InvalidRow>(),
+      onBatch: (event) => {
+        expectTypeOf(event).toEqualTypeOf<BulkBatchEvent>();
+        if (event.stage === "submitted") expectTypeOf(event.batch.batchId).toBeString();
+        expectTypeOf(event.batch.input.first).toBeNumber();
+      },
+    });
+  });
+
+  it("a network error says its kind", () => {
+    expectTypeOf<TargetNetworkError["kind"]>().toEqualTypeOf<NetworkFailureKind>();
   });
 });
 
