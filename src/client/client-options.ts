@@ -74,6 +74,7 @@ export const TargetClientOptionsSchema = v.pipe(
         ),
         BULK_CALLS_PER_MINUTE,
       ),
+      usesEcid: v.optional(v.boolean("usesEcid must be true or false"), false),
     },
     objectMessage("options must be an object", "unknown option"),
   ),
@@ -103,6 +104,14 @@ export interface TargetClientOptions {
   readonly retry?: number | Partial<RetryPolicy> | undefined;
   /** Bulk API calls (submits and status checks) allowed in any rolling minute (default and maximum 50). */
   readonly bulkCallsPerMinute?: number | undefined;
+  /**
+   * The account identifies anonymous visitors by Experience Cloud ID (ECID). Adobe says not to key a
+   * v2 batch file by pcId then, so pcId files go to the v1 batch API (which only updates existing
+   * profiles); thirdPartyId files still go to the version asked (default v2). Default false.
+   * @example
+   * createTargetClient({ clientCode: "acme", usesEcid: true });
+   */
+  readonly usesEcid?: boolean | undefined;
 }
 
 /** The checked options, defaults applied. */

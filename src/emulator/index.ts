@@ -3,6 +3,7 @@
 //   createTargetClient({ clientCode: "acme", fetch: target.fetch });
 export { createTargetEmulator } from "./emulator.js";
 export type {
+  ConsecutiveBatches,
   EmulatorCall,
   Fault,
   FaultBehaviour,
@@ -12,4 +13,5 @@ export type {
   StoredProfile,
   TargetEmulator,
   TargetEmulatorOptions,
+  VisibilityDelay,
 } from "./types.js";

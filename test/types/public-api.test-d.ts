@@ -10,6 +10,7 @@ import {
   isTargetHttpError,
   isTargetNetworkError,
   isTargetProfileError,
+  isTargetQuotaError,
   isTargetRejectedError,
   isTargetResponseError,
   isTargetTimeoutError,
@@ -18,12 +19,20 @@ import {
   TargetHttpError,
   TargetNetworkError,
   TargetProfileError,
+  TargetQuotaError,
   TargetRejectedError,
   TargetResponseError,
   TargetTimeoutError,
   TargetValidationError,
   isTargetRelayError,
+  checkProfileUpdate,
+  readCsvRows,
+  readNdjsonRows,
   type BatchFile,
+  type BulkBatchEvent,
+  type InvalidRow,
+  type NetworkFailureKind,
+  type SourceRow,
   type BulkReport,
   type ProfileLookup,
   type RelayErrorCode,
@@ -35,7 +44,11 @@ import {
   type UpdateResult,
   type ValidationIssue,
 } from "target-profile";
-import { createTargetEmulator, type ProfileLookup as EmulatorProfileLookup } from "target-profile/emulator";
+import {
+  createTargetEmulator,
+  type ProfileLookup as EmulatorProfileLookup,
+  type TargetEmulatorOptions,
+} from "target-profile/emulator";
 import { assertType, describe, expectTypeOf, it } from "vitest";
 
 const target = createTargetClient({ clientCode: "acme" });
@@ -91,6 +104,15 @@ describe("the client's answers", () => {
     expectTypeOf(target.getProfile).returns.toEqualTypeOf<Promise<TargetProfile | undefined>>();
   });
 
+  it("a TargetProfile always has client and visitorId (older answers' ids are optional extras)", () => {
+    expectTypeOf<TargetProfile["client"]>().toEqualTypeOf<string>();
+    expectTypeOf<TargetProfile["visitorId"]>().toEqualTypeOf<string>();
+    expectTypeOf<TargetProfile["mboxPC"]>().toEqualTypeOf<string | undefined>();
+    expectTypeOf<TargetProfile["thirdPartyId"]>().toEqualTypeOf<string | undefined>();
+    const profile = {} as TargetProfile;
+    expectTypeOf(profile.profileAttributes["tier"]?.value).toEqualTypeOf<string | number | boolean | undefined>();
+  });
+
   it("updateProfile resolves to the method and Target's message", () => {
     expectTypeOf(target.updateProfile).returns.toEqualTypeOf<Promise<UpdateResult>>();
     expectTypeOf<UpdateResult["method"]>().toEqualTypeOf<"GET" | "POST">();
@@ -138,6 +160,35 @@ describe("encodeBatches", () => {
   });
 });
 
+describe("row sources and the bulk pieces under the command line", () => {
+  it("row sources yield SourceRows that bulkUpdate takes as they are", () => {
+    const target = createTargetClient({ clientCode: "acme" });
+    const rows = readCsvRows(new ReadableStream<Uint8Array>());
+    expectTypeOf(rows).toEqualTypeOf<AsyncGenerator<SourceRow, void, undefined>>();
+    expectTypeOf(readNdjsonRows(["{}"])).toEqualTypeOf<AsyncGenerator<SourceRow, void, undefined>>();
+    expectTypeOf(target.bulkUpdate(rows)).resolves.toEqualTypeOf<BulkReport>();
+    // @ts-expect-error: a row source reads text, not updates
+    readCsvRows([{ mbox3rdPartyId: "crm-1", attributes: {} }]);
+  });
+
+  it("checkProfileUpdate answers the issues; onInvalidRow and onBatch are typed", () => {
+    expectTypeOf(checkProfileUpdate({})).toEqualTypeOf<readonly ValidationIssue[]>();
+    const target = createTargetClient({ clientCode: "acme" });
+    void target.bulkUpdate([], {
+      onInvalidRow: (row) => expectTypeOf(row).toEqualTypeOf<InvalidRow>(),
+      onBatch: (event) => {
+        expectTypeOf(event).toEqualTypeOf<BulkBatchEvent>();
+        if (event.stage === "submitted") expectTypeOf(event.batch.batchId).toBeString();
+        expectTypeOf(event.batch.input.first).toBeNumber();
+      },
+    });
+  });
+
+  it("a network error says its kind", () => {
+    expectTypeOf<TargetNetworkError["kind"]>().toEqualTypeOf<NetworkFailureKind>();
+  });
+});
+
 describe("error guards narrow", () => {
   it("each guard narrows unknown to its class", () => {
     const error: unknown = new Error("x");
@@ -155,6 +206,10 @@ describe("error guards narrow", () => {
     if (isTargetTimeoutError(error)) expectTypeOf(error).toEqualTypeOf<TargetTimeoutError>();
     if (isTargetNetworkError(error)) expectTypeOf(error).toEqualTypeOf<TargetNetworkError>();
     if (isTargetResponseError(error)) expectTypeOf(error).toEqualTypeOf<TargetResponseError>();
+    if (isTargetQuotaError(error)) {
+      expectTypeOf(error).toEqualTypeOf<TargetQuotaError>();
+      expectTypeOf(error.retryAfter).toEqualTypeOf<number>();
+    }
     if (isTargetBulkUpdateError(error)) {
       expectTypeOf(error).toEqualTypeOf<TargetBulkUpdateError>();
       expectTypeOf(error.report).toEqualTypeOf<BulkReport>();
@@ -170,6 +225,7 @@ describe("error guards narrow", () => {
       TargetNetworkError,
       TargetResponseError,
       TargetBulkUpdateError,
+      TargetQuotaError,
     ]) {
       expectTypeOf<InstanceType<typeof ErrorClass>>().toExtend<TargetProfileError>();
     }
@@ -193,6 +249,14 @@ describe("the emulator", () => {
     expectTypeOf(emulator.fetch).toExtend<NonNullable<TargetClientOptions["fetch"]>>();
     assertType<TargetClientOptions>({ clientCode: "acme", fetch: emulator.fetch });
     expectTypeOf(createTargetClient({ clientCode: "acme", fetch: emulator.fetch })).toEqualTypeOf(target);
+  });
+
+  it('takes the visibility delay as per-kind milliseconds or "realistic", and the strict batch reading', () => {
+    assertType<TargetEmulatorOptions>({ visibilityDelay: { singleUpdate: 60_000, batch: 3_600_000 } });
+    assertType<TargetEmulatorOptions>({ visibilityDelay: "realistic", consecutiveBatches: "replace" });
+    // @ts-expect-error: only "realistic" is named
+    assertType<TargetEmulatorOptions>({ visibilityDelay: "slow" });
+    assertType<TargetClientOptions>({ clientCode: "acme", usesEcid: true });
   });
 
   it("the client's fetch option takes the platform's fetch, and no non-function", () => {

@@ -2,7 +2,8 @@
 // FILE_BYTES_PER_REQUEST_BYTE bytes per byte of the request. Percent-encoding makes a file at most 3 bytes
 // per byte of the JSON it came from; only empty cells (rows padded to columns they lack) can take it past
 // 4, so a request whose rows hold very different attribute names is refused before it grows into tens of
-// megabytes (a Worker has 128 MB).
+// megabytes (a Worker has 128 MB). The encoder bounds empty cells too (a file is at most 4 times what its
+// rows stand for): rows it would put in separate files are refused the same way.
 import { encodeBatches, MAX_BATCH_BYTES, type BatchFile, type RelayProfileUpdate } from "../../src/index.js";
 import { RelayError } from "../relay-error.js";
 
@@ -39,7 +40,6 @@ function tooLarge(updates: readonly RelayProfileUpdate[], maxRows: number): Rela
     ids > maxRows
       ? `the updates hold ${ids} distinct mbox3rdPartyIds: send at most ${maxRows} per request`
       : "the updates need more than one batch file: their rows hold such different attribute names that one " +
-        `file would be mostly empty cells (over ${FILE_BYTES_PER_REQUEST_BYTE} bytes per byte of this request); ` +
-        "send rows with the same attribute names together, in separate requests";
+        "file would be mostly empty cells; send rows with the same attribute names together, in separate requests";
   return new RelayError(413, "payload_too_large", message, { field: "updates" });
 }

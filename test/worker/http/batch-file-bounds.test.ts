@@ -5,8 +5,7 @@ import { queuedBindings } from "../queue-helpers.js";
 
 const PADDING =
   "the updates need more than one batch file: their rows hold such different attribute names that one file " +
-  "would be mostly empty cells (over 4 bytes per byte of this request); send rows with the same attribute " +
-  "names together, in separate requests";
+  "would be mostly empty cells; send rows with the same attribute names together, in separate requests";
 
 /** `count` visitors, each with an attribute of its own: every row padded to every other's column. */
 const distinctColumns = (count: number) => ({
@@ -45,7 +44,11 @@ describe("what one batch request may build", () => {
     ["rows sharing their attribute names", 3_000, (i: number) => ({ tier: `t${i % 4}`, ltv: i, vip: i % 2 === 0 })],
     ["values that percent-encode to 3 bytes a byte", 500, () => ({ note: " ".repeat(200), city: "ü€𝄞".repeat(20) })],
     ["numbers whose digits outgrow their JSON", 2_000, () => ({ a: 1e15, b: 9e15, c: -1e15 })],
-    ["a few rows with names of their own", 120, (i: number) => ({ [`attribute-${i}`]: "x", tier: "gold" })],
+    [
+      "rows with names of their own beside long shared ones",
+      120,
+      (i: number) => ({ [`attribute-${i}`]: "x", tier: "gold", notes: "n".repeat(120) }),
+    ],
   ])("builds at most 4 bytes of batch file per byte of request: %s", async (_, count, attributes) => {
     const { emulator } = fakeTarget();
     const body = {
