@@ -17,6 +17,10 @@ declare global {
       TARGET_UPSTREAM?: string;
       /** Var, local runs only: comma-separated mbox3rdPartyIds the emulator starts with. */
       TARGET_EMULATOR_SEED?: string;
+      /** Var, local runs only: the emulator's visibility delay, `"realistic"` or `{ "singleUpdate", "batch" }` in ms. */
+      TARGET_EMULATOR_VISIBILITY_DELAY?: unknown;
+      /** Var, local runs only: the emulator's reading of consecutive v2 batches, `"merge"` (default) or `"replace"`. */
+      TARGET_EMULATOR_CONSECUTIVE_BATCHES?: string;
       /** Var: the core client's retry policy (a number or `{ limit, baseDelay, maxDelay }`, or its JSON). */
       TARGET_RETRY?: unknown;
       /** Var, optional: the core client's timeout per attempt, in milliseconds (default 10,000). */

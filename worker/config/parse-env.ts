@@ -96,6 +96,24 @@ const list = <TSchema extends v.GenericSchema<string, unknown>>(item: TSchema, w
     v.nonEmpty("must name at least one entry (leave it unset otherwise)"),
   );
 
+/** Milliseconds, from a TOML number or a string. */
+const delayMs = v.union(
+  [v.pipe(v.number(), v.integer(), v.minValue(0)), v.pipe(v.string(), v.regex(/^\d+$/), v.transform(Number))],
+  "must be a whole number of milliseconds",
+);
+
+/** The local emulator's visibility delay: `"realistic"` (1 minute, 1 hour), or `{ singleUpdate?, batch? }` in ms. */
+const VisibilityDelaySchema = v.union(
+  [
+    v.literal("realistic"),
+    v.pipe(
+      v.union([v.pipe(v.string(), v.parseJson()), v.looseObject({})]),
+      v.strictObject({ singleUpdate: v.exactOptional(delayMs), batch: v.exactOptional(delayMs) }),
+    ),
+  ],
+  'must be "realistic" or { "singleUpdate"?, "batch"? } in milliseconds',
+);
+
 const SecretsSchema = v.pipe(
   v.array(
     v.pipe(v.string("must hold strings"), v.nonEmpty("must not hold empty secrets")),
@@ -113,6 +131,8 @@ const EnvSchema = v.pipe(
       TARGET_UPSTREAM: v.optional(v.picklist(["target", "emulator"], 'must be "target" or "emulator"'), "target"),
       TARGET_TOKEN: v.optional(v.pipe(v.string("must be a string"), v.nonEmpty("must not be empty"))),
       TARGET_EMULATOR_SEED: v.optional(list(thirdPartyIdSchema("each seed id"), "comma-separated mbox3rdPartyIds")),
+      TARGET_EMULATOR_VISIBILITY_DELAY: v.optional(VisibilityDelaySchema),
+      TARGET_EMULATOR_CONSECUTIVE_BATCHES: v.optional(v.picklist(["merge", "replace"], 'must be "merge" or "replace"')),
       TARGET_RETRY: v.optional(
         v.union(
           [v.pipe(v.string(), v.parseJson(undefined, "must be JSON")), v.number(), v.looseObject({})],
@@ -178,6 +198,22 @@ const EnvSchema = v.pipe(
       'only applies with TARGET_UPSTREAM = "emulator"',
     ),
     ["TARGET_EMULATOR_SEED"],
+  ),
+  v.forward(
+    v.partialCheck(
+      [["TARGET_UPSTREAM"], ["TARGET_EMULATOR_VISIBILITY_DELAY"]],
+      (env) => env.TARGET_UPSTREAM === "emulator" || env.TARGET_EMULATOR_VISIBILITY_DELAY === undefined,
+      'only applies with TARGET_UPSTREAM = "emulator"',
+    ),
+    ["TARGET_EMULATOR_VISIBILITY_DELAY"],
+  ),
+  v.forward(
+    v.partialCheck(
+      [["TARGET_UPSTREAM"], ["TARGET_EMULATOR_CONSECUTIVE_BATCHES"]],
+      (env) => env.TARGET_UPSTREAM === "emulator" || env.TARGET_EMULATOR_CONSECUTIVE_BATCHES === undefined,
+      'only applies with TARGET_UPSTREAM = "emulator"',
+    ),
+    ["TARGET_EMULATOR_CONSECUTIVE_BATCHES"],
   ),
 );
 

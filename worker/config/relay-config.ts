@@ -57,6 +57,8 @@ export async function buildConfig(settings: EnvSettings): Promise<ConfigResult> 
       retry: settings.TARGET_RETRY,
       timeout: settings.TARGET_TIMEOUT,
       seed: settings.TARGET_EMULATOR_SEED ?? [],
+      visibilityDelay: settings.TARGET_EMULATOR_VISIBILITY_DELAY,
+      consecutiveBatches: settings.TARGET_EMULATOR_CONSECUTIVE_BATCHES,
     });
   } catch (error) {
     // The client code and timeout were checked already, so the core can only be refusing the retry policy.

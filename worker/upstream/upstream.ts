@@ -1,5 +1,5 @@
 import { createTargetClient, type TargetClient, type TargetClientOptions } from "../../src/index.js";
-import { localEmulator, type LocalEmulator } from "./local-emulator.js";
+import { localEmulator, type LocalEmulator, type LocalEmulatorSettings } from "./local-emulator.js";
 
 /** Where updates go: Adobe Target itself, or (local runs only) the built-in emulator. */
 export interface UpstreamSettings {
@@ -12,6 +12,10 @@ export interface UpstreamSettings {
   readonly timeout: number | undefined;
   /** Profiles the emulator starts with (Target's single update never creates one). */
   readonly seed: readonly string[];
+  /** How long the emulator takes to apply accepted writes (default: at once). */
+  readonly visibilityDelay?: LocalEmulatorSettings["visibilityDelay"];
+  /** The emulator's reading of consecutive v2 batches (default `"merge"`). */
+  readonly consecutiveBatches?: LocalEmulatorSettings["consecutiveBatches"];
 }
 
 export interface Upstream {

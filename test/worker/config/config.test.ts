@@ -76,6 +76,21 @@ describe("configuration, checked on first use", () => {
       'TARGET_EMULATOR_SEED: only applies with TARGET_UPSTREAM = "emulator"',
     ],
     [
+      "an emulator visibility delay is set against Target",
+      { TARGET_EMULATOR_VISIBILITY_DELAY: "realistic" },
+      'TARGET_EMULATOR_VISIBILITY_DELAY: only applies with TARGET_UPSTREAM = "emulator"',
+    ],
+    [
+      "an emulator visibility delay is neither realistic nor milliseconds",
+      { TARGET_UPSTREAM: "emulator", TARGET_EMULATOR_VISIBILITY_DELAY: '{"batch":"an hour"}' },
+      'TARGET_EMULATOR_VISIBILITY_DELAY: must be "realistic" or { "singleUpdate"?, "batch"? } in milliseconds',
+    ],
+    [
+      "an emulator reading of consecutive batches is unknown",
+      { TARGET_UPSTREAM: "emulator", TARGET_EMULATOR_CONSECUTIVE_BATCHES: "strict" },
+      'TARGET_EMULATOR_CONSECUTIVE_BATCHES: must be "merge" or "replace"',
+    ],
+    [
       "the signing secrets are not a list",
       { RELAY_SIGNING_SECRETS: CANARY_SECRET },
       "RELAY_SIGNING_SECRETS: must be a JSON array of secrets",
@@ -265,6 +280,65 @@ describe('TARGET_UPSTREAM = "emulator" (npm start)', () => {
 
     expect([single.status, afterSingle.status, batch.status, afterBatch.status]).toEqual([202, 404, 202, 200]);
     expect(await afterBatch.json()).toMatchObject({ attributes: { tier: "gold" } });
+  });
+
+  it("with a realistic visibility delay (TARGET_EMULATOR_VISIBILITY_DELAY), reads show a write only once Target applied it", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      const delayed = envWith({
+        TARGET_CLIENT_CODE: "demo-delayed",
+        TARGET_UPSTREAM: "emulator",
+        TARGET_EMULATOR_SEED: "crm-42",
+        TARGET_EMULATOR_VISIBILITY_DELAY: "realistic",
+        TARGET_TOKEN: undefined,
+        RELAY_KEYS: DEV_KEYS,
+        UPDATES_QUEUE: undefined,
+      });
+      const read = async (id: string) => {
+        const response = await handleRequest(get(`/v1/profiles/${id}`, { key: "dev-read-key" }), delayed);
+        return response.status === 200
+          ? ((await response.json()) as { attributes: Record<string, string> }).attributes
+          : response.status;
+      };
+      const batchStatus = async (batchId: string) =>
+        (
+          (await (await handleRequest(get(`/v1/batches/${batchId}`, { key: "dev-read-key" }), delayed)).json()) as {
+            status: string;
+          }
+        ).status;
+
+      const single = await handleRequest(
+        post("/v1/profiles/crm-42", { attributes: { tier: "gold" } }, { key: "dev-key" }),
+        delayed,
+      );
+      const batch = await handleRequest(
+        post(
+          "/v1/profiles",
+          { updates: [{ mbox3rdPartyId: "crm-new-2", attributes: { tier: "silver" } }] },
+          { key: "dev-key" },
+        ),
+        delayed,
+      );
+      const { batchId } = (await batch.json()) as { batchId: string };
+      const accepted = [
+        single.status,
+        batch.status,
+        await read("crm-42"),
+        await read("crm-new-2"),
+        await batchStatus(batchId),
+      ];
+      vi.setSystemTime(Date.now() + 61_000);
+      const afterAMinute = [await read("crm-42"), await read("crm-new-2")];
+      // Past the status cache too (10 s).
+      vi.setSystemTime(Date.now() + 60 * 60_000);
+      const afterAnHour = [await read("crm-new-2"), await batchStatus(batchId)];
+
+      expect(accepted).toEqual([202, 202, {}, 404, "incomplete"]);
+      expect(afterAMinute).toEqual([{ tier: "gold" }, 404]);
+      expect(afterAnHour).toEqual([{ tier: "silver" }, "complete"]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("takes short dev keys against the emulator only", async () => {
