@@ -1,13 +1,20 @@
-import type { BatchSubmission, RelayProfileUpdate } from "../../src/index.js";
+import type { BatchFile, BatchSubmission, RelayProfileUpdate } from "../../src/index.js";
 import type { QueuedDelivery, RelayConfig } from "../config/relay-config.js";
 import { noteFailedStep, type RequestLog } from "../http/request-log.js";
-import { retractWrites } from "../objects/newest-writes-client.js";
+import {
+  claimCreations,
+  creationStates,
+  recordCreations,
+  releaseCreations,
+  retractWrites,
+} from "../objects/newest-writes-client.js";
+import { closeBatchSlot, dropBatchSlot, openBatchSlot } from "./batch-slots.js";
 import { RelayError } from "../relay-error.js";
 import { takeRouteBulkCall } from "./bulk-budget.js";
 import { UpdateTooLargeError } from "./bundles.js";
 import { enqueueBundles, queueUnavailable, toQueuedUpdate } from "./enqueue.js";
 import { oneBatchFile } from "./one-batch-file.js";
-import { sendInOrder } from "./ordered-send.js";
+import { sendInOrder, type DirectSend } from "./ordered-send.js";
 import type { QueuedUpdate } from "./queue-messages.js";
 import { scheduleFollowUp } from "./schedule-follow-up.js";
 import { writesOf } from "./writes.js";
@@ -46,23 +53,64 @@ export async function deliverBatch(
 
   const stamped = updates.map((update) => toQueuedUpdate(update, "batch"));
   if (config.delivery === "direct") {
-    let submission: BatchSubmission | undefined;
-    const sent = await sendInOrder(
+    const batchId = await sendAtOnce(config, queued, file, stamped, log);
+    if (batchId !== undefined) return { via: "direct", batchId, rows: file.rows };
+  }
+  await enqueue(queued, stamped);
+  return { via: "queued", rows: file.rows, queued: stamped.length };
+}
+
+/**
+ * The batch as one file now, in order with the queues (ordered-send.ts), when that is sound: a v2 file when
+ * no v2 file of the relay carried any of its visitors yet, a v1 file when one carried each of them and is
+ * complete (a second v2 could take back what the first set, on the strict reading of consecutive v2
+ * batches: profile-creation.ts); and within a slot among the relay's unfinished batches (batch-slots.ts).
+ * Its batch id, or `undefined` when the batch must be queued instead (the queue then puts each visitor in
+ * the file its state calls for).
+ */
+async function sendAtOnce(
+  config: RelayConfig,
+  queued: QueuedDelivery,
+  file: BatchFile,
+  stamped: readonly QueuedUpdate[],
+  log: RequestLog,
+): Promise<string | undefined> {
+  const visitors = new Set(stamped.map(({ mbox3rdPartyId }) => mbox3rdPartyId));
+  const states = await creationStates(queued.newestWrites, visitors).catch(() => undefined);
+  if (states === undefined) return undefined;
+  const created = [...states.values()].filter((state) => state === "created").length;
+  const version = states.size === 0 ? 2 : created === visitors.size ? 1 : undefined;
+  if (version === undefined) return undefined;
+  // Atomically: of two requests racing for a visitor, one sends it in a v2 file, the other is queued.
+  if (version === 2 && !(await claimCreations(queued.newestWrites, visitors).catch(() => false))) return undefined;
+  const slot = await openBatchSlot(config).catch(() => undefined);
+  if (slot === undefined) return undefined;
+  let submission: BatchSubmission | undefined;
+  let sent: DirectSend;
+  try {
+    sent = await sendInOrder(
       queued.newestWrites,
       writesOf(stamped),
       async (signal) => {
         await takeRouteBulkCall(config, "write");
-        submission = await config.deliveryTarget.submitBatch(file, { version: 2, signal });
+        submission = await config.deliveryTarget.submitBatch(file, { version, signal });
       },
-      true,
+      version === 2,
     );
-    if (sent !== "queue" && submission !== undefined) {
-      await afterDirectBatch(queued, submission, stamped, sent, log);
-      return { via: "direct", batchId: submission.batchId, rows: file.rows };
-    }
+  } catch (error) {
+    await closeBatchSlot(config, slot, submission === undefined ? error : undefined);
+    // The caller is told it failed: no creation is promised for these visitors (best effort).
+    if (version === 2) await releaseCreations(queued.newestWrites, visitors).catch(() => {});
+    throw error;
   }
-  await enqueue(queued, stamped);
-  return { via: "queued", rows: file.rows, queued: stamped.length };
+  if (sent === "queue" || submission === undefined) {
+    await dropBatchSlot(config, slot);
+    return undefined;
+  }
+  // Best effort: the follow-up records them as created anyway.
+  if (version === 2) await recordCreations(queued.newestWrites, visitors, "sent").catch(() => {});
+  await afterDirectBatch(config, queued, submission, { stamped, sent, slot, visitors, version }, log);
+  return submission.batchId;
 }
 
 /**
@@ -73,17 +121,27 @@ export async function deliverBatch(
  * failed step is logged, as requeued, or as lost when the queue failed too.
  */
 async function afterDirectBatch(
+  config: RelayConfig,
   queued: QueuedDelivery,
   submission: BatchSubmission,
-  stamped: readonly QueuedUpdate[],
-  sent: "sent" | "unconfirmed",
+  batch: {
+    readonly stamped: readonly QueuedUpdate[];
+    readonly sent: "sent" | "unconfirmed";
+    readonly slot: string;
+    readonly visitors: ReadonlySet<string>;
+    readonly version: 1 | 2;
+  },
   log: RequestLog,
 ): Promise<void> {
+  const { stamped, sent, slot, visitors, version } = batch;
   let step = sent === "unconfirmed" ? "confirm" : undefined;
   try {
-    await scheduleFollowUp(queued, submission, stamped);
+    await scheduleFollowUp(queued, submission, stamped, { version, slot });
   } catch {
     step = "follow_up";
+    await closeBatchSlot(config, slot);
+    // Its outcome will not be read: sent again through the queue, a v2 one as a creation still to come.
+    if (version === 2) await recordCreations(queued.newestWrites, visitors, "promised").catch(() => {});
     // Recorded as delivered, they would be dropped as such when they come back: taken back first.
     if (sent === "sent") {
       const retracted = await retractWrites(queued.newestWrites, writesOf(stamped)).then(

@@ -46,6 +46,10 @@ export const FollowUpMessageSchema = v.object({
   statusUrl: v.pipe(v.string(), v.url()),
   /** Status checks already made. */
   checks: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  /** The batch's version: a v2 batch's complete rows are created profiles (profile-creation.ts). Default 2. */
+  version: v.optional(v.picklist([1, 2])),
+  /** The batch's slot among the relay's unfinished batches (objects/target-quotas.ts), given back once read. */
+  slot: v.optional(v.string()),
 });
 export type FollowUpMessage = v.InferOutput<typeof FollowUpMessageSchema>;
 

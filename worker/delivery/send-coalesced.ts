@@ -1,7 +1,8 @@
-import { encodeBatches, type BatchVersion } from "../../src/index.js";
+import { encodeBatches, type BatchSubmission, type BatchVersion } from "../../src/index.js";
 import { singleUpdateSizeIssue, toCheckedUpdate } from "../../src/internal/index.js";
 import type { QueuedDelivery, RelayConfig } from "../config/relay-config.js";
 import { quotasOf } from "../objects/target-quotas.js";
+import { BatchesInFlightError, closeBatchSlot, freeBatchSlots, openBatchSlot } from "./batch-slots.js";
 import { takeBulkCall } from "./bulk-budget.js";
 import { scheduleFollowUp } from "./schedule-follow-up.js";
 import { toRow, toUpdates, type Write } from "./writes.js";
@@ -16,23 +17,28 @@ import { toRow, toUpdates, type Write } from "./writes.js";
 export const MAX_SINGLE_UPDATE_VISITORS = 2;
 
 /**
- * Sends coalesced writes (the newest of each visitor's attribute, by visitor) to Target: the visitors in
- * `creating` (profile-creation.ts) in v2 batch files, which create missing profiles, the others in v1 files,
- * which do not; or as single updates when that is cheaper. Resolves once Target accepted them (and each
- * batch's ledger and follow-up are written); answers which way they went.
+ * Sends coalesced writes (the newest of each visitor's attribute, by visitor) to Target, each visitor's row
+ * in a batch file of its `versions` entry (profile-creation.ts: v2 creates missing profiles, v1 does not);
+ * or as single updates when that is cheaper and no visitor's creation is `pending`. Resolves once Target
+ * accepted them (and each batch's ledger and follow-up are written); answers which way they went. Throws a
+ * BatchesInFlightError, before sending anything, when the files would not all find a slot (batch-slots.ts).
  */
 export async function sendCoalesced(
   visitors: Map<string, Map<string, Write>>,
-  creating: ReadonlySet<string>,
+  versions: ReadonlyMap<string, BatchVersion>,
+  pending: ReadonlySet<string>,
   config: RelayConfig,
   queued: QueuedDelivery,
 ): Promise<"single" | "bulk"> {
-  if (await singlesAreCheaper(visitors, creating, config)) {
+  if (await singlesAreCheaper(visitors, versions, pending, config)) {
     await sendSingles(visitors, config);
     return "single";
   }
   const [created, updated] = [new Map<string, Map<string, Write>>(), new Map<string, Map<string, Write>>()];
-  for (const [id, attributes] of visitors) (creating.has(id) ? created : updated).set(id, attributes);
+  for (const [id, attributes] of visitors) (versions.get(id) === 2 ? created : updated).set(id, attributes);
+  // Room for both files first: stopped after its first file, a delivery would send that file's rows twice.
+  if ((await freeBatchSlots(config)) < Number(updated.size > 0) + Number(created.size > 0))
+    throw new BatchesInFlightError("no room for this delivery's batches");
   await sendBatch(updated, 1, config, queued);
   await sendBatch(created, 2, config, queued);
   return "bulk";
@@ -40,11 +46,12 @@ export async function sendCoalesced(
 
 async function singlesAreCheaper(
   visitors: Map<string, Map<string, Write>>,
-  creating: ReadonlySet<string>,
+  versions: ReadonlyMap<string, BatchVersion>,
+  pending: ReadonlySet<string>,
   config: RelayConfig,
 ): Promise<boolean> {
   if (visitors.size > MAX_SINGLE_UPDATE_VISITORS) return false;
-  if ([...visitors.keys()].some((id) => creating.has(id))) return false;
+  if ([...visitors.keys()].some((id) => versions.get(id) === 2 || pending.has(id))) return false;
   // Coalesced writes may outgrow what one single update carries (60 KB); a batch row takes more.
   const fit = ([id, attributes]: [string, Map<string, Write>]) =>
     singleUpdateSizeIssue(toCheckedUpdate(toRow(id, attributes))) === undefined;
@@ -72,7 +79,7 @@ export const MAX_DELIVERY_FILE_BYTES = 16 * 1024 * 1024;
 
 /**
  * One batch file of `version` per MAX_DELIVERY_FILE_BYTES (usually one for the whole delivery), each
- * recorded in its ledger and followed up later.
+ * taking a slot among the relay's unfinished batches, recorded in its ledger and followed up later.
  */
 async function sendBatch(
   visitors: Map<string, Map<string, Write>>,
@@ -84,11 +91,24 @@ async function sendBatch(
   const byVisitor = [...visitors.values()];
   let sent = 0;
   for (const file of encodeBatches(rows, { maxBytes: MAX_DELIVERY_FILE_BYTES })) {
-    await takeBulkCall(config);
-    const submission = await config.deliveryTarget.submitBatch(file, { version });
+    const slot = await openBatchSlot(config);
+    let submission: BatchSubmission;
+    try {
+      await takeBulkCall(config);
+      submission = await config.deliveryTarget.submitBatch(file, { version });
+    } catch (error) {
+      await closeBatchSlot(config, slot, error);
+      throw error;
+    }
     // The file holds the next `file.rows` visitors: the rows are distinct and encoded in order.
     const written = byVisitor.slice(sent, sent + file.rows).flatMap((attributes) => [...attributes.values()]);
     sent += file.rows;
-    await scheduleFollowUp(queued, submission, toUpdates(written));
+    try {
+      await scheduleFollowUp(queued, submission, toUpdates(written), { version, slot });
+    } catch (error) {
+      // Never to be followed up: nothing would settle the slot otherwise.
+      await closeBatchSlot(config, slot);
+      throw error;
+    }
   }
 }

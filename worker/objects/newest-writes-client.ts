@@ -1,7 +1,7 @@
 // The Worker's side of NewestWrites (newest-writes.ts): writes spread over the objects by their
 // visitor's shard, one call per shard, in parallel, and each answer put back in the writes' order.
 import type { Write } from "../delivery/writes.js";
-import type { Admission, NewestWrites, Version } from "./newest-writes.js";
+import type { Admission, CreationState, NewestWrites, Version } from "./newest-writes.js";
 import { shardOf } from "./shard.js";
 
 /** How many objects the versions are spread over. Fixed: changing it would lose the versions on record. */
@@ -77,19 +77,47 @@ export async function expectCreations(namespace: DurableObjectNamespace<NewestWr
   await eachVisitorShard(namespace, visitors, (shard, ids) => shard.expectCreations(ids, now));
 }
 
-/** Of these visitors, those whose creation is on its way (`NewestWrites.pendingCreations`). */
-export async function pendingCreations(
+/** Each visitor's creation state, where there is one (`NewestWrites.creationStates`). */
+export async function creationStates(
   namespace: DurableObjectNamespace<NewestWrites>,
   visitors: Iterable<string>,
-): Promise<Set<string>> {
+): Promise<Map<string, CreationState>> {
   const now = Date.now();
-  const found = await eachVisitorShard(namespace, visitors, (shard, ids) => shard.pendingCreations(ids, now));
-  return new Set(found.flat());
+  const states = new Map<string, CreationState>();
+  await eachVisitorShard(namespace, visitors, async (shard, ids) => {
+    const found = await shard.creationStates(ids, now);
+    ids.forEach((id, index) => {
+      const state = found[index];
+      if (state !== null && state !== undefined) states.set(id, state);
+    });
+  });
+  return states;
 }
 
-/** These visitors went out in v2 files Target accepted (`NewestWrites.settleCreations`). */
-export async function settleCreations(namespace: DurableObjectNamespace<NewestWrites>, visitors: Iterable<string>) {
-  await eachVisitorShard(namespace, visitors, (shard, ids) => shard.settleCreations(ids));
+/**
+ * Notes these visitors as `promised` when none of them has a creation state (`NewestWrites.claimCreations`),
+ * shard by shard: true when every shard did. A shard that did not leaves the others' visitors `promised`,
+ * which is what the queue, where the batch then goes, makes of batch-route writes anyway.
+ */
+export async function claimCreations(namespace: DurableObjectNamespace<NewestWrites>, visitors: Iterable<string>) {
+  const now = Date.now();
+  const claimed = await eachVisitorShard(namespace, visitors, (shard, ids) => shard.claimCreations(ids, now));
+  return claimed.every(Boolean);
+}
+
+/** Takes back a claim whose batch failed (`NewestWrites.releaseCreations`). */
+export async function releaseCreations(namespace: DurableObjectNamespace<NewestWrites>, visitors: Iterable<string>) {
+  await eachVisitorShard(namespace, visitors, (shard, ids) => shard.releaseCreations(ids));
+}
+
+/** Records what became of these visitors' creation (`NewestWrites.recordCreations`). */
+export async function recordCreations(
+  namespace: DurableObjectNamespace<NewestWrites>,
+  visitors: Iterable<string>,
+  state: CreationState,
+) {
+  const now = Date.now();
+  await eachVisitorShard(namespace, visitors, (shard, ids) => shard.recordCreations(ids, state, now));
 }
 
 /** `call` once per shard with its visitors, in parallel; rejects when any shard failed. */

@@ -1,7 +1,18 @@
 import { DurableObject } from "cloudflare:workers";
 import { compareVersions } from "../delivery/writes.js";
 
-/** How long an expected creation counts (`expectCreations`): past the queues' retries and follow-ups. */
+/**
+ * Where the creation of a visitor's profile stands, as far as the relay made it (docs/relay.md, "Whether a
+ * write creates a profile", and "Consecutive v2 batches"):
+ *  - `promised`: a write that creates it (a batch-route write) is on its way through the queues;
+ *  - `sent`: it went out in a v2 file Target accepted, whose outcome is not known yet;
+ *  - `created`: that v2 file is complete: the profile exists. Kept, like versions: the visitor never needs
+ *    a v2 file from the relay again, so the relay never sends it two (the strict reading of consecutive v2
+ *    batches would have the later one take back what the earlier one set).
+ */
+export type CreationState = "promised" | "sent" | "created";
+
+/** How long a creation stays `promised` or `sent` without news: past the queues' retries and follow-ups. */
 export const CREATION_PENDING_MS = 2 * 24 * 60 * 60 * 1000;
 
 /**
@@ -44,22 +55,23 @@ export class NewestWrites extends DurableObject {
          PRIMARY KEY (visitor, attribute)) WITHOUT ROWID`,
     );
     this.#sql.exec(
-      `CREATE TABLE IF NOT EXISTS creations (visitor TEXT PRIMARY KEY, since INTEGER NOT NULL) WITHOUT ROWID`,
+      `CREATE TABLE IF NOT EXISTS creation_states (
+         visitor TEXT PRIMARY KEY, state TEXT NOT NULL, since INTEGER NOT NULL) WITHOUT ROWID`,
     );
-    this.#sql.exec("CREATE INDEX IF NOT EXISTS creations_by_age ON creations (since)");
+    this.#sql.exec("CREATE INDEX IF NOT EXISTS creation_states_by_age ON creation_states (since)");
   }
 
   /**
-   * Notes that writes which create these visitors' profiles (batch-route writes, delivery/profile-creation.ts)
-   * are on their way through the queues. Until a v2 file with a visitor is confirmed (`settleCreations`), or
-   * CREATION_PENDING_MS passed, that visitor's writes create too: a newer single-route write that reaches
-   * Target first must not leave the profile uncreated (the older write is then dropped as overtaken).
+   * Notes that writes creating these visitors' profiles are on their way through the queues (`promised`),
+   * unless a v2 file carried them already (`sent`, `created`). Until that file is sent, the visitor's
+   * writes create too, whatever reaches Target first; until it is complete, none goes out at once.
    */
   expectCreations(visitors: readonly string[], now: number): void {
     this.ctx.storage.transactionSync(() => {
       for (const visitor of visitors) {
         this.#sql.exec(
-          "INSERT INTO creations (visitor, since) VALUES (?, ?) ON CONFLICT (visitor) DO UPDATE SET since = excluded.since",
+          `INSERT INTO creation_states (visitor, state, since) VALUES (?, 'promised', ?)
+             ON CONFLICT (visitor) DO UPDATE SET since = excluded.since WHERE state = 'promised'`,
           visitor,
           now,
         );
@@ -67,25 +79,63 @@ export class NewestWrites extends DurableObject {
     });
   }
 
-  /** Of these visitors, those whose profile a write on its way is to create (`expectCreations`). */
-  pendingCreations(visitors: readonly string[], now: number): string[] {
-    this.#forgetOldCreations(now);
-    return visitors.filter((visitor) => this.#creationPending(visitor));
-  }
-
-  /** These visitors went out in v2 files Target accepted: their profiles are created (or will be). */
-  settleCreations(visitors: readonly string[]): void {
-    this.ctx.storage.transactionSync(() => {
-      for (const visitor of visitors) this.#sql.exec("DELETE FROM creations WHERE visitor = ?", visitor);
+  /**
+   * For a batch sent at once in a v2 file: when none of these visitors has a creation state, notes them all
+   * as `promised` and answers true, atomically (two requests racing for a visitor cannot both send it in a
+   * v2 file); otherwise changes nothing and answers false.
+   */
+  claimCreations(visitors: readonly string[], now: number): boolean {
+    return this.ctx.storage.transactionSync(() => {
+      this.#forgetStaleCreations(now);
+      if (visitors.some((visitor) => this.#creationState(visitor) !== null)) return false;
+      this.expectCreations(visitors, now);
+      return true;
     });
   }
 
-  #forgetOldCreations(now: number): void {
-    this.#sql.exec("DELETE FROM creations WHERE since <= ?", now - CREATION_PENDING_MS);
+  /** Takes back a claim (`claimCreations`) whose batch was not sent after all: still only `promised` ones. */
+  releaseCreations(visitors: readonly string[]): void {
+    this.ctx.storage.transactionSync(() => {
+      for (const visitor of visitors)
+        this.#sql.exec("DELETE FROM creation_states WHERE visitor = ? AND state = 'promised'", visitor);
+    });
   }
 
-  #creationPending(visitor: string): boolean {
-    return this.#sql.exec("SELECT 1 FROM creations WHERE visitor = ?", visitor).toArray().length > 0;
+  /** Each visitor's creation state (`null`: the relay never promised, sent or saw its creation). */
+  creationStates(visitors: readonly string[], now: number): (CreationState | null)[] {
+    this.#forgetStaleCreations(now);
+    return visitors.map((visitor) => this.#creationState(visitor));
+  }
+
+  /**
+   * Records what became of these visitors' creation: `sent` (in a v2 file Target accepted; a `created` one
+   * stays so), `created` (that file is complete), or `promised` again (its row failed: it is sent again).
+   */
+  recordCreations(visitors: readonly string[], state: CreationState, now: number): void {
+    const keep = state === "sent" ? "WHERE state <> 'created'" : state === "promised" ? "WHERE state = 'sent'" : "";
+    this.ctx.storage.transactionSync(() => {
+      for (const visitor of visitors) {
+        this.#sql.exec(
+          `INSERT INTO creation_states (visitor, state, since) VALUES (?, ?, ?)
+             ON CONFLICT (visitor) DO UPDATE SET state = excluded.state, since = excluded.since ${keep}`,
+          visitor,
+          state,
+          now,
+        );
+      }
+    });
+  }
+
+  // A creation promised or sent but never heard of again (a lost follow-up) stops holding the visitor's writes.
+  #forgetStaleCreations(now: number): void {
+    this.#sql.exec("DELETE FROM creation_states WHERE state <> 'created' AND since <= ?", now - CREATION_PENDING_MS);
+  }
+
+  #creationState(visitor: string): CreationState | null {
+    const row = this.#sql
+      .exec<{ state: CreationState }>("SELECT state FROM creation_states WHERE visitor = ?", visitor)
+      .toArray()[0];
+    return row?.state ?? null;
   }
 
   /** Each version's admission, in order; `send` ones become the admitted version on record. */
@@ -131,14 +181,16 @@ export class NewestWrites extends DurableObject {
    * version delivered): otherwise the queue must carry this one after it. Admitted, each holds a
    * lease until `leaseUntil`, the latest the direct call can still reach Target: until then, newer
    * writes wait for it (`admit`). Then `confirm` or `release` it. A send that creates no profile (a
-   * single update) is not admitted either while a write that is to create its visitor's is on its way
-   * (`expectCreations`): it must go in that write's v2 file.
+   * single update) is not admitted either while its visitor's creation is `promised` or `sent`: it could
+   * reach Target before the profile exists (a single update is applied within a minute, a batch within
+   * the hour), so it goes through the queues, in a file that Target applies after the creating one.
    */
   admitDirect(versions: readonly Version[], leaseUntil: number, now: number, creates = false): boolean {
     return this.ctx.storage.transactionSync(() => {
       if (!creates) {
-        this.#forgetOldCreations(now);
-        if (versions.some(({ visitor }) => this.#creationPending(visitor))) return false;
+        this.#forgetStaleCreations(now);
+        const pending = (visitor: string) => ["promised", "sent"].includes(this.#creationState(visitor) ?? "");
+        if (versions.some(({ visitor }) => pending(visitor))) return false;
       }
       const clear = versions.every((version) => {
         const held = this.#current(version, now);

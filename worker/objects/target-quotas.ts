@@ -1,18 +1,19 @@
 import { DurableObject } from "cloudflare:workers";
-import { BULK_CALL_WINDOW_MS } from "../../src/index.js";
+import { BATCH_STATUS_RETENTION_MS, BULK_CALL_WINDOW_MS } from "../../src/index.js";
 
 const HOUR_MS = 60 * 60 * 1000;
 // Target counts single updates over a rolling 24 hours (SINGLE_UPDATES_PER_DAY).
 const DAY_HOURS = 24;
 
 /**
- * Target's two rate limits for one account, shared by every isolate of the relay (one object per
- * client code; calls to it are serialised, so taking a slot is atomic):
+ * Target's limits for one account, shared by every isolate of the relay (one object per client code;
+ * calls to it are serialised, so taking a slot is atomic):
  *  - single updates: 1 million in any rolling 24 hours, counted in hourly buckets. The window is
  *    the current hour and the 23 before it, so it may count up to an hour too much, never too little.
  *  - bulk calls (batch submissions and status checks): 50 in any rolling minute, by call time. Every
  *    bulk call the relay makes takes a slot here (delivery/bulk-budget.ts); the status reads of
  *    GET /v1/batches/{id} only within their share.
+ *  - batch statuses: only the last 10 are kept, so at most 10 of the relay's batches are unfinished.
  * Callers pass the time (`now`), which keeps the clock where tests can move it.
  */
 export class TargetQuotas extends DurableObject {
@@ -28,6 +29,50 @@ export class TargetQuotas extends DurableObject {
     if (!columns.some(({ name }) => name === "status_read")) {
       this.#sql.exec("ALTER TABLE bulk_calls ADD COLUMN status_read INTEGER NOT NULL DEFAULT 0");
     }
+    this.#sql.exec(
+      `CREATE TABLE IF NOT EXISTS batch_submissions (
+         seq INTEGER PRIMARY KEY AUTOINCREMENT, slot TEXT NOT NULL UNIQUE, at INTEGER NOT NULL, unread INTEGER NOT NULL)`,
+    );
+  }
+
+  /**
+   * How many more batches the relay may submit now. Target keeps only the last `limit` batch statuses of an
+   * account (KEPT_BATCH_STATUSES): a batch whose status the relay has not read yet must stay among them, so
+   * from the oldest unread one on, at most `limit` submissions (its own included, and those that may have
+   * reached Target without the relay learning their batch id) may be made.
+   */
+  freeBatchSlots(limit: number, now: number): number {
+    return limit - this.#submissionsSinceOldestUnread(now);
+  }
+
+  /** Takes a slot for a batch about to be submitted: false (nothing taken) when none is free. */
+  openBatch(slot: string, limit: number, now: number): boolean {
+    if (this.freeBatchSlots(limit, now) <= 0) return false;
+    this.#sql.exec("INSERT INTO batch_submissions (slot, at, unread) VALUES (?, ?, 1)", slot, now);
+    return true;
+  }
+
+  /**
+   * Settles a slot: `read` (the batch's status was read, or it may have reached Target unseen: it still
+   * counts among the statuses Target keeps), or `dropped` (it never reached Target).
+   */
+  closeBatch(slot: string, how: "read" | "dropped"): void {
+    if (how === "dropped") this.#sql.exec("DELETE FROM batch_submissions WHERE slot = ?", slot);
+    else this.#sql.exec("UPDATE batch_submissions SET unread = 0 WHERE slot = ?", slot);
+  }
+
+  #submissionsSinceOldestUnread(now: number): number {
+    // Target keeps no status longer than a day; and submissions before the oldest unread one do not matter.
+    this.#sql.exec("DELETE FROM batch_submissions WHERE at <= ?", now - BATCH_STATUS_RETENTION_MS);
+    const { oldest } = this.#sql
+      .exec<{ oldest: number | null }>("SELECT MIN(seq) AS oldest FROM batch_submissions WHERE unread = 1")
+      .one();
+    if (oldest === null) {
+      this.#sql.exec("DELETE FROM batch_submissions");
+      return 0;
+    }
+    this.#sql.exec("DELETE FROM batch_submissions WHERE seq < ?", oldest);
+    return this.#sql.exec<{ count: number }>("SELECT COUNT(*) AS count FROM batch_submissions").one().count;
   }
 
   /** Single updates in the rolling 24 hours. */

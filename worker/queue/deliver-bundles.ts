@@ -1,12 +1,13 @@
 import type { QueuedDelivery, RelayConfig } from "../config/relay-config.js";
+import { BatchesInFlightError, freeBatchSlots } from "../delivery/batch-slots.js";
 import { failureReason } from "../delivery/failure-reason.js";
-import { creatingVisitors } from "../delivery/profile-creation.js";
+import { creationPending, rowVersions } from "../delivery/profile-creation.js";
 import { updatesOf } from "../delivery/queue-messages.js";
 import { sendCoalesced } from "../delivery/send-coalesced.js";
 import { coalesce, compareVersions, writesOf, type Write } from "../delivery/writes.js";
-import { admitWrites, confirmWrites, pendingCreations, settleCreations } from "../objects/newest-writes-client.js";
+import { admitWrites, confirmWrites, creationStates, recordCreations } from "../objects/newest-writes-client.js";
 import type { QueueLog } from "./queue-log.js";
-import { ackAll, retryAll, type Received } from "./settle.js";
+import { ackAll, parkAll, retryAll, type Received } from "./settle.js";
 
 /**
  * The deliveries queue's consumer, for bundles: admits every write against the versions on record
@@ -34,6 +35,8 @@ export async function deliverBundles(
   // Oldest first, so that writes of one batch never wait for each other.
   const writes = writesByMessage.flat().sort(compareVersions);
   try {
+    // No slot for a batch now: parked at once, before any work (sendCoalesced checks again, exactly).
+    if ((await freeBatchSlots(config)) <= 0) throw new BatchesInFlightError("no slot for a batch");
     const admissions = new Map(
       (await admitWrites(queued.newestWrites, writes)).map((admission, index) => [writes[index] as Write, admission]),
     );
@@ -42,16 +45,18 @@ export async function deliverBundles(
     const visitors = coalesce(sending);
     log.rows = visitors.size;
     if (visitors.size > 0) {
-      // Theirs create, and so do the visitors whose creation an earlier write promised (profile-creation.ts).
-      const pending = await pendingCreations(queued.newestWrites, visitors.keys());
-      const creating = new Set([...creatingVisitors(sending), ...pending]);
-      log.via = await sendCoalesced(visitors, creating, config, queued);
+      // Which visitors a v2 file creates, and which wait for a creation on its way (profile-creation.ts).
+      const states = await creationStates(queued.newestWrites, visitors.keys());
+      const versions = rowVersions(sending, states);
+      const pending = new Set([...states].flatMap(([visitor, state]) => (creationPending(state) ? [visitor] : [])));
+      log.via = await sendCoalesced(visitors, versions, pending, config, queued);
       await confirmWrites(
         queued.newestWrites,
         [...visitors.values()].flatMap((attributes) => [...attributes.values()]),
       );
-      // Best effort: a creation left on record only makes a later write of that visitor go in a v2 file.
-      if (pending.size > 0) await settleCreations(queued.newestWrites, pending).catch(() => {});
+      // Best effort: the batch's follow-up records them as created (or promised again) anyway.
+      const created = [...versions].flatMap(([visitor, version]) => (version === 2 ? [visitor] : []));
+      if (created.length > 0) await recordCreations(queued.newestWrites, created, "sent").catch(() => {});
     }
     const waiting = received.filter((_, index) =>
       writesByMessage[index]?.some((write) => admissions.get(write) === "wait"),
@@ -63,6 +68,8 @@ export async function deliverBundles(
     );
     await retryAll(waiting, "newer_write_pending", queued, log);
   } catch (error) {
+    // Not a failure: the relay's unfinished batches are as many as Target keeps statuses of.
+    if (error instanceof BatchesInFlightError) return await parkAll(received, queued, log);
     log.error = failureReason(error);
     await retryAll(received, log.error, queued, log);
   }

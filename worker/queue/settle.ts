@@ -1,5 +1,6 @@
 import type { QueuedDelivery } from "../config/relay-config.js";
 import { subjectOf, type QueueMessage } from "../delivery/queue-messages.js";
+import { sendMessages } from "../delivery/send-messages.js";
 import { deadLetterStoreOf } from "../objects/dead-letter-store.js";
 import type { QueueLog } from "./queue-log.js";
 import { retryDelaySeconds } from "./retry-delay.js";
@@ -14,6 +15,34 @@ export interface Received {
 export function ackAll(received: readonly Received[], log: QueueLog): void {
   for (const { message } of received) message.ack();
   log.acked += received.length;
+}
+
+/** How long a parked message waits: about when the first follow-up of a batch reads its status. */
+export const PARK_SECONDS = 60;
+
+/**
+ * Puts them back on the deliveries queue for later, as they are, and acks them: waiting for a slot among
+ * the relay's unfinished batches (delivery/batch-slots.ts) is no failure, and must not use up their
+ * retries however long Target takes to finish its batches. If the queue will not take them, they are
+ * retried instead.
+ */
+export async function parkAll(
+  received: readonly Received[],
+  queued: Pick<QueuedDelivery, "deliveries" | "deadLetters">,
+  log: QueueLog,
+): Promise<void> {
+  try {
+    await sendMessages(
+      queued.deliveries,
+      received.map(({ body }) => body),
+      { delaySeconds: PARK_SECONDS },
+    );
+  } catch {
+    log.error = "queue_unavailable";
+    return await retryAll(received, log.error, queued, log);
+  }
+  ackAll(received, log);
+  log.parked = (log.parked ?? 0) + received.length;
 }
 
 /**

@@ -34,12 +34,18 @@ function relay(mode: Mode, clientCode: string) {
   return { emulator, bindings, drain };
 }
 
-const single = (id: string) => post(`/v1/profiles/${id}`, { attributes: { tier: "gold" } });
-const batch = (...ids: string[]) =>
+const singleWrite = (id: string) => post(`/v1/profiles/${id}`, { attributes: { tier: "gold" } });
+const batchWrite = (...ids: string[]) =>
   post("/v1/profiles", { updates: ids.map((id) => ({ mbox3rdPartyId: id, attributes: { tier: "silver" } })) });
 
 describe.each(MODES)("RELAY_DELIVERY %s", (mode) => {
   const code = (name: string) => `pc-${mode.replace(/\W+/g, "-")}-${name}`;
+  // Visitors of this mode's own: the relay keeps what it knows of a visitor (its versions, its creation)
+  // whatever the Target account.
+  const single = (id: string) => singleWrite(code(id));
+  const batch = (...ids: string[]) => batchWrite(...ids.map(code));
+  const profile = (emulator: ReturnType<typeof fakeTarget>["emulator"], id: string) =>
+    emulator.getProfile({ thirdPartyId: code(id) });
 
   it("a single-route write for an unknown visitor, alone, creates no profile", async () => {
     const { emulator, bindings, drain } = relay(mode, code("alone"));
@@ -47,12 +53,12 @@ describe.each(MODES)("RELAY_DELIVERY %s", (mode) => {
     expect((await handleRequest(single("unknown-1"), bindings)).status).toBe(202);
     await drain();
 
-    expect(emulator.getProfile({ thirdPartyId: "unknown-1" })).toBeUndefined();
+    expect(profile(emulator, "unknown-1")).toBeUndefined();
   });
 
   it("a single-route write for an unknown visitor, amid other writes, creates no profile; theirs are created", async () => {
     const { emulator, bindings, drain } = relay(mode, code("amid"));
-    emulator.seedProfile({ thirdPartyId: "known-1" });
+    emulator.seedProfile({ thirdPartyId: code("known-1") });
 
     const statuses = [];
     statuses.push((await handleRequest(batch("new-1", "new-2"), bindings)).status);
@@ -63,11 +69,10 @@ describe.each(MODES)("RELAY_DELIVERY %s", (mode) => {
     await drain();
 
     expect(statuses).toEqual([202, 202, 202, 202, 202]);
-    expect(emulator.getProfile({ thirdPartyId: "unknown-2" })).toBeUndefined();
-    expect(emulator.getProfile({ thirdPartyId: "unknown-3" })).toBeUndefined();
-    expect(emulator.getProfile({ thirdPartyId: "known-1" })?.attributes).toEqual({ tier: "gold" });
-    for (const id of ["new-1", "new-2", "new-3"])
-      expect(emulator.getProfile({ thirdPartyId: id })?.attributes).toEqual({ tier: "silver" });
+    expect(profile(emulator, "unknown-2")).toBeUndefined();
+    expect(profile(emulator, "unknown-3")).toBeUndefined();
+    expect(profile(emulator, "known-1")?.attributes).toEqual({ tier: "gold" });
+    for (const id of ["new-1", "new-2", "new-3"]) expect(profile(emulator, id)?.attributes).toEqual({ tier: "silver" });
   });
 
   it("a batch-route write creates its visitor even when a newer single-route write of the same attribute follows at once", async () => {
@@ -79,7 +84,7 @@ describe.each(MODES)("RELAY_DELIVERY %s", (mode) => {
     await handleRequest(single("new-4"), bindings);
     await drain();
 
-    expect(emulator.getProfile({ thirdPartyId: "new-4" })?.attributes).toEqual({ tier: "gold" });
+    expect(profile(emulator, "new-4")?.attributes).toEqual({ tier: "gold" });
   });
 });
 
@@ -88,8 +93,8 @@ describe("a batch-route write overtaken in the queue", () => {
     const { emulator } = fakeTarget({ clientCode: "pc-overtaken", pollsUntilComplete: 0 });
     const { bindings, updates, deliveries } = queuedBindings({ TARGET_CLIENT_CODE: "pc-overtaken" });
 
-    await handleRequest(batch("new-5"), bindings);
-    await handleRequest(single("new-5"), bindings);
+    await handleRequest(batchWrite("new-5"), bindings);
+    await handleRequest(singleWrite("new-5"), bindings);
     // The queues deliver out of order: the newer single-route write first, on its own.
     const [olderBatch] = deliveries.sent.splice(0);
     await consume(QUEUES.updates, updates.sent.splice(0), bindings);

@@ -83,15 +83,15 @@ describe("the queues' consumers", () => {
     async (name) => {
       const { emulator } = fakeTarget({ pollsUntilComplete: 0 });
       const { bindings } = queuedBindings();
-      const good = updateMessage("crm-r4", { tier: "gold" }, Date.now(), "batch");
-      const bad = withReserved(updateMessage("crm-r5", { tier: "gold" }, Date.now(), "batch"), name);
+      const good = updateMessage(`crm-r4-${name}`, { tier: "gold" }, Date.now(), "batch");
+      const bad = withReserved(updateMessage(`crm-r5-${name}`, { tier: "gold" }, Date.now(), "batch"), name);
 
       const lines = await capturedLogs(() =>
         consume(QUEUES.deliveries, [{ body: bundleMessage([good, bad]) }], bindings),
       );
 
-      expect(emulator.getProfile({ thirdPartyId: "crm-r4" })?.attributes).toEqual({ tier: "gold" });
-      expect(emulator.getProfile({ thirdPartyId: "crm-r5" })).toBeUndefined();
+      expect(emulator.getProfile({ thirdPartyId: `crm-r4-${name}` })?.attributes).toEqual({ tier: "gold" });
+      expect(emulator.getProfile({ thirdPartyId: `crm-r5-${name}` })).toBeUndefined();
       expect(JSON.parse(lines.find((line) => line.includes('"queue"')) as string)).toMatchObject({
         invalid: 1,
         updates: 1,
