@@ -81,6 +81,7 @@ export const RELAY_ERROR_CODES = [
   "idempotency_key_reused",
   "internal_error",
   "upstream_failed",
+  "target_quota_exhausted",
   "not_configured",
   "queue_unavailable",
 ] as const;

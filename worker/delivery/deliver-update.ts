@@ -1,8 +1,13 @@
-import { isTargetValidationError, TargetValidationError, type RelayProfileUpdate } from "../../src/index.js";
+import {
+  isTargetQuotaError,
+  isTargetValidationError,
+  TargetValidationError,
+  type RelayProfileUpdate,
+} from "../../src/index.js";
 import { singleUpdateSizeIssue, toCheckedUpdate } from "../../src/internal/index.js";
 import type { QueuedDelivery, RelayConfig } from "../config/relay-config.js";
 import { noteFailedStep, type RequestLog } from "../http/request-log.js";
-import { quotasOf } from "../objects/target-quotas.js";
+import { holdSingleUpdates, quotasOf } from "../objects/target-quotas.js";
 import { enqueueUpdate, queueUnavailable, toQueuedUpdate } from "./enqueue.js";
 import { describeUpstreamFailure } from "./failure-reason.js";
 import { sendInOrder } from "./ordered-send.js";
@@ -54,6 +59,8 @@ export async function deliverUpdate(
     }
     return "direct";
   } catch (error) {
+    // Until Target's quota frees up, auto queues every single-route write (and the queue sends batches).
+    if (isTargetQuotaError(error)) await holdSingleUpdates(config, error.retryAfter);
     // Direct delivery tells the caller; auto queues it instead.
     if (isTargetValidationError(error) || config.delivery === "direct") throw error;
     const upstream = describeUpstreamFailure(error);

@@ -29,6 +29,7 @@ export class TargetQuotas extends DurableObject {
     if (!columns.some(({ name }) => name === "status_read")) {
       this.#sql.exec("ALTER TABLE bulk_calls ADD COLUMN status_read INTEGER NOT NULL DEFAULT 0");
     }
+    this.#sql.exec(`CREATE TABLE IF NOT EXISTS holds (kind TEXT PRIMARY KEY, until INTEGER NOT NULL)`);
     this.#sql.exec(
       `CREATE TABLE IF NOT EXISTS batch_submissions (
          seq INTEGER PRIMARY KEY AUTOINCREMENT, slot TEXT NOT NULL UNIQUE, at INTEGER NOT NULL, unread INTEGER NOT NULL)`,
@@ -82,8 +83,23 @@ export class TargetQuotas extends DurableObject {
     return this.#sql.exec<{ total: number | null }>("SELECT SUM(count) AS total FROM single_updates").one().total ?? 0;
   }
 
+  /**
+   * Target answered that its single-update quota is used up (TargetQuotaError): no single update is taken
+   * before `until`, whatever the relay's own count says (Target's counts other senders too).
+   */
+  holdSingleUpdates(until: number): void {
+    this.#sql.exec(
+      "INSERT INTO holds (kind, until) VALUES ('single_updates', ?) ON CONFLICT (kind) DO UPDATE SET until = MAX(until, excluded.until)",
+      until,
+    );
+  }
+
   /** Takes `count` single updates when the rolling count stays within `limit`; false (and nothing taken) otherwise. */
   takeSingleUpdates(count: number, limit: number, now: number): boolean {
+    const held = this.#sql
+      .exec<{ until: number }>("SELECT until FROM holds WHERE kind = 'single_updates'")
+      .toArray()[0];
+    if (held !== undefined && now < held.until) return false;
     if (this.singleUpdates(now) + count > limit) return false;
     this.#sql.exec(
       "INSERT INTO single_updates (hour, count) VALUES (?, ?) ON CONFLICT (hour) DO UPDATE SET count = count + excluded.count",
@@ -117,3 +133,13 @@ export class TargetQuotas extends DurableObject {
 /** The quotas of one Target account. */
 export const quotasOf = (namespace: DurableObjectNamespace<TargetQuotas>, clientCode: string) =>
   namespace.getByName(clientCode);
+
+/** No single update until Target's quota frees up, `retryAfter` seconds from now (best effort). */
+export async function holdSingleUpdates(
+  config: { readonly quotas: DurableObjectNamespace<TargetQuotas>; readonly clientCode: string },
+  retryAfter: number,
+): Promise<void> {
+  await quotasOf(config.quotas, config.clientCode)
+    .holdSingleUpdates(Date.now() + retryAfter * 1000)
+    .catch(() => {});
+}

@@ -1,3 +1,4 @@
+import { isTargetQuotaError } from "../../src/index.js";
 import type { QueuedDelivery, RelayConfig } from "../config/relay-config.js";
 import { BatchesInFlightError, freeBatchSlots } from "../delivery/batch-slots.js";
 import { failureReason } from "../delivery/failure-reason.js";
@@ -6,6 +7,7 @@ import { updatesOf } from "../delivery/queue-messages.js";
 import { sendCoalesced } from "../delivery/send-coalesced.js";
 import { coalesce, compareVersions, writesOf, type Write } from "../delivery/writes.js";
 import { admitWrites, confirmWrites, creationStates, recordCreations } from "../objects/newest-writes-client.js";
+import { holdSingleUpdates } from "../objects/target-quotas.js";
 import type { QueueLog } from "./queue-log.js";
 import { ackAll, parkAll, retryAll, type Received } from "./settle.js";
 
@@ -71,6 +73,8 @@ export async function deliverBundles(
     // Not a failure: the relay's unfinished batches are as many as Target keeps statuses of.
     if (error instanceof BatchesInFlightError) return await parkAll(received, queued, log);
     log.error = failureReason(error);
-    await retryAll(received, log.error, queued, log);
+    // Target's quota: no single updates until it frees up, and these wait as long as Target said.
+    if (isTargetQuotaError(error)) await holdSingleUpdates(config, error.retryAfter);
+    await retryAll(received, log.error, queued, log, isTargetQuotaError(error) ? error.retryAfter : 0);
   }
 }

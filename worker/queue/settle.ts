@@ -17,6 +17,9 @@ export function ackAll(received: readonly Received[], log: QueueLog): void {
   log.acked += received.length;
 }
 
+/** The longest delay Cloudflare Queues take (12 hours). */
+export const MAX_QUEUE_DELAY_SECONDS = 12 * 60 * 60;
+
 /** How long a parked message waits: about when the first follow-up of a batch reads its status. */
 export const PARK_SECONDS = 60;
 
@@ -58,6 +61,7 @@ export async function retryAll(
   reason: string,
   queued: Pick<QueuedDelivery, "deadLetters">,
   log: QueueLog,
+  atLeastSeconds = 0,
 ): Promise<void> {
   if (received.length === 0) return;
   try {
@@ -71,6 +75,14 @@ export async function retryAll(
   }
   const jitter = Math.random();
   for (const { message } of received)
-    message.retry({ delaySeconds: retryDelaySeconds(message.attempts, () => jitter) });
+    message.retry({
+      delaySeconds: Math.min(
+        MAX_QUEUE_DELAY_SECONDS,
+        Math.max(
+          atLeastSeconds,
+          retryDelaySeconds(message.attempts, () => jitter),
+        ),
+      ),
+    });
   log.retried += received.length;
 }

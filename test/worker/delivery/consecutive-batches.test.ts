@@ -19,10 +19,10 @@ describe.each(["queue", "direct"] as const)(
         handleRequest(post("/v1/profiles", { updates: [{ mbox3rdPartyId: `${mode}-new-1`, attributes }] }), bindings);
       /** Runs what the deliveries queue holds: bundles, then (`followUps`) the follow-ups of their batches. */
       const deliver = async (followUps: boolean) => {
-        const held = deliveries.sent.splice(0).map(({ body }) => ({ body: body as QueueMessage }));
-        const bundles = held.filter(({ body }) => body.type === "bundle");
+        const held = deliveries.sent.splice(0);
+        const bundles = held.filter(({ body }) => (body as QueueMessage).type === "bundle");
         if (bundles.length > 0) await consume(QUEUES.deliveries, bundles, bindings);
-        const later = held.filter(({ body }) => body.type === "follow-up");
+        const later = held.filter(({ body }) => (body as QueueMessage).type === "follow-up");
         if (followUps && later.length > 0) await consume(QUEUES.deliveries, later, bindings);
         else deliveries.sent.push(...later);
       };
