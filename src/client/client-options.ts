@@ -2,6 +2,8 @@ import * as v from "valibot";
 import { BaseUrlSchema, ClientCodeSchema, defaultBaseUrl, TokenSchema } from "../internal/endpoint.js";
 import { functionSchema, milliseconds, objectMessage } from "../internal/schemas.js";
 import { BULK_CALLS_PER_MINUTE } from "../limits.js";
+import { DEFAULT_REALTIME_MBOX, mboxNameSchema, PropertyTokenSchema } from "../realtime/build-delivery-request.js";
+import type { RealtimeSessionStore } from "../realtime/session-store.js";
 
 const RetryObjectSchema = v.strictObject(
   {
@@ -74,6 +76,18 @@ export const TargetClientOptionsSchema = v.pipe(
         ),
         BULK_CALLS_PER_MINUTE,
       ),
+      realtimeMbox: v.optional(mboxNameSchema("realtimeMbox"), DEFAULT_REALTIME_MBOX),
+      propertyToken: v.optional(PropertyTokenSchema),
+      sessionStore: v.optional(
+        v.custom<RealtimeSessionStore>(
+          (input) =>
+            typeof input === "object" &&
+            input !== null &&
+            typeof (input as Partial<RealtimeSessionStore>).open === "function" &&
+            typeof (input as Partial<RealtimeSessionStore>).save === "function",
+          "sessionStore must be an object with open and save methods",
+        ),
+      ),
     },
     objectMessage("options must be an object", "unknown option"),
   ),
@@ -103,6 +117,19 @@ export interface TargetClientOptions {
   readonly retry?: number | Partial<RetryPolicy> | undefined;
   /** Bulk API calls (submits and status checks) allowed in any rolling minute (default and maximum 50). */
   readonly bulkCallsPerMinute?: number | undefined;
+  /**
+   * The mbox real-time writes carry attributes in (default `target-profile-sync`): a name no activity
+   * uses, so that the write changes the profile and nothing else.
+   */
+  readonly realtimeMbox?: string | undefined;
+  /** An `at_property` token for real-time writes, to scope them to a workspace (Target Premium). */
+  readonly propertyToken?: string | undefined;
+  /**
+   * Where real-time writes keep each visitor's Delivery API session. Default: this client's own
+   * memory, at most 10,000 sessions (`createMemorySessionStore`). Share one store between the
+   * processes that write the same visitors.
+   */
+  readonly sessionStore?: RealtimeSessionStore | undefined;
 }
 
 /** The checked options, defaults applied. */
