@@ -1,5 +1,6 @@
 import { BULK_CALL_WINDOW_MS, BULK_CALLS_PER_MINUTE } from "../limits.js";
 import { createBatchService } from "./batches.js";
+import { createDeliveryService } from "./delivery.js";
 import { createFaultQueue, delay } from "./faults.js";
 import { createProfileStore, toStoredProfile } from "./profile-store.js";
 import { handleProfileFetch } from "./profile-fetch.js";
@@ -14,7 +15,8 @@ type MutableCall = { -readonly [K in keyof EmulatorCall]: EmulatorCall[K] };
 /**
  * An in-memory Adobe Target speaking the Profile APIs over a fetch handler, as documented: single
  * updates (GET/POST, 8 KB / 60 KB, update only), profile fetch, batch update v1/v2 and batch status,
- * "Require Authentication", the 50 bulk calls a minute, and injected faults.
+ * "Require Authentication", the 50 bulk calls a minute, injected faults, and the Delivery API's
+ * real-time writes (creating profiles, visible at once, sessions and billed calls counted).
  * @example
  * import { createTargetEmulator } from "target-profile/emulator";
  * const emulator = createTargetEmulator({ clientCode: "acme" });
@@ -31,18 +33,24 @@ export function createTargetEmulator(options: TargetEmulatorOptions = {}): Targe
   const faults = createFaultQueue();
   const failedRowIds = new Set<string>();
   const bulkLimit = createRollingLimit(options.bulkCallsPerMinute ?? BULK_CALLS_PER_MINUTE, BULK_CALL_WINDOW_MS);
+  const edgeHost = options.edgeHost ?? "mboxedge45.tt.omtrdc.net";
+  // Target's tnt ids end in their location hint, the cluster of the edge that made them (`.45_0`).
+  const locationHint = `${/^mboxedge(\d+)\./.exec(edgeHost)?.[1] ?? "01"}_0`;
   let tntSequence = 0;
-  const store = createProfileStore(() => `${now()}-${String(++tntSequence).padStart(6, "0")}.01_00`);
+  const newTntId = () => `${now()}-${String(++tntSequence).padStart(6, "0")}.${locationHint}`;
+  const store = createProfileStore(newTntId);
   const batches = createBatchService({
     store,
     failedRowIds,
     now,
     pollsUntilComplete: options.pollsUntilComplete ?? 1,
-    edgeHost: options.edgeHost ?? "mboxedge45.tt.omtrdc.net",
+    edgeHost,
   });
+  const delivery = createDeliveryService({ store, now, edgeHost, newTntId });
 
   function answer(request: Request, url: URL, route: Route | undefined, body: Uint8Array): Response {
-    if (options.token !== undefined && !isAuthorized(request, options.token)) {
+    // "There is no authentication for Target Delivery APIs."
+    if (options.token !== undefined && route?.operation !== "delivery" && !isAuthorized(request, options.token)) {
       return jsonResponse(401, { status: 401, message: "Unauthorized" });
     }
     if (route === undefined) return jsonResponse(404, { status: 404, message: "Not Found" });
@@ -66,6 +74,8 @@ export function createTargetEmulator(options: TargetEmulatorOptions = {}): Targe
         return batches.submit(request, body, route.clientCode, route.version);
       case "batchStatus":
         return batches.status(url);
+      case "delivery":
+        return delivery.answer(request, url, body, route.clientCode);
     }
   }
 
@@ -79,15 +89,26 @@ export function createTargetEmulator(options: TargetEmulatorOptions = {}): Targe
     if (route !== undefined) call.operation = route.operation;
     calls.push(call);
 
-    const body = new Uint8Array(await request.arrayBuffer());
-    call.bodyBytes = body.byteLength;
-    const fault = faults.take(route?.operation);
-    if (fault !== undefined && "disconnect" in fault) throw new TypeError("fetch failed");
-    if (fault !== undefined && "delayMs" in fault) await delay(fault.delayMs, request.signal);
-    const response =
-      fault !== undefined && "status" in fault ? faultResponse(fault) : answer(request, url, route, body);
-    call.status = response.status;
-    return response;
+    // A Delivery API call counts in its session from now until answered (420 past Target's limit).
+    const realtime = route?.operation === "delivery";
+    const full = realtime ? delivery.enter(url) : undefined;
+    if (full !== undefined) {
+      call.status = full.status;
+      return full;
+    }
+    try {
+      const body = new Uint8Array(await request.arrayBuffer());
+      call.bodyBytes = body.byteLength;
+      const fault = faults.take(route?.operation);
+      if (fault !== undefined && "disconnect" in fault) throw new TypeError("fetch failed");
+      if (fault !== undefined && "delayMs" in fault) await delay(fault.delayMs, request.signal);
+      const response =
+        fault !== undefined && "status" in fault ? faultResponse(fault) : answer(request, url, route, body);
+      call.status = response.status;
+      return response;
+    } finally {
+      if (realtime) delivery.leave(url);
+    }
   }
 
   return {
@@ -107,6 +128,7 @@ export function createTargetEmulator(options: TargetEmulatorOptions = {}): Targe
       return calls;
     },
     injectFaults: (fault) => faults.add(fault),
+    deliveryStats: () => delivery.stats(),
     failRows(ids) {
       for (const id of ids) failedRowIds.add(id);
     },
@@ -117,6 +139,7 @@ export function createTargetEmulator(options: TargetEmulatorOptions = {}): Targe
       faults.clear();
       failedRowIds.clear();
       bulkLimit.clear();
+      delivery.clear();
     },
   };
 }

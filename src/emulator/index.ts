@@ -3,6 +3,7 @@
 //   createTargetClient({ clientCode: "acme", fetch: target.fetch });
 export { createTargetEmulator } from "./emulator.js";
 export type {
+  DeliveryStats,
   EmulatorCall,
   Fault,
   FaultBehaviour,

@@ -80,10 +80,11 @@ export async function updateRealtime(
     tntId: result.tntId ?? session.tntId,
     expiresAt: Date.now() + SESSION_KEEP_MS,
   };
-  // Target took the write: a store that cannot record the session now must not fail it.
-  await Promise.resolve()
-    .then(() => writer.sessions.save(visitor, saved, Date.now()))
-    .catch(() => undefined);
+  try {
+    await writer.sessions.save(visitor, saved, Date.now());
+  } catch {
+    // Target took the write: a store that cannot record the session now must not fail it.
+  }
   return { ...result, sessionId };
 }
 
