@@ -7,9 +7,10 @@ import type { DeliveryMode } from "../delivery/delivery-mode.js";
 import type { IdempotencyKeys } from "../objects/idempotency-keys.js";
 import type { LocalEmulator } from "../upstream/local-emulator.js";
 import { createUpstream } from "../upstream/upstream.js";
-import type { EnvSettings, QueuedDelivery } from "./parse-env.js";
+import { realtimeSessionStore } from "../objects/realtime-sessions.js";
+import type { EnvSettings, QueuedDelivery, RealtimeDelivery } from "./parse-env.js";
 
-export type { QueuedDelivery } from "./parse-env.js";
+export type { QueuedDelivery, RealtimeDelivery } from "./parse-env.js";
 
 /** Everything a request needs, checked once: keys, signing, limits, and the Target client. */
 export interface RelayConfig {
@@ -27,6 +28,8 @@ export interface RelayConfig {
   readonly delivery: DeliveryMode;
   /** Set when every binding of queued delivery is there (always, unless delivery is direct). */
   readonly queued: QueuedDelivery | undefined;
+  /** Set when delivery is realtime (its queued bindings are then set too). */
+  readonly realtime: RealtimeDelivery | undefined;
   readonly idempotencyKeys: DurableObjectNamespace<IdempotencyKeys>;
   /** Single updates the relay may send in any rolling 24 hours, where it counts them (auto delivery, and the consumer). */
   readonly singleUpdateLimit: number;
@@ -49,6 +52,8 @@ export async function buildConfig(settings: EnvSettings): Promise<ConfigResult> 
       retry: settings.TARGET_RETRY,
       timeout: settings.TARGET_TIMEOUT,
       seed: settings.TARGET_EMULATOR_SEED ?? [],
+      // Realtime writes keep each visitor's Delivery API session where every isolate finds it.
+      sessionStore: settings.realtime && realtimeSessionStore(settings.realtime.sessions),
     });
   } catch (error) {
     // The client code and timeout were checked already, so the core can only be refusing the retry policy.
@@ -69,6 +74,7 @@ export async function buildConfig(settings: EnvSettings): Promise<ConfigResult> 
       deliveryTarget: upstream.deliveryTarget,
       delivery: settings.RELAY_DELIVERY,
       queued: settings.queued,
+      realtime: settings.realtime,
       idempotencyKeys: settings.IDEMPOTENCY_KEYS,
       singleUpdateLimit: Math.floor(settings.RELAY_SINGLE_UPDATE_SHARE * SINGLE_UPDATES_PER_DAY),
       bulkCallsPerMinute: settings.TARGET_BULK_CALLS_PER_MINUTE,

@@ -37,7 +37,8 @@ export async function deliverBatch(
   }
 
   const stamped = updates.map((update) => toQueuedUpdate(update, "batch"));
-  if (config.delivery === "direct") {
+  // Realtime delivery sends batches as direct delivery does: its real time is for single writes.
+  if (config.delivery === "direct" || config.delivery === "realtime") {
     let batchId = "";
     const send = async (signal: AbortSignal) => {
       const submission = await config.target.submitBatch(file, { version: 2, signal });

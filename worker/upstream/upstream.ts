@@ -1,4 +1,9 @@
-import { createTargetClient, type TargetClient, type TargetClientOptions } from "../../src/index.js";
+import {
+  createTargetClient,
+  type RealtimeSessionStore,
+  type TargetClient,
+  type TargetClientOptions,
+} from "../../src/index.js";
 import { localEmulator, type LocalEmulator } from "./local-emulator.js";
 
 /** Where updates go: Adobe Target itself, or (local runs only) the built-in emulator. */
@@ -12,6 +17,8 @@ export interface UpstreamSettings {
   readonly timeout: number | undefined;
   /** Profiles the emulator starts with (Target's single update never creates one). */
   readonly seed: readonly string[];
+  /** Where real-time writes keep visitors' sessions (the client's own memory when undefined). */
+  readonly sessionStore?: RealtimeSessionStore | undefined;
 }
 
 export interface Upstream {
@@ -39,6 +46,7 @@ export function createUpstream(settings: UpstreamSettings): Upstream {
     ...(token ? { token } : {}),
     ...(timeout !== undefined ? { timeout } : {}),
     ...(emulator ? { fetch: emulator.fetch } : {}),
+    ...(settings.sessionStore ? { sessionStore: settings.sessionStore } : {}),
   };
   return {
     target: createTargetClient({

@@ -102,7 +102,11 @@ describe("configuration, checked on first use", () => {
     ],
     ["TARGET_RETRY is no policy", { TARGET_RETRY: { limit: -1 } }, "TARGET_RETRY: retry.limit must not be negative"],
     ["TARGET_TIMEOUT is zero", { TARGET_TIMEOUT: "0" }, "TARGET_TIMEOUT: must be at least 1"],
-    ["RELAY_DELIVERY is unknown", { RELAY_DELIVERY: "later" }, 'RELAY_DELIVERY: must be "direct", "queue" or "auto"'],
+    [
+      "RELAY_DELIVERY is unknown",
+      { RELAY_DELIVERY: "later" },
+      'RELAY_DELIVERY: must be "direct", "queue", "auto" or "realtime"',
+    ],
     [
       "a queue binding is missing in queue mode",
       { RELAY_DELIVERY: "queue", UPDATES_QUEUE: undefined },
