@@ -118,6 +118,26 @@ describe("configuration, checked on first use", () => {
       'NEWEST_WRITES: is required when RELAY_DELIVERY is "auto"',
     ],
     [
+      "the cap of billed calls is missing in realtime mode",
+      { RELAY_DELIVERY: "realtime" },
+      'RELAY_REALTIME_CALLS_PER_DAY: is required when RELAY_DELIVERY is "realtime"',
+    ],
+    [
+      "the sessions binding is missing in realtime mode",
+      { RELAY_DELIVERY: "realtime", RELAY_REALTIME_CALLS_PER_DAY: "1000", REALTIME_SESSIONS: undefined },
+      'REALTIME_SESSIONS: is required when RELAY_DELIVERY is "realtime"',
+    ],
+    [
+      "a queue binding is missing in realtime mode (its fallback)",
+      { RELAY_DELIVERY: "realtime", RELAY_REALTIME_CALLS_PER_DAY: 1000, UPDATES_QUEUE: undefined },
+      'UPDATES_QUEUE: is required when RELAY_DELIVERY is "realtime"',
+    ],
+    [
+      "the cap of billed calls is no whole number",
+      { RELAY_DELIVERY: "realtime", RELAY_REALTIME_CALLS_PER_DAY: "0.5" },
+      "RELAY_REALTIME_CALLS_PER_DAY: must be a whole number",
+    ],
+    [
       "a queue binding is something else",
       { DELIVERIES_QUEUE: { send: CANARY_SECRET } },
       "DELIVERIES_QUEUE: must be a [[queues.producers]] binding",
