@@ -16,6 +16,12 @@ import type { RealtimeSession, RealtimeSessionStore } from "./session-store.js";
 
 /** How long a session is kept after a call: Target's 30 minutes, plus the minute Adobe's SDKs add. */
 export const SESSION_KEEP_MS = REALTIME_SESSION_MS + 60_000;
+/**
+ * A call that changes nothing but the session's expiry saves it only when that moves by more than
+ * this: the kept expiry then lags the last call's by at most a minute, so the session is still kept
+ * 30 minutes after its last call (Target's), and a visitor's burst of calls costs the store one save.
+ */
+const SAVE_SLACK_MS = SESSION_KEEP_MS - REALTIME_SESSION_MS;
 
 /**
  * What `updateProfileRealtime` resolves with: Target's answer, and the session the call went in.
@@ -80,10 +86,13 @@ export async function updateRealtime(
     tntId: result.tntId ?? session.tntId,
     expiresAt: Date.now() + SESSION_KEEP_MS,
   };
-  try {
-    await writer.sessions.save(visitor, saved, Date.now());
-  } catch {
-    // Target took the write: a store that cannot record the session now must not fail it.
+  const news = saved.edgeHost !== session.edgeHost || saved.tntId !== session.tntId;
+  if (news || saved.expiresAt - session.expiresAt > SAVE_SLACK_MS) {
+    try {
+      await writer.sessions.save(visitor, saved, Date.now());
+    } catch {
+      // Target took the write: a store that cannot record the session now must not fail it.
+    }
   }
   return { ...result, sessionId };
 }

@@ -317,6 +317,33 @@ describe("updateProfileRealtime sessions", () => {
     });
   });
 
+  it("saves a visitor's session once for a burst of calls, and again when its expiry moves by over a minute", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.parse("2026-03-01T10:00:00Z"));
+    const memory = createMemorySessionStore();
+    let saves = 0;
+    const { target } = setup({
+      sessionStore: {
+        open: (...args) => memory.open(...args),
+        save(...args) {
+          saves++;
+          return memory.save(...args);
+        },
+      },
+    });
+    const write = () => target.updateProfileRealtime({ mbox3rdPartyId: "crm-1", attributes: { a: 1 } });
+
+    const first = await write(); // a new session: saved with its edge host and tnt id
+    for (let call = 0; call < 5; call++) await write();
+    expect(saves).toBe(1);
+    vi.setSystemTime(Date.now() + 61_000);
+    await write(); // the kept expiry would lag by over a minute
+    expect(saves).toBe(2);
+    // 30 minutes after that last call, the session still holds.
+    vi.setSystemTime(Date.now() + 30 * 60_000 - 1);
+    expect((await write()).sessionId).toBe(first.sessionId);
+  });
+
   it("fails without sending when the store cannot open a session, and resolves when it cannot save one", async () => {
     const broken = setup({
       sessionStore: { open: () => Promise.reject(new Error("store down")), save: () => undefined },
