@@ -41,13 +41,18 @@ export class RealtimeSessions extends DurableObject {
     });
   }
 
-  /** `RealtimeSessionStore.save`: the same session (or none live) is replaced, its expiry never shortened. */
-  save(visitor: string, session: RealtimeSession, now: number): void {
-    this.ctx.storage.transactionSync(() => {
+  /**
+   * `RealtimeSessionStore.save`: the same session (or none live) is replaced, its expiry never
+   * shortened. Answers the visitor's session as now kept (another one, when that one is live).
+   */
+  save(visitor: string, session: RealtimeSession, now: number): RealtimeSession {
+    return this.ctx.storage.transactionSync(() => {
       const held = this.#held(visitor);
       const live = held !== undefined && held.expiresAt > now;
-      if (live && held.sessionId !== session.sessionId) return;
-      this.#write(visitor, { ...session, expiresAt: Math.max(session.expiresAt, live ? held.expiresAt : 0) });
+      if (live && held.sessionId !== session.sessionId) return held;
+      const kept = { ...session, expiresAt: Math.max(session.expiresAt, live ? held.expiresAt : 0) };
+      this.#write(visitor, kept);
+      return kept;
     });
   }
 
@@ -81,11 +86,33 @@ export class RealtimeSessions extends DurableObject {
   }
 }
 
-/** The core's session store, backed by the RealtimeSessions objects: what the relay's Target clients use. */
+/** Sessions an isolate remembers (~200 bytes each): past it, the least recently used go first. */
+const CACHED_SESSIONS = 10_000;
+
+/**
+ * The core's session store, backed by the RealtimeSessions objects: what the relay's Target clients
+ * use. The isolate remembers the sessions it opened or saved, and answers `open` from memory while
+ * one is live there: the object never shortens a session, nor holds another for the visitor before
+ * it expires, so a session live in memory (as the object last answered it) is live, and the same, in
+ * the object. A visitor's later writes then cost no call to it.
+ */
 export function realtimeSessionStore(namespace: DurableObjectNamespace<RealtimeSessions>): RealtimeSessionStore {
   const shard = (visitor: string) => namespace.getByName(`shard-${shardOf(visitor, SHARDS)}`);
+  const known = new Map<string, RealtimeSession>();
+  const remember = (visitor: string, session: RealtimeSession) => {
+    known.delete(visitor);
+    known.set(visitor, session);
+    if (known.size > CACHED_SESSIONS) known.delete(known.keys().next().value as string);
+    return session;
+  };
   return {
-    open: (visitor, fresh, now) => shard(visitor).open(visitor, fresh, now),
-    save: (visitor, session, now) => shard(visitor).save(visitor, session, now),
+    async open(visitor, fresh, now) {
+      const held = known.get(visitor);
+      if (held !== undefined && held.expiresAt > now) return remember(visitor, held);
+      return remember(visitor, await shard(visitor).open(visitor, fresh, now));
+    },
+    async save(visitor, session, now) {
+      remember(visitor, await shard(visitor).save(visitor, session, now));
+    },
   };
 }
