@@ -50,7 +50,9 @@ export default defineConfig({
         test: {
           name: "node",
           environment: "node",
-          include: [CORE_TESTS, "test/node/**/*.test.ts"],
+          include: [CORE_TESTS, "test/node/**/*.test.ts", "test/cli/**/*.test.ts"],
+          // The command line tests run the built bin: built here when missing or stale.
+          globalSetup: ["test/cli/build-once.ts"],
           // Type tests (expectTypeOf/assertType in *.test-d.ts) run through tsc with this project,
           // reported per assertion; `npm run test:types` runs only them. (`npm run typecheck`
           // checks the same files too, since tsconfig.json includes test/**.)

@@ -63,7 +63,9 @@ for (const target of targets) {
     fail(
       `package.json points at ${target}, which is not in the package${path.startsWith("dist/") ? " (npm run build first?)" : ""}`,
     );
-  if (path.startsWith("dist/") && path.endsWith(".js") && !files.has(path.replace(/\.js$/, ".d.ts")))
+  // A bin is run, never imported: it needs no declarations.
+  const program = Object.values(manifest.bin ?? {}).some((bin) => posix.normalize(bin) === path);
+  if (path.startsWith("dist/") && path.endsWith(".js") && !program && !files.has(path.replace(/\.js$/, ".d.ts")))
     fail(`${path} ships without ${path.replace(/\.js$/, ".d.ts")}`);
 }
 if (![...files.keys()].some((path) => path.startsWith("dist/")))

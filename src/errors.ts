@@ -50,6 +50,15 @@ export class TargetValidationError extends TargetProfileError {
 interface CallContext {
   readonly operation: TargetOperation;
   readonly method: string;
+  /** Whether the call carried a token (worth saying on a 401). */
+  readonly tokenSent?: boolean | undefined;
+}
+
+/** What a 401 means, without ever showing the token. */
+function unauthorized(tokenSent: boolean | undefined): string {
+  if (tokenSent === false) return ": the account requires a token and none was configured";
+  if (tokenSent === true) return ": the token was refused (wrong or expired)";
+  return ": the token is missing, wrong or expired";
 }
 
 /**
@@ -64,10 +73,36 @@ export class TargetHttpError extends TargetProfileError {
   readonly method: string;
 
   constructor(status: number, context: CallContext) {
-    super(`Target answered HTTP ${status} to ${context.operation} (${context.method})`);
+    super(
+      `Target answered HTTP ${status} to ${context.operation} (${context.method})${status === 401 ? unauthorized(context.tokenSent) : ""}`,
+    );
     this.status = status;
     this.operation = context.operation;
     this.method = context.method;
+  }
+}
+
+/**
+ * Target answered 429 and asked to wait longer than the client's `retry.maxRetryAfter`: in our
+ * reading, the rolling 24-hour quota (a million single updates, a million fetches) is used up. The
+ * call was not retried (retrying sooner would fail the same way): try again after `retryAfter`.
+ * @example
+ * if (isTargetQuotaError(error)) scheduleAt(Date.now() + error.retryAfter * 1000);
+ */
+export class TargetQuotaError extends TargetProfileError {
+  override name = "TargetQuotaError";
+  readonly status: number;
+  readonly operation: TargetOperation;
+  readonly method: string;
+  /** Seconds to wait before trying again, as Target said in `Retry-After`. */
+  readonly retryAfter: number;
+
+  constructor(retryAfter: number, context: CallContext) {
+    super(`Target's quota for ${context.operation} (${context.method}) is used up; retry in ${retryAfter} s`);
+    this.status = 429;
+    this.operation = context.operation;
+    this.method = context.method;
+    this.retryAfter = retryAfter;
   }
 }
 
@@ -112,7 +147,27 @@ export class TargetTimeoutError extends TargetProfileError {
 }
 
 /**
- * Target could not be reached (DNS, connection reset, CORS...) after any retries.
+ * How a call failed to reach Target: the connection was refused, the host name did not resolve, TLS
+ * failed, the connection was reset or closed, it timed out connecting, it was aborted by something
+ * other than the caller's signal, or the runtime did not say (browsers never do).
+ * @example
+ * if (isTargetNetworkError(error) && error.kind === "dns") console.error("check TARGET_BASE_URL");
+ */
+export type NetworkFailureKind = "refused" | "dns" | "tls" | "reset" | "timeout" | "aborted" | "unknown";
+
+const NETWORK_FAILURES: Record<NetworkFailureKind, string> = {
+  refused: "the connection was refused",
+  dns: "the host name did not resolve",
+  tls: "the TLS handshake or certificate failed",
+  reset: "the connection was reset or closed",
+  timeout: "connecting timed out",
+  aborted: "the connection was aborted",
+  unknown: "the runtime did not say why",
+};
+
+/**
+ * Target could not be reached (DNS, connection refused or reset, TLS, CORS...) after any retries.
+ * `kind` says which, when the runtime tells; never the URL.
  * @example
  * if (isTargetNetworkError(error)) scheduleLater();
  */
@@ -120,11 +175,13 @@ export class TargetNetworkError extends TargetProfileError {
   override name = "TargetNetworkError";
   readonly operation: TargetOperation;
   readonly method: string;
+  readonly kind: NetworkFailureKind;
 
-  constructor(context: CallContext) {
-    super(`${context.operation} (${context.method}) could not reach Target`);
+  constructor(context: CallContext, kind: NetworkFailureKind = "unknown") {
+    super(`${context.operation} (${context.method}) could not reach Target: ${NETWORK_FAILURES[kind]}`);
     this.operation = context.operation;
     this.method = context.method;
+    this.kind = kind;
   }
 }
 
@@ -170,6 +227,12 @@ export const isTargetValidationError = errorGuard<TargetValidationError>("Target
  * if (isTargetHttpError(error) && error.status === 401) console.error("check the Target token");
  */
 export const isTargetHttpError = errorGuard<TargetHttpError>("TargetHttpError");
+/**
+ * True when Target's quota is used up and the call should be tried again after `retryAfter` seconds.
+ * @example
+ * if (isTargetQuotaError(error)) console.error(`retry in ${error.retryAfter} s`);
+ */
+export const isTargetQuotaError = errorGuard<TargetQuotaError>("TargetQuotaError");
 /**
  * True when Target answered `success=false`.
  * @example

@@ -23,18 +23,34 @@ export { buildProfileRequest, parseProfile } from "./profile-fetch/profile-fetch
 export type { ProfileLookup, TargetProfile } from "./profile-fetch/profile-fetch.js";
 export type { AttributeValue, IdType, ProfileAttributes, ProfileUpdate } from "./profile-update.js";
 export { encodeBatches, encodeBatchesAsync } from "./bulk/encode-batches.js";
-export type { BatchFile, EncodeOptions } from "./bulk/encode-batches.js";
+export type { BatchFile, BatchInput, EncodeOptions } from "./bulk/encode-batches.js";
 export { parseBatchSubmission } from "./bulk/batch-submission.js";
 export type { BatchSubmission, BatchVersion } from "./bulk/batch-submission.js";
 export { parseBatchStatus } from "./bulk/batch-status.js";
 export type { BatchRef, BatchStatus } from "./bulk/batch-status.js";
 export type { WaitForBatchOptions } from "./bulk/wait-for-batch.js";
 export { isTargetBulkUpdateError, TargetBulkUpdateError } from "./bulk/bulk-update.js";
-export type { BulkBatch, BulkProgress, BulkReport, BulkUpdateOptions } from "./bulk/bulk-update.js";
+export type {
+  BulkBatch,
+  BulkBatchEvent,
+  BulkProgress,
+  BulkReport,
+  BulkRow,
+  BulkUpdateOptions,
+  InvalidRow,
+  PendingBatch,
+} from "./bulk/bulk-update.js";
+export { checkProfileUpdate } from "./bulk/check-profile-update.js";
+export { readCsvRows } from "./bulk/csv-rows.js";
+export type { RowSourceOptions } from "./bulk/csv-rows.js";
+export { readNdjsonRows } from "./bulk/ndjson-rows.js";
+export type { SourceRow } from "./bulk/source-row.js";
+export type { TextInput } from "./bulk/text-chunks.js";
 export {
   isTargetHttpError,
   isTargetNetworkError,
   isTargetProfileError,
+  isTargetQuotaError,
   isTargetRejectedError,
   isTargetResponseError,
   isTargetTimeoutError,
@@ -42,12 +58,13 @@ export {
   TargetHttpError,
   TargetNetworkError,
   TargetProfileError,
+  TargetQuotaError,
   TargetRejectedError,
   TargetResponseError,
   TargetTimeoutError,
   TargetValidationError,
 } from "./errors.js";
-export type { TargetOperation, ValidationIssue } from "./errors.js";
+export type { NetworkFailureKind, TargetOperation, ValidationIssue } from "./errors.js";
 export { createRelayClient } from "./relay/relay-client.js";
 export type {
   RelayBatchResult,
@@ -63,6 +80,9 @@ export {
   BATCH_STATUS_RETENTION_MS,
   BULK_CALL_WINDOW_MS,
   BULK_CALLS_PER_MINUTE,
+  DAILY_QUOTA_WINDOW_MS,
+  FETCHES_PER_DAY,
+  KEPT_BATCH_STATUSES,
   MAX_BATCH_BYTES,
   MAX_BATCH_ROWS,
   MAX_CONCURRENT_SESSION_REQUESTS,

@@ -68,6 +68,28 @@ export const BULK_CALL_WINDOW_MS = 60_000;
 export const SINGLE_UPDATES_PER_DAY = 1_000_000;
 
 /**
+ * Profile fetches Target answers per account in any rolling 24 hours.
+ * @example
+ * const share = fetchesToday / FETCHES_PER_DAY;
+ */
+export const FETCHES_PER_DAY = 1_000_000;
+
+/**
+ * The rolling window of `SINGLE_UPDATES_PER_DAY` and `FETCHES_PER_DAY`, in milliseconds.
+ * @example
+ * const resetsAt = oldestCallAt + DAILY_QUOTA_WINDOW_MS;
+ */
+export const DAILY_QUOTA_WINDOW_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * How many batch statuses Target keeps per account (client code): only the last 10, each for at most
+ * `BATCH_STATUS_RETENTION_MS`. A waiting `bulkUpdate` leaves at most this many batches unread.
+ * @example
+ * const safeToSubmit = unreadBatches < KEPT_BATCH_STATUSES;
+ */
+export const KEPT_BATCH_STATUSES = 10;
+
+/**
  * How long Target keeps a batch's status after its submission: about 24 hours, in milliseconds.
  * @example
  * const stale = Date.now() - submittedAt > BATCH_STATUS_RETENTION_MS; // its status is gone

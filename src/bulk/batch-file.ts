@@ -18,6 +18,28 @@ export interface BatchFile {
   readonly idType: IdType;
   /** Attribute names, bare and unencoded, in header order. */
   readonly columns: readonly string[];
+  /** The input rows it holds (set by `encodeBatches`; absent on files built elsewhere). */
+  readonly input?: BatchInput;
+}
+
+/**
+ * Which input rows a batch file holds: how many (repeated ids counted each time, before they were
+ * merged), and the positions of the first and last. Positions are 0-based input indexes from
+ * `encodeBatches`; `bulkUpdate` reports the caller's (a source row's line number).
+ * Files of one id type hold consecutive runs of that type's rows: a checkpoint can be derived from them.
+ * @example
+ * for (const file of encodeBatches(rows)) console.log(`rows ${file.input?.first}..${file.input?.last}`);
+ */
+export interface BatchInput {
+  readonly rows: number;
+  readonly first: number;
+  readonly last: number;
+}
+
+/** A batch file whose body is still bytes (ASCII): what a request takes, without a string in between. */
+export interface BatchBytes extends Omit<BatchFile, "body"> {
+  readonly body: Uint8Array<ArrayBuffer>;
+  readonly input: BatchInput;
 }
 
 export interface BatchLimits {
@@ -25,16 +47,31 @@ export interface BatchLimits {
   readonly maxBytes: number;
 }
 
+/**
+ * What `BatchFileBuilder.add` did with a row: took it; left it for the next file (it would break a
+ * limit, or make padding dominate); or refused it, as too large for any file of `maxBytes`, or
+ * because its id or a value is not valid Unicode text (a lone surrogate).
+ */
+export type Added = "added" | "full" | "too large" | "not text";
+
+/**
+ * The bound on padding. A row stands for its id and, per attribute, `name=value` (URL-encoded): the
+ * bytes it takes alone in a file, past the `batch=thirdPartyId` prefix. A file, past that prefix,
+ * never takes more than `SIZE_BOUND` times what its rows stand for, whatever their column sets: a row
+ * that would make the empty cells of the rows lacking its columns (or its own) grow past it starts a
+ * new file instead. So a file is at most 4× its input plus 18 bytes; dense rows never come near it.
+ */
+export const SIZE_BOUND = 4;
+
 const NEWLINE = 0x0a;
 const COMMA = 0x2c;
-// Every row has a slot of two numbers: where its text starts, and how many cells it holds (-1 once a
-// merge replaced it). Rows lie in slot order, so a row ends where the next one starts.
+// Every row has a slot of three numbers: where its text starts, how many cells it holds (-1 once a
+// merge replaced it), and the hash of its id. Rows lie in slot order, so a row ends where the next
+// one starts.
 const START = 0;
 const WIDTH = 1;
-const SLOT = 2;
-// Past this, the buffer grows straight to a full file's size: no more copies, and pages never
-// written cost no memory.
-const LARGE = 1024 * 1024;
+const HASH = 2;
+const SLOT = 3;
 // Room past a full file's text for the row being tried: its worst case is 9 bytes a character, and
 // Target keeps at most 64 KB per profile. (Pages never written cost no memory.)
 const SLACK = 1024 * 1024;
@@ -50,77 +87,135 @@ const decoder = new TextDecoder();
  * row needed when written. A new column thus costs the rows already there nothing until `take` pads
  * them, in place. A merged row is appended anew, its old text left dead until a compaction (rather
  * than a larger buffer). Ids are found through an open-addressing hash table of row slots: besides
- * its text, a row costs about 16 bytes.
+ * its text, a row costs about 16 bytes. Nothing is allocated per row.
  */
 export class BatchFileBuilder {
   readonly idType: IdType;
   readonly #limits: BatchLimits;
+  readonly #prefixBytes: number;
   #columns: string[] = [];
   readonly #columnByName = new Map<string, number>();
+  // `,NAME` encoded, by column.
+  #nameBytes: number[] = [];
   #headerBytes: number;
   #bytes = new Uint8Array(4096);
   #used = 0;
   #deadBytes = 0;
   #slots = new Int32Array(64 * SLOT);
   #slotCount = 0;
-  // Slot + 1 by id hash (0: empty), linear probing, at most half full.
-  #index = new Int32Array(128);
+  // By id hash, linear probing, at most half full: places of two numbers, slot + 1 (0: empty) and the
+  // hash, so that most ids are told apart without reading their text.
+  #index = new Int32Array(2 * 128);
   // Live rows: how many, their bytes, how many cells they hold.
   #rows = 0;
   #rowBytes = 0;
   #cells = 0;
+  // What the rows taken stand for (see SIZE_BOUND), and where they were in the input.
+  #inputBytes = 0;
+  #inputRows = 0;
+  #first = 0;
+  #last = 0;
+  // Per-row scratch: the column of each value, and the names new to this file.
+  #rowColumns = new Int32Array(64);
+  readonly #newNames: string[] = [];
+  readonly #newNameBytes: number[] = [];
+  // The column last found for the name at each place of a row: rows mostly repeat their names.
+  readonly #seenNames: string[] = [];
+  readonly #seenColumns: number[] = [];
 
   constructor(idType: IdType, limits: BatchLimits) {
     this.idType = idType;
     this.#limits = limits;
-    this.#headerBytes = `batch=${idType}`.length;
+    this.#prefixBytes = this.#headerBytes = `batch=${idType}`.length;
   }
 
   get rows(): number {
     return this.#rows;
   }
 
-  /** Adds the row, or merges it into the row of the same id. False, and nothing changed, when it would break a limit. */
-  add(row: BatchRow): boolean {
-    // The column of each value: names new to this file would take the next ones.
-    const indices: number[] = [];
-    const added: string[] = [];
+  /**
+   * Adds the row found at `position` of the input, or merges it into the row of the same id.
+   * Unless `"added"`, nothing changed.
+   */
+  add(row: BatchRow, position: number): Added {
+    const { names, values } = row;
+    const count = names.length;
+    if (this.#rowColumns.length < count) this.#rowColumns = new Int32Array(2 * count);
+    const rowColumns = this.#rowColumns;
+    const known = this.#columns.length;
+    const newNames = this.#newNames;
+    const newNameBytes = this.#newNameBytes;
+    if (newNames.length > 0) newNames.length = newNameBytes.length = 0;
+    // The column of each value (names new to this file take the next ones), and `,NAME` per cell.
     let headerBytes = this.#headerBytes;
+    let namesBytes = 0;
+    let valueRoom = 0;
     let inOrder = true;
-    for (const name of row.names) {
-      let column = this.#columnByName.get(name);
+    const seenNames = this.#seenNames;
+    const seenColumns = this.#seenColumns;
+    for (let i = 0; i < count; i++) {
+      const name = names[i]!;
+      let column = seenNames[i] === name ? seenColumns[i] : this.#columnByName.get(name);
+      let nameBytes: number;
       if (column === undefined) {
-        column = this.#columns.length + added.length;
-        added.push(name);
-        headerBytes += 1 + encodeURIComponent(name).length;
+        column = known + newNames.length;
+        nameBytes = 1 + encodeURIComponent(name).length;
+        newNames.push(name);
+        newNameBytes.push(nameBytes);
+        headerBytes += nameBytes;
+      } else {
+        nameBytes = this.#nameBytes[column]!;
+        seenNames[i] = name;
+        seenColumns[i] = column;
       }
-      if (column < (indices.at(-1) ?? 0)) inOrder = false;
-      indices.push(column);
+      namesBytes += nameBytes;
+      if (i > 0 && column < rowColumns[i - 1]!) inOrder = false;
+      rowColumns[i] = column;
+      const value = values[i]!;
+      valueRoom += typeof value === "number" ? MAX_NUMBER_BYTES : 9 * value.length;
     }
-    const columns = this.#columns.length + added.length;
+    const columns = known + newNames.length;
 
-    // Write the row past the text, then look its id up.
-    let room = 1 + 9 * row.id.length + columns;
-    for (const value of row.values) room += typeof value === "number" ? MAX_NUMBER_BYTES : 9 * value.length;
-    if (this.#used + room > this.#bytes.length && this.#deadBytes > 0) this.#compact();
+    // Write the row past the text, then look its id up. Room: 9 bytes a character at most (numbers
+    // take a bounded width), measured while the columns were found.
+    const room = 1 + 9 * row.id.length + columns + valueRoom;
+    // Out of room: drop the dead text first when it is worth a pass (a quarter of the text, or the
+    // buffer is as large as it gets); otherwise the buffer grows.
+    if (this.#used + room > this.#bytes.length && this.#deadBytes > 0) {
+      if (4 * this.#deadBytes >= this.#used || this.#bytes.length >= this.#limits.maxBytes + SLACK) this.#compact();
+    }
     const start = this.#used;
     this.#reserve(start + room);
     const bytes = this.#bytes;
     bytes[start] = NEWLINE;
-    const idEnd = percentEncodeInto(row.id, bytes, start + 1);
-    let end = idEnd;
+    let idEnd: number;
+    let end: number;
     let width = 0;
-    const order = inOrder ? undefined : indices.map((_, i) => i).sort((a, b) => indices[a]! - indices[b]!);
-    for (let k = 0; k < indices.length; k++) {
-      const i = order ? order[k]! : k;
-      for (; width < indices[i]!; width++) bytes[end++] = COMMA;
-      bytes[end++] = COMMA;
-      end = writeValue(row.values[i]!, bytes, end);
-      width++;
+    try {
+      end = idEnd = percentEncodeInto(row.id, bytes, start + 1);
+      const order = inOrder ? undefined : columnOrder(rowColumns, count);
+      for (let k = 0; k < count; k++) {
+        const i = order ? order[k]! : k;
+        const column = rowColumns[i]!;
+        for (; width < column; width++) bytes[end++] = COMMA;
+        bytes[end++] = COMMA;
+        const value = values[i]!;
+        end = typeof value === "string" ? percentEncodeInto(value, bytes, end) : writeNumber(value, bytes, end);
+        width++;
+      }
+    } catch (error) {
+      // A lone surrogate, left for the writing to find (rows are read without that check).
+      if (error instanceof URIError) return "not text";
+      throw error;
     }
-    const position = this.#find(start + 1, idEnd);
-    const slot = this.#index[position]! - 1;
+    // What the row stands for (its text without the empty cells it was given, and `,NAME` per
+    // value): alone in a file, it takes exactly that past the prefix.
+    const inputBytes = end - start - (width - count) + namesBytes;
+    if (this.#prefixBytes + inputBytes > this.#limits.maxBytes) return "too large";
 
+    const hash = hashOf(bytes, start + 1, idEnd);
+    const place = this.#find(hash, start + 1, idEnd);
+    const slot = this.#index[place]! - 1;
     let oldBytes = 0;
     let oldCells = 0;
     if (slot >= 0) {
@@ -132,30 +227,46 @@ export class BatchFileBuilder {
     const rows = this.#rows + (slot < 0 ? 1 : 0);
     const rowBytes = this.#rowBytes + (end - start) - oldBytes;
     const cells = this.#cells + width - oldCells;
-    if (rows > this.#limits.maxRows) return false;
-    if (headerBytes + rowBytes + rows * columns - cells > this.#limits.maxBytes) return false;
+    const size = headerBytes + rowBytes + rows * columns - cells;
+    const input = this.#inputBytes + inputBytes;
+    if (rows > this.#limits.maxRows || size > this.#limits.maxBytes) return "full";
+    if (size - this.#prefixBytes > SIZE_BOUND * input) return "full";
 
-    for (const name of added) {
-      this.#columnByName.set(name, this.#columns.length);
-      this.#columns.push(name);
+    for (let i = 0; i < newNames.length; i++) {
+      this.#columnByName.set(newNames[i]!, this.#columns.length);
+      this.#columns.push(newNames[i]!);
+      this.#nameBytes.push(newNameBytes[i]!);
     }
     this.#headerBytes = headerBytes;
     this.#used = end;
     this.#rows = rows;
     this.#rowBytes = rowBytes;
     this.#cells = cells;
-    this.#index[position] = this.#addSlot(start, width) + 1;
+    this.#inputBytes = input;
+    if (this.#inputRows++ === 0) this.#first = position;
+    this.#last = position;
+    this.#index[place] = this.#addSlot(start, width, hash) + 1;
+    this.#index[place + 1] = hash;
     if (slot >= 0) {
       this.#slots[slot * SLOT + WIDTH] = -1;
       this.#deadBytes += oldBytes;
-    } else if (2 * rows > this.#index.length) {
+    } else if (4 * rows > this.#index.length) {
       this.#rehash(2 * this.#index.length);
     }
-    return true;
+    return "added";
   }
 
   /** The finished file; the builder then starts the next one, empty. */
   take(): BatchFile {
+    const file = this.takeBytes();
+    return { ...file, body: decoder.decode(file.body) };
+  }
+
+  /**
+   * `take`, the body left as bytes in the builder's own memory: valid until the next `add` only
+   * (copy it, as `new Request(url, { body })` does, before adding anything).
+   */
+  takeBytes(): BatchBytes {
     if (this.#deadBytes > 0) this.#compact(false);
     const columns = this.#columns.length;
     const size = this.#headerBytes + this.#rowBytes + this.#rows * columns - this.#cells;
@@ -182,18 +293,22 @@ export class BatchFileBuilder {
       bytes[at++] = COMMA;
       at = percentEncodeInto(name, bytes, at);
     }
-    const file = {
-      body: decoder.decode(bytes.subarray(0, size)),
+    const file: BatchBytes = {
+      body: bytes.subarray(0, size),
       rows: this.#rows,
       bytes: size,
       idType: this.idType,
       columns: this.#columns,
+      input: { rows: this.#inputRows, first: this.#first, last: this.#last },
     };
 
     this.#columns = [];
+    this.#nameBytes = [];
     this.#columnByName.clear();
-    this.#headerBytes = `batch=${this.idType}`.length;
+    this.#seenNames.length = this.#seenColumns.length = 0;
+    this.#headerBytes = this.#prefixBytes;
     this.#used = this.#slotCount = this.#rows = this.#rowBytes = this.#cells = 0;
+    this.#inputBytes = this.#inputRows = 0;
     this.#index.fill(0);
     return file;
   }
@@ -213,11 +328,15 @@ export class BatchFileBuilder {
   }
 
   /** Where the id at `bytes[from, to)` is in the index, or the empty place where it would go. */
-  #find(from: number, to: number): number {
-    const mask = this.#index.length - 1;
-    for (let position = hashOf(this.#bytes, from, to) & mask; ; position = (position + 1) & mask) {
-      const entry = this.#index[position]!;
-      if (entry === 0 || sameId(this.#bytes, this.#slots[(entry - 1) * SLOT + START]! + 1, from, to)) return position;
+  #find(hash: number, from: number, to: number): number {
+    const index = this.#index;
+    const mask = index.length - 1;
+    for (let place = (hash << 1) & mask; ; place = (place + 2) & mask) {
+      const entry = index[place]!;
+      if (entry === 0) return place;
+      if (index[place + 1] === hash && sameId(this.#bytes, this.#slots[(entry - 1) * SLOT + START]! + 1, from, to)) {
+        return place;
+      }
     }
   }
 
@@ -225,7 +344,7 @@ export class BatchFileBuilder {
     return slot + 1 < this.#slotCount ? this.#slots[(slot + 1) * SLOT + START]! : this.#used;
   }
 
-  #addSlot(start: number, width: number): number {
+  #addSlot(start: number, width: number, hash: number): number {
     if ((this.#slotCount + 1) * SLOT > this.#slots.length) {
       const slots = new Int32Array(2 * this.#slots.length);
       slots.set(this.#slots);
@@ -234,6 +353,7 @@ export class BatchFileBuilder {
     const slot = this.#slotCount++;
     this.#slots[slot * SLOT + START] = start;
     this.#slots[slot * SLOT + WIDTH] = width;
+    this.#slots[slot * SLOT + HASH] = hash;
     return slot;
   }
 
@@ -245,6 +365,7 @@ export class BatchFileBuilder {
       const live = slot < this.#slotCount && slots[slot * SLOT + WIDTH]! >= 0;
       if (live) {
         slots[count * SLOT + WIDTH] = slots[slot * SLOT + WIDTH]!;
+        slots[count * SLOT + HASH] = slots[slot * SLOT + HASH]!;
         slots[count++ * SLOT + START] = used + slots[slot * SLOT + START]! - runStart;
       } else {
         const runEnd = slot < this.#slotCount ? slots[slot * SLOT + START]! : this.#used;
@@ -257,33 +378,41 @@ export class BatchFileBuilder {
     if (reindex) this.#rehash(this.#index.length);
   }
 
-  #rehash(capacity: number): void {
-    const index = new Int32Array(capacity);
-    const mask = capacity - 1;
-    const bytes = this.#bytes;
+  #rehash(length: number): void {
+    const index = new Int32Array(length);
+    const mask = length - 1;
+    const slots = this.#slots;
     for (let slot = 0; slot < this.#slotCount; slot++) {
-      if (this.#slots[slot * SLOT + WIDTH]! < 0) continue;
-      const from = this.#slots[slot * SLOT + START]! + 1;
-      let to = from;
-      while (bytes[to] !== COMMA) to++;
-      let position = hashOf(bytes, from, to) & mask;
-      while (index[position] !== 0) position = (position + 1) & mask;
-      index[position] = slot + 1;
+      if (slots[slot * SLOT + WIDTH]! < 0) continue;
+      const hash = slots[slot * SLOT + HASH]!;
+      let place = (hash << 1) & mask;
+      while (index[place] !== 0) place = (place + 2) & mask;
+      index[place] = slot + 1;
+      index[place + 1] = hash;
     }
     this.#index = index;
   }
 
-  /** Room for `needed` bytes, keeping the text up to `keep`. */
+  /**
+   * Room for `needed` bytes, keeping the text up to `keep`. The buffer grows fourfold, up to a full
+   * file's size: the copies add up to a third of the final text, and writing fresh memory is what
+   * costs (pages never written cost nothing).
+   */
   #reserve(needed: number, keep = this.#used): void {
     const length = this.#bytes.length;
     if (needed <= length) return;
     const full = this.#limits.maxBytes + SLACK;
     let capacity = Math.max(needed, 4 * length);
-    if (needed <= full && (capacity > full || capacity > LARGE)) capacity = full;
+    if (needed <= full) capacity = Math.min(capacity, full);
     const bytes = new Uint8Array(capacity);
     bytes.set(this.#bytes.subarray(0, keep));
     this.#bytes = bytes;
   }
+}
+
+/** The indexes `0..count-1` in the order of their columns (a row whose names are not in header order). */
+function columnOrder(columns: Int32Array, count: number): number[] {
+  return Array.from({ length: count }, (_, i) => i).sort((a, b) => columns[a]! - columns[b]!);
 }
 
 /** FNV-1a of `bytes[from, to)`. */
@@ -328,9 +457,8 @@ function cellEnd(bytes: Uint8Array, from: number, to: number): number {
 // `String(n)` is at most 24 characters (`-1.2345678901234567e-300`), each escaped at most once (`+`).
 const MAX_NUMBER_BYTES = 3 * 24;
 
-/** A value as `encodeURIComponent(String(value))` writes it; integers, the usual numbers, without a string. */
-function writeValue(value: string | number, bytes: Uint8Array, at: number): number {
-  if (typeof value === "string") return percentEncodeInto(value, bytes, at);
+/** A number as `encodeURIComponent(String(value))` writes it; integers, the usual numbers, without a string. */
+function writeNumber(value: number, bytes: Uint8Array, at: number): number {
   if (!Number.isSafeInteger(value)) return percentEncodeInto(String(value), bytes, at);
   if (value < 0) bytes[at++] = 0x2d;
   let rest = Math.abs(value);

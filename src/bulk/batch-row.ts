@@ -1,4 +1,5 @@
-import { TargetValidationError } from "../errors.js";
+import * as v from "valibot";
+import { TargetValidationError, type ValidationIssue } from "../errors.js";
 import { MAX_ID_LENGTH, MAX_NAME_LENGTH } from "../limits.js";
 import {
   CONTROL_CHARACTER,
@@ -7,25 +8,60 @@ import {
   type CheckedUpdate,
   type IdType,
 } from "../profile-update.js";
-import { parseOrThrow } from "../internal/validation.js";
+import { toValidationIssues } from "../internal/validation.js";
 
-/** One update, checked, as a batch file takes it: its id, and its names and values in input order. */
+/**
+ * One update, checked, as a batch file takes it: its id, and its names and values in input order.
+ * Readers fill one row over and over (see `emptyRow`): a row is only valid until the next is read.
+ */
 export interface BatchRow {
-  readonly idType: IdType;
-  readonly id: string;
+  idType: IdType;
+  id: string;
   /** Bare attribute names, `null` / `undefined` values dropped. */
-  readonly names: readonly string[];
+  readonly names: string[];
   /** The values, matching `names`: booleans stringified, numbers kept (the file writes their digits). */
-  readonly values: readonly (string | number)[];
+  readonly values: (string | number)[];
+}
+
+/** A row to read updates into. */
+export const emptyRow = (): BatchRow => ({ idType: "thirdPartyId", id: "", names: [], values: [] });
+
+/**
+ * Checks one update of a bulk input: the row (read into `into`), or the rules it breaks, as the
+ * schema names them (paths relative to the update: `attributes.tier`). `knownNames` remembers the
+ * attribute names already found valid (a bulk input repeats the same few).
+ */
+export function readRow(
+  input: unknown,
+  knownNames: Set<string>,
+  into: BatchRow = emptyRow(),
+  checkText = true,
+): BatchRow | readonly ValidationIssue[] {
+  const row = checkRowFast(input, knownNames, into, checkText);
+  if (row) return row;
+  const result = v.safeParse(ProfileUpdateSchema, input, { abortPipeEarly: true });
+  if (!result.success) return toValidationIssues(result.issues);
+  const update = result.output;
+  into.idType = update.idType;
+  into.id = update.id;
+  into.names.length = into.values.length = 0;
+  for (const [name, value] of update.attributes) {
+    into.names.push(name);
+    into.values.push(value);
+  }
+  return into;
 }
 
 /**
  * Checks the row at `index` of a bulk input. Breaking a rule throws the schema's own
  * `TargetValidationError`, its paths prefixed with the row index (`[12].attributes.tier`).
- * `knownNames` remembers the attribute names already found valid (a bulk input repeats the same few).
  */
-export function checkRow(input: unknown, index: number, knownNames: Set<string>): BatchRow {
-  return checkRowFast(input, knownNames) ?? fromChecked(parseRow(input, index));
+export function checkRow(input: unknown, index: number, knownNames: Set<string>, into?: BatchRow): BatchRow {
+  const row = readRow(input, knownNames, into);
+  if (!Array.isArray(row)) return row as BatchRow;
+  throw new TargetValidationError(
+    (row as readonly ValidationIssue[]).map(({ path, message }) => ({ path: atRow(index, path), message })),
+  );
 }
 
 // ProfileUpdateSchema's rules again, inline: valibot costs more per row than encoding the row does.
@@ -34,8 +70,17 @@ export function checkRow(input: unknown, index: number, knownNames: Set<string>)
 // Plenty for any real set of columns; past it, names are simply checked every time.
 const MAX_KNOWN_NAMES = 1024;
 
-/** The fast path of `checkRow`: the row when `ProfileUpdateSchema` accepts `input`, else `undefined`. */
-export function checkRowFast(input: unknown, knownNames: Set<string>): BatchRow | undefined {
+/**
+ * The fast path of `readRow`: the row when `ProfileUpdateSchema` accepts `input`, else `undefined`.
+ * Without `checkText`, the id and values are not checked for lone surrogates: for a writer that
+ * finds them anyway (`percentEncodeInto` throws on them), then asks the schema.
+ */
+export function checkRowFast(
+  input: unknown,
+  knownNames: Set<string>,
+  into = emptyRow(),
+  checkText = true,
+): BatchRow | undefined {
   if (typeof input !== "object" || input === null) return undefined;
   for (const key in input) if (key !== "mbox3rdPartyId" && key !== "mboxPC" && key !== "attributes") return undefined;
   const { mbox3rdPartyId, mboxPC, attributes } = input as Readonly<Record<string, unknown>>;
@@ -43,35 +88,45 @@ export function checkRowFast(input: unknown, knownNames: Set<string>): BatchRow 
   if (mboxPC !== undefined && mbox3rdPartyId !== undefined) return undefined;
   const idType: IdType = mboxPC === undefined ? "thirdPartyId" : "pcId";
   const id = idType === "pcId" ? mboxPC : mbox3rdPartyId;
-  if (typeof id !== "string" || !isText(id) || id.length > MAX_ID_LENGTH) return undefined;
+  if (typeof id !== "string" || id.length === 0 || id.length > MAX_ID_LENGTH) return undefined;
+  if (checkText && !isWellFormed(id)) return undefined;
   if (idType === "thirdPartyId" && (id.includes("+") || id.includes("/"))) return undefined;
   if (typeof attributes !== "object" || attributes === null) return undefined;
 
-  const names: string[] = [];
-  const values: (string | number)[] = [];
-  for (const name of Object.keys(attributes)) {
+  // Written over the previous row's names: a name found at its old place was checked already.
+  const { names, values } = into;
+  let count = 0;
+  // Names and values in one go each (cheaper than looking every name up), in the same order.
+  const keys = Object.keys(attributes);
+  const given = Object.values(attributes);
+  for (let k = 0; k < keys.length; k++) {
+    const name = keys[k]!;
     // valibot's record() skips these keys without a word.
     if (name === "__proto__" || name === "prototype" || name === "constructor") continue;
-    if (!knownNames.has(name)) {
+    if (names[count] !== name && !knownNames.has(name)) {
       if (!isAttributeName(name)) return undefined;
       if (knownNames.size < MAX_KNOWN_NAMES) knownNames.add(name);
     }
-    const value = (attributes as Readonly<Record<string, unknown>>)[name];
+    const value: unknown = given[k];
     if (value === null || value === undefined) continue;
     if (typeof value === "string") {
-      if (!isText(value)) return undefined;
-      values.push(value);
+      if (value.length === 0 || (checkText && !isWellFormed(value))) return undefined;
+      values[count] = value;
     } else if (typeof value === "number") {
       if (!Number.isFinite(value)) return undefined;
-      values.push(value);
+      values[count] = value;
     } else if (typeof value === "boolean") {
-      values.push(String(value));
+      values[count] = value ? "true" : "false";
     } else {
       return undefined;
     }
-    names.push(name);
+    names[count++] = name;
   }
-  return names.length === 0 ? undefined : { idType, id, names, values };
+  if (names.length !== count) names.length = values.length = count;
+  if (count === 0) return undefined;
+  into.idType = idType;
+  into.id = id;
+  return into;
 }
 
 /** Non-empty and well-formed (no lone surrogate). */
@@ -85,26 +140,7 @@ function isAttributeName(name: string): boolean {
   );
 }
 
-function parseRow(input: unknown, index: number): CheckedUpdate {
-  try {
-    return parseOrThrow(ProfileUpdateSchema, input);
-  } catch (error) {
-    if (!(error instanceof TargetValidationError)) throw error;
-    throw new TargetValidationError(error.issues.map(({ path, message }) => ({ path: atRow(index, path), message })));
-  }
-}
-
 /** `[12]`, `[12].attributes.tier`, `[12]["odd key"]`. */
 export function atRow(index: number, path = ""): string {
   return path === "" || path.startsWith("[") ? `[${index}]${path}` : `[${index}].${path}`;
-}
-
-/** The schema's output as a row (only reached when the fast path declined a valid input). */
-function fromChecked(update: CheckedUpdate): BatchRow {
-  return {
-    idType: update.idType,
-    id: update.id,
-    names: update.attributes.map(([name]) => name),
-    values: update.attributes.map(([, value]) => value),
-  };
 }

@@ -26,20 +26,24 @@ const BatchStatusSchema = v.object({
 });
 
 /**
- * A batch's progress. Counters are present when details were asked for.
+ * A batch's progress. `batchSize` comes with every answer, the other counters when details were asked for.
  * @example
  * const { status, failedIds } = await target.getBatchStatus(submission, { details: true });
  */
 export type BatchStatus = Omit<v.InferOutput<typeof BatchStatusSchema>, "failedUpdates"> & {
   readonly failedUpdates?: number | undefined;
-  /** The ids Target listed as failed (details only). */
+  /** The ids Target listed as failed: any listed row whose status is not `success` or `pending`. */
   readonly failedIds: readonly string[];
 };
 
 const COUNTERS = ["batchSize", "consumedCount", "successfulUpdates", "profilesNotFound", "failedUpdates"] as const;
 
+// Row statuses that are not failures. Target lists failed rows as `failed`; older v2 pages used
+// `error` too, so any other status counts as failed (see docs/target-api.md).
+const NOT_FAILED = new Set(["success", "pending"]);
+
 /**
- * Reads a batchStatus answer (with or without `showDetails`).
+ * Reads a batchStatus answer (with or without `showDetails`; both may list failed rows).
  * @example
  * parseBatchStatus("<response><batchId>b1</batchId><status>complete</status></response>");
  * // { batchId: "b1", status: "complete", failedIds: [] }
@@ -59,7 +63,7 @@ export function parseBatchStatus(text: string): BatchStatus {
     throw new TargetResponseError(`not a batch status answer (${broken})`, "getBatchStatus");
   }
   const failedIds = xmlElements(text, "profile")
-    .filter((profile) => xmlText(profile, "status")?.toLowerCase() === "failed")
+    .filter((profile) => !NOT_FAILED.has(xmlText(profile, "status")?.toLowerCase() ?? ""))
     .flatMap((profile) => xmlText(profile, "id") ?? []);
   return { ...result.output, failedIds };
 }

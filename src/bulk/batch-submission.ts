@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import type { BatchFile } from "./batch-file.js";
+import type { BatchBytes, BatchFile } from "./batch-file.js";
 import { authHeaders, type Endpoint } from "../internal/endpoint.js";
 import { TargetRejectedError, TargetResponseError, TargetValidationError } from "../errors.js";
 import { MAX_BATCH_BYTES } from "../limits.js";
@@ -32,17 +32,19 @@ const SubmissionSchema = v.object({
 });
 
 /**
- * Reads Target's answer to a batch submission. Throws `TargetRejectedError` on `success=false`.
+ * Reads Target's answer to a batch submission: the XML one or the tag-stripped one
+ * (`truehttp://…/batchStatus?batchId=…Batch submitted for processing`). Throws `TargetRejectedError`
+ * on `success=false`.
  * @example
  * parseBatchSubmission("<response><success>true</success><batchStatus>https://mboxedge45.tt.omtrdc.net/m2/acme/v2/profile/batchStatus?batchId=acme-1-2</batchStatus><message>Batch submitted for processing</message></response>");
  * // { batchId: "acme-1-2", statusUrl: "https://…", message: "Batch submitted for processing" }
  */
 export function parseBatchSubmission(text: string): BatchSubmission {
-  const fields = {
-    success: xmlText(text, "success"),
-    batchStatus: xmlText(text, "batchStatus"),
-    message: xmlText(text, "message"),
-  };
+  const success = xmlText(text, "success");
+  const fields =
+    success === undefined
+      ? strippedSubmission(text)
+      : { success, batchStatus: xmlText(text, "batchStatus"), message: xmlText(text, "message") };
   if (fields.success === "false") throw new TargetRejectedError(fields.message || "no message", "submitBatch");
   const result = v.safeParse(SubmissionSchema, fields);
   const batchId = result.success ? new URL(result.output.batchStatus).searchParams.get("batchId") : null;
@@ -50,11 +52,53 @@ export function parseBatchSubmission(text: string): BatchSubmission {
   return { batchId, statusUrl: result.output.batchStatus, message: result.output.message };
 }
 
-/** The documented batchUpdate request for one encoded file (or a body encoded elsewhere). */
-export function batchSubmitRequest(file: BatchFile | string, endpoint: Endpoint, version: BatchVersion): Request {
+const SUBMITTED = "Batch submitted for processing";
+
+/** The fields of the tag-stripped answer, where the URL and the message may run together. */
+function strippedSubmission(text: string) {
+  const [, success, rest = ""] = /^\s*(true|false)([\s\S]*)$/.exec(text) ?? [];
+  let body = rest.trim();
+  let message = "";
+  if (body.endsWith(SUBMITTED)) {
+    message = SUBMITTED;
+    body = body.slice(0, -SUBMITTED.length).trim();
+  }
+  const batchStatus = success === "true" ? /^https?:\/\/\S+/.exec(body)?.[0] : undefined;
+  if (batchStatus === undefined) return { success, batchStatus, message: body || message };
+  return {
+    success,
+    batchStatus: batchStatus.replaceAll("&amp;", "&"),
+    message: message || body.slice(batchStatus.length).trim(),
+  };
+}
+
+/**
+ * The batch API version a file goes to. Adobe: when the account uses ECID, do not key a v2 file by
+ * pcId; use v1. So with `usesEcid`, a pcId file goes to v1 whatever was asked.
+ */
+export function batchVersionFor(
+  file: BatchFile | BatchBytes | string,
+  version: BatchVersion,
+  usesEcid: boolean,
+): BatchVersion {
+  if (!usesEcid) return version;
+  const idType = typeof file === "string" ? /^batch=([^,&\r\n]*)/.exec(file)?.[1] : file.idType;
+  return idType === "pcId" ? 1 : version;
+}
+
+/**
+ * The documented batchUpdate request for one encoded file (or a body encoded elsewhere); a body of
+ * bytes is copied into the request, so they can be reused at once.
+ */
+export function batchSubmitRequest(
+  file: BatchFile | BatchBytes | string,
+  endpoint: Endpoint,
+  version: BatchVersion,
+): Request {
   const body = typeof file === "string" ? file : file.body;
-  if (!body.startsWith("batch=")) throw invalidBody("a batch body must start with 'batch='");
-  const bytes = typeof file === "string" ? new TextEncoder().encode(body).byteLength : file.bytes;
+  const start = typeof body === "string" ? body.slice(0, 6) : String.fromCharCode(...body.subarray(0, 6));
+  if (start !== "batch=") throw invalidBody("a batch body must start with 'batch='");
+  const bytes = typeof file === "string" ? new TextEncoder().encode(file).byteLength : file.bytes;
   if (bytes > MAX_BATCH_BYTES) throw invalidBody(`a batch file must be under 50 MB; this one is ${bytes} bytes`);
   const path = version === 2 ? "v2/profile/batchUpdate" : "profile/batchUpdate";
   return new Request(`${endpoint.baseUrl}/m2/${endpoint.clientCode}/${path}`, {

@@ -1,12 +1,13 @@
 import * as v from "valibot";
-import { BatchFileBuilder, type BatchFile, type BatchLimits } from "./batch-file.js";
-import { atRow, checkRow } from "./batch-row.js";
-import { TargetValidationError } from "../errors.js";
+import { BatchFileBuilder, type BatchBytes, type BatchFile, type BatchLimits } from "./batch-file.js";
+import { atRow, emptyRow, readRow, type BatchRow } from "./batch-row.js";
+import { anyRows, syncRows } from "./rows-input.js";
+import { TargetValidationError, type ValidationIssue } from "../errors.js";
 import { MAX_BATCH_BYTES, MAX_BATCH_ROWS } from "../limits.js";
 import type { IdType, ProfileUpdate } from "../profile-update.js";
 import { parseOrThrow } from "../internal/validation.js";
 
-export type { BatchFile } from "./batch-file.js";
+export type { BatchFile, BatchInput } from "./batch-file.js";
 
 /**
  * Options of `encodeBatches`: smaller files than Target's limits allow.
@@ -28,11 +29,17 @@ const limit = (max: number) => {
   );
 };
 
-// Not strict: a caller may pass on a larger options object.
 const EncodeOptionsSchema = v.optional(
-  v.object({ maxRows: limit(MAX_BATCH_ROWS), maxBytes: limit(MAX_BATCH_BYTES) }, "options must be an object"),
+  v.strictObject({ maxRows: limit(MAX_BATCH_ROWS), maxBytes: limit(MAX_BATCH_BYTES) }, (issue) =>
+    issue.expected === "never"
+      ? "unknown option: encodeBatches takes maxRows and maxBytes"
+      : "options must be an object",
+  ),
   {},
 );
+
+/** Checks `encodeBatches` options: Target's limits by default. */
+export const parseEncodeOptions = (options: unknown): BatchLimits => parseOrThrow(EncodeOptionsSchema, options);
 
 /**
  * Encodes profile updates into Bulk Profile Update files, lazily: one file per id type is held
@@ -40,6 +47,9 @@ const EncodeOptionsSchema = v.optional(
  * The same id twice within one file becomes one row, later values winning per attribute. An id seen
  * again after its file was yielded goes into a later file; Target applies later v2 batches over
  * earlier ones, so keep an id's rows together (or merged) when attributes must not be lost.
+ * Rows whose attributes differ go to separate files rather than let empty cells dominate: a file is
+ * never more than 4 times the bytes its rows stand for as `name=value` pairs (plus 18 bytes).
+ * Each file's `input` says which rows (0-based indexes) it holds.
  * A row breaking a rule throws a `TargetValidationError` whose paths start with its index
  * (`[12].attributes.tier`) when the generator reaches it; files yielded before stay valid.
  * @example
@@ -49,11 +59,12 @@ export function encodeBatches(
   rows: Iterable<ProfileUpdate>,
   options?: EncodeOptions,
 ): Generator<BatchFile, void, undefined> {
-  const encoder = new BatchEncoder(parseOrThrow(EncodeOptionsSchema, options));
+  const encoder = new BatchEncoder(parseEncodeOptions(options));
+  const input = syncRows(rows, "encodeBatches");
   return (function* () {
     let index = 0;
-    for (const row of rows) {
-      const full = encoder.add(row, index++);
+    for (const row of input) {
+      const full = addOrTake(encoder, row, index++);
       if (full) yield full;
     }
     yield* encoder.finish();
@@ -69,47 +80,94 @@ export function encodeBatchesAsync(
   rows: AsyncIterable<ProfileUpdate> | Iterable<ProfileUpdate>,
   options?: EncodeOptions,
 ): AsyncGenerator<BatchFile, void, undefined> {
-  const encoder = new BatchEncoder(parseOrThrow(EncodeOptionsSchema, options));
+  const encoder = new BatchEncoder(parseEncodeOptions(options));
+  const input = anyRows(rows, "encodeBatchesAsync");
   return (async function* () {
     let index = 0;
-    for await (const row of rows) {
-      const full = encoder.add(row, index++);
+    for await (const row of input) {
+      const full = addOrTake(encoder, row, index++);
       if (full) yield full;
     }
     yield* encoder.finish();
   })();
 }
 
+/**
+ * Adds the row at `index`: the file it closed, if it did not fit there (the row then starts the
+ * next). What breaks a rule throws, paths prefixed with the index (`[12].attributes.tier`).
+ */
+function addOrTake(encoder: BatchEncoder, row: unknown, index: number): BatchFile | undefined {
+  let added = encoder.add(row, index);
+  let full: BatchFile | undefined;
+  if (added === "full") {
+    full = encoder.take();
+    added = encoder.add(row, index);
+  }
+  if (added === undefined) return full;
+  const issues = added as readonly ValidationIssue[];
+  throw new TargetValidationError(issues.map(({ path, message }) => ({ path: atRow(index, path), message })));
+}
+
 /** The open file of each id type, and the names already checked. */
-class BatchEncoder {
+export class BatchEncoder {
   readonly #limits: BatchLimits;
   readonly #open = new Map<IdType, BatchFileBuilder>();
   readonly #knownNames = new Set<string>();
+  readonly #row = emptyRow();
+  // The builder of the last row's id type (inputs rarely mix them).
+  #last: BatchFileBuilder | undefined;
 
   constructor(limits: BatchLimits) {
     this.#limits = limits;
   }
 
-  /** Adds the row at `index`; answers the file it closed, if it did not fit there. */
-  add(input: unknown, index: number): BatchFile | undefined {
-    const row = checkRow(input, index, this.#knownNames);
-    let builder = this.#open.get(row.idType);
-    if (!builder) this.#open.set(row.idType, (builder = new BatchFileBuilder(row.idType, this.#limits)));
-    if (builder.add(row)) return undefined;
-    const full = builder.rows > 0 ? builder.take() : undefined;
-    if (!builder.add(row)) {
-      throw new TargetValidationError([
-        {
-          path: atRow(index),
-          message: `the row does not fit in a batch file even alone (maxBytes is ${this.#limits.maxBytes}; Target takes files under 50 MB)`,
-        },
-      ]);
+  /**
+   * Checks the update found at `position` and adds it (`undefined`); or answers the rules it breaks
+   * (paths relative to it); or `"full"`: it does not fit in its id type's open file, which `take`
+   * (or `takeBytes`) hands over next, before the same update is added again. Only `undefined`
+   * changes anything.
+   */
+  add(input: unknown, position: number): undefined | "full" | readonly ValidationIssue[] {
+    const row = readRow(input, this.#knownNames, this.#row, false);
+    if (Array.isArray(row)) return row as readonly ValidationIssue[];
+    const { idType } = row as BatchRow;
+    let builder = this.#last?.idType === idType ? this.#last : this.#open.get(idType);
+    if (!builder) this.#open.set(idType, (builder = new BatchFileBuilder(idType, this.#limits)));
+    this.#last = builder;
+    const added = builder.add(row as BatchRow, position);
+    if (added === "added") return undefined;
+    if (added === "full") return "full";
+    if (added === "not text") return readRow(input, this.#knownNames) as readonly ValidationIssue[];
+    return [
+      {
+        path: "",
+        message: `the row does not fit in a batch file even alone (maxBytes is ${this.#limits.maxBytes}; Target takes files under 50 MB)`,
+      },
+    ];
+  }
+
+  /** After `add` answered `"full"`: the file it did not fit in. */
+  take(): BatchFile {
+    return this.#last!.take();
+  }
+
+  /** `take`, the body as bytes valid until the next `add` (see `BatchFileBuilder.takeBytes`). */
+  takeBytes(): BatchBytes {
+    return this.#last!.takeBytes();
+  }
+
+  /** The files still open, as bytes, one at a time: each body is valid until the next is asked for. */
+  *finishBytes(): Generator<BatchBytes, void, undefined> {
+    this.#last = undefined;
+    for (const [idType, builder] of this.#open) {
+      this.#open.delete(idType);
+      if (builder.rows > 0) yield builder.takeBytes();
     }
-    return full;
   }
 
   /** The files still open, one at a time (each body is as large as a file gets). */
   *finish(): Generator<BatchFile, void, undefined> {
+    this.#last = undefined;
     for (const [idType, builder] of this.#open) {
       this.#open.delete(idType);
       if (builder.rows > 0) yield builder.take();

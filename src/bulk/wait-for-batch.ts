@@ -21,17 +21,30 @@ export interface WaitForBatchOptions {
   readonly signal?: AbortSignal | undefined;
 }
 
-const WaitOptionsSchema = v.object(
+const pollingEntries = {
+  timeout: v.optional(milliseconds("timeout"), 3_600_000),
+  minInterval: v.optional(
+    v.pipe(milliseconds("minInterval"), v.minValue(1, "minInterval must be at least 1 ms")),
+    2_000,
+  ),
+  maxInterval: v.optional(milliseconds("maxInterval"), 60_000),
+};
+
+const unknownOption = (known: string) => (issue: v.ObjectIssue | v.StrictObjectIssue) =>
+  issue.expected === "never" ? `unknown option: the polling options are ${known}` : "options must be an object";
+
+/** `bulkUpdate`'s `wait` polling options: `waitForBatch`'s, without the signal (bulkUpdate has its own). */
+export const PollingOptionsSchema = v.strictObject(
+  pollingEntries,
+  unknownOption("timeout, minInterval and maxInterval"),
+);
+
+const WaitOptionsSchema = v.strictObject(
   {
-    timeout: v.optional(milliseconds("timeout"), 3_600_000),
-    minInterval: v.optional(
-      v.pipe(milliseconds("minInterval"), v.minValue(1, "minInterval must be at least 1 ms")),
-      2_000,
-    ),
-    maxInterval: v.optional(milliseconds("maxInterval"), 60_000),
+    ...pollingEntries,
     signal: SignalSchema,
   },
-  "options must be an object",
+  unknownOption("timeout, minInterval, maxInterval and signal"),
 );
 
 /** Polls with growing pauses until the batch is `complete` or `stuck`, within `timeout` in all. */

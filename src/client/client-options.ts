@@ -88,6 +88,7 @@ export const TargetClientOptionsSchema = v.pipe(
           "sessionStore must be an object with open and save methods",
         ),
       ),
+      usesEcid: v.optional(v.boolean("usesEcid must be true or false"), false),
     },
     objectMessage("options must be an object", "unknown option"),
   ),
@@ -120,16 +121,32 @@ export interface TargetClientOptions {
   /**
    * The mbox real-time writes carry attributes in (default `target-profile-sync`): a name no activity
    * uses, so that the write changes the profile and nothing else.
+   * @example
+   * createTargetClient({ clientCode: "acme", realtimeMbox: "crm-sync" });
    */
   readonly realtimeMbox?: string | undefined;
-  /** An `at_property` token for real-time writes, to scope them to a workspace (Target Premium). */
+  /**
+   * An `at_property` token for real-time writes, to scope them to a workspace (Target Premium).
+   * @example
+   * createTargetClient({ clientCode: "acme", propertyToken: "08b62abd-c3e7-dfb3-da93-2f8ff0f4f5b0" });
+   */
   readonly propertyToken?: string | undefined;
   /**
    * Where real-time writes keep each visitor's Delivery API session. Default: this client's own
    * memory, at most 10,000 sessions (`createMemorySessionStore`). Share one store between the
    * processes that write the same visitors.
+   * @example
+   * createTargetClient({ clientCode: "acme", sessionStore: createMemorySessionStore({ maxSessions: 50_000 }) });
    */
   readonly sessionStore?: RealtimeSessionStore | undefined;
+  /**
+   * The account identifies anonymous visitors by Experience Cloud ID (ECID). Adobe says not to key a
+   * v2 batch file by pcId then, so pcId files go to the v1 batch API (which only updates existing
+   * profiles); thirdPartyId files still go to the version asked (default v2). Default false.
+   * @example
+   * createTargetClient({ clientCode: "acme", usesEcid: true });
+   */
+  readonly usesEcid?: boolean | undefined;
 }
 
 /** The checked options, defaults applied. */

@@ -1,14 +1,15 @@
 import * as v from "valibot";
-import type { BatchFile } from "../bulk/batch-file.js";
+import type { BatchBytes, BatchFile } from "../bulk/batch-file.js";
 import { batchStatusRequest, parseBatchStatus, type BatchRef, type BatchStatus } from "../bulk/batch-status.js";
 import {
   batchSubmitRequest,
+  batchVersionFor,
   BatchVersionSchema,
   parseBatchSubmission,
   type BatchSubmission,
   type BatchVersion,
 } from "../bulk/batch-submission.js";
-import { bulkUpdate, type BulkReport, type BulkUpdateOptions } from "../bulk/bulk-update.js";
+import { bulkUpdate, type BulkReport, type BulkRow, type BulkUpdateOptions } from "../bulk/bulk-update.js";
 import { waitForBatch, type WaitForBatchOptions } from "../bulk/wait-for-batch.js";
 import { TargetHttpError } from "../errors.js";
 import { milliseconds, SignalSchema } from "../internal/schemas.js";
@@ -71,7 +72,7 @@ export interface GetProfileOptions {
  * await target.submitBatch(file, { version: 1 });
  */
 export interface SubmitBatchOptions {
-  /** 2 (default) creates missing profiles; 1 only updates existing ones. */
+  /** 2 (default) creates missing profiles; 1 only updates existing ones. With `usesEcid`, pcId files always go to 1. */
   readonly version?: BatchVersion | undefined;
   /**
    * Milliseconds each attempt may take, instead of the client's `timeout`: uploading a 50 MB file takes
@@ -143,19 +144,25 @@ export interface TargetClient {
   waitForBatch(batch: BatchRef, options?: WaitForBatchOptions): Promise<BatchStatus>;
   /**
    * Encodes any number of rows into batch files and submits them one by one, within Target's limits.
+   * Rows are updates, or `SourceRow`s from `readCsvRows` / `readNdjsonRows`; with `onInvalidRow`,
+   * invalid rows are skipped and reported rather than stopping the run.
    * @example
    * const report = await target.bulkUpdate(readRows(), { onProgress: console.log });
    * console.log(report.files, report.rows, report.failedIds);
    */
   bulkUpdate(
-    rows: AsyncIterable<ProfileUpdate> | Iterable<ProfileUpdate>,
+    rows: AsyncIterable<BulkRow> | Iterable<BulkRow> | ReadableStream<BulkRow>,
     options?: BulkUpdateOptions,
   ): Promise<BulkReport>;
 }
 
-/** Per-call options: `signal` plus the call's own entries (checked as `options ?? {}`). */
-const callOptions = <TEntries extends v.ObjectEntries>(entries: TEntries) =>
-  v.object({ signal: SignalSchema, ...entries }, "options must be an object");
+/** Per-call options: `signal` plus the call's own entries (checked as `options ?? {}`); no others. */
+const callOptions = <TEntries extends v.ObjectEntries>(entries: TEntries) => {
+  const known = ["signal", ...Object.keys(entries)].join(", ");
+  return v.strictObject({ signal: SignalSchema, ...entries }, (issue) =>
+    issue.expected === "never" ? `unknown option: this call takes ${known}` : "options must be an object",
+  );
+};
 
 const UpdateOptionsSchema = callOptions({ method: MethodSchema });
 const RealtimeOptionsSchema = callOptions({ propertyToken: v.optional(PropertyTokenSchema) });
@@ -189,6 +196,14 @@ export function createTargetClient(options: TargetClientOptions): TargetClient {
       (await send(request, { operation: "updateProfileRealtime", signal, retryStatuses: [420], refusal: "json" })).text,
   };
 
+  // A file's request is built before the first await: a body of bytes may be reused once this returns.
+  async function submitFile(file: BatchFile | BatchBytes | string, options: SubmitBatchOptions | undefined) {
+    const { signal, version, timeout } = parseOrThrow(SubmitOptionsSchema, options ?? {});
+    const request = batchSubmitRequest(file, config, batchVersionFor(file, version, config.usesEcid));
+    const { text } = await send(request, { operation: "submitBatch", signal, timeout, beforeAttempt: limited });
+    return parseBatchSubmission(text);
+  }
+
   const client: TargetClient = {
     async updateProfile(update, options) {
       const { signal, method } = parseOrThrow(UpdateOptionsSchema, options ?? {});
@@ -215,12 +230,7 @@ export function createTargetClient(options: TargetClientOptions): TargetClient {
       return parseProfile(text);
     },
 
-    async submitBatch(file, options) {
-      const { signal, version, timeout } = parseOrThrow(SubmitOptionsSchema, options ?? {});
-      const request = batchSubmitRequest(file, config, version);
-      const { text } = await send(request, { operation: "submitBatch", signal, timeout, beforeAttempt: limited });
-      return parseBatchSubmission(text);
-    },
+    submitBatch: (file, options) => submitFile(file, options),
 
     async getBatchStatus(batch, options) {
       const { signal, details } = parseOrThrow(StatusOptionsSchema, options ?? {});
@@ -236,7 +246,7 @@ export function createTargetClient(options: TargetClientOptions): TargetClient {
     bulkUpdate(rows, bulkOptions) {
       return bulkUpdate(
         {
-          submit: (file, submitOptions) => client.submitBatch(file, submitOptions),
+          submit: (file, submitOptions) => submitFile(file, submitOptions),
           wait: (submission, waitOptions) => client.waitForBatch(submission, waitOptions),
         },
         rows,

@@ -2,8 +2,10 @@ import ky, { HTTPError, TimeoutError } from "ky";
 import {
   TargetHttpError,
   TargetNetworkError,
+  TargetQuotaError,
   TargetRejectedError,
   TargetTimeoutError,
+  type NetworkFailureKind,
   type TargetOperation,
 } from "../errors.js";
 import { xmlText } from "../internal/xml.js";
@@ -56,6 +58,14 @@ export function createSend(config: ClientConfig): Send {
       // ky keeps a clone for retries and waits for its body to be cancelled; the clone shares a
       // tee with this request, so a fetch that never read this body (a mock) would hang the call.
       if (input instanceof Request && !input.bodyUsed) void input.body?.cancel().catch(() => undefined);
+      // A 429 asking for a longer wait than we allow is a used-up daily quota (our reading, in
+      // docs/target-api.md): ky would wait maxRetryAfter and try again in vain, so the call stops here
+      // and the caller learns when to come back.
+      const wait = response.status === 429 ? retryAfterMs(response.headers.get("retry-after")) : undefined;
+      if (wait !== undefined && wait > config.retry.maxRetryAfter) {
+        void response.body?.cancel().catch(() => undefined);
+        throw new QuotaAnswer(input as Request, Math.ceil(wait / 1000));
+      }
       return response;
     },
     timeout: config.timeout === 0 ? false : config.timeout,
@@ -71,7 +81,7 @@ export function createSend(config: ClientConfig): Send {
   });
 
   return async (request, call) => {
-    const context = { operation: call.operation, method: request.method };
+    const context = { operation: call.operation, method: request.method, tokenSent: config.token !== undefined };
     const timeout = call.timeout ?? config.timeout;
     const wait = call.beforeAttempt;
     call.signal?.throwIfAborted();
@@ -87,6 +97,7 @@ export function createSend(config: ClientConfig): Send {
     } catch (error) {
       // The caller's own abort is theirs to handle: rethrow its reason untouched.
       if (call.signal?.aborted) throw call.signal.reason;
+      if (error instanceof QuotaAnswer) throw new TargetQuotaError(error.retryAfter, context);
       if (error instanceof TimeoutError) throw new TargetTimeoutError(timeout, context);
       if (error instanceof HTTPError) {
         const text = await error.response.text().catch(() => "");
@@ -94,8 +105,8 @@ export function createSend(config: ClientConfig): Send {
         throw httpFailure(error.response.status, text, context, call);
       }
       // Anything else is the transport failing, also while reading the body (ky's errors and the
-      // runtime's carry the request, its URL or a socket address: dropped here).
-      throw new TargetNetworkError(context);
+      // runtime's carry the request, its URL or a socket address: dropped here, only the kind kept).
+      throw new TargetNetworkError(context, networkFailureKind(error));
     }
   };
 }
@@ -108,6 +119,53 @@ export function createSend(config: ClientConfig): Send {
 const stoppedByAbort = (request: Request) => (error: unknown) => {
   throw request.signal.aborted ? new TimeoutError(request) : error;
 };
+
+// What runtimes say of a failed connection, in error codes (Node, Bun) or messages (Deno, workerd):
+// read, never passed on (messages may hold the URL).
+const FAILURES: readonly (readonly [NetworkFailureKind, RegExp])[] = [
+  ["refused", /ECONNREFUSED|ConnectionRefused|connection refused/i],
+  ["dns", /ENOTFOUND|EAI_AGAIN|EAI_NONAME|getaddrinfo|DNS|resolve host|name or service not known/i],
+  ["tls", /CERT|TLS|SSL|certificate|self[- ]signed/i],
+  ["timeout", /ETIMEDOUT|CONNECT_TIMEOUT|timed out/i],
+  [
+    "reset",
+    /ECONNRESET|EPIPE|UND_ERR_SOCKET|ConnectionClosed|socket hang up|other side closed|connection (?:was )?(?:reset|closed|lost)|broken pipe/i,
+  ],
+  ["aborted", /ECONNABORTED|AbortError|aborted/i],
+];
+
+/** The kind of a transport failure, from the error and its causes. */
+export function networkFailureKind(error: unknown): NetworkFailureKind {
+  const said: string[] = [];
+  for (let at = error, depth = 0; typeof at === "object" && at !== null && depth < 5; depth++) {
+    const { code, name, message, cause } = at as { code?: unknown; name?: unknown; message?: unknown; cause?: unknown };
+    for (const text of [code, name, message]) if (typeof text === "string") said.push(text);
+    at = cause;
+  }
+  const text = said.join(" ");
+  return FAILURES.find(([, pattern]) => pattern.test(text))?.[0] ?? "unknown";
+}
+
+/**
+ * Target's answer past a quota, carried out of ky as its `TimeoutError`, the one error ky never
+ * retries (as `stoppedByAbort` does); `send` turns it into a `TargetQuotaError`.
+ */
+class QuotaAnswer extends TimeoutError {
+  readonly retryAfter: number;
+
+  constructor(request: Request, retryAfter: number) {
+    super(request);
+    this.retryAfter = retryAfter;
+  }
+}
+
+/** `Retry-After` in milliseconds from now: delay-seconds or an HTTP date; `undefined` when absent or unreadable. */
+function retryAfterMs(value: string | null): number | undefined {
+  if (value === null || value.trim() === "") return undefined;
+  const seconds = Number(value);
+  const ms = Number.isNaN(seconds) ? Date.parse(value) - Date.now() : seconds * 1000;
+  return Number.isFinite(ms) ? Math.max(0, ms) : undefined;
+}
 
 /**
  * An HTTP error, or Target's own refusal: an answer saying `<success>false</success>`, or (JSON

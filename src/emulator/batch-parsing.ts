@@ -15,15 +15,21 @@ export interface BatchRow {
 /** A checked batch. Rows are decoded again on demand rather than kept: 500,000 row objects would outlive the parse. */
 export interface ParsedBatch {
   idType: BatchIdType;
-  /** Rows that are not skipped (a row of empty cells is skipped). */
+  /**
+   * Rows that are not skipped. A row with no non-empty attribute cell updates nothing and creates no
+   * profile ("empty values are ignored"), so it is skipped; a batch of only such rows is skipped whole.
+   */
   size: number;
   rows(): Iterable<BatchRow>;
 }
 
-export type BatchParseResult = { ok: true; batch: ParsedBatch } | { ok: false; message: string };
+/** A refused batch: Target's message and the HTTP status it comes with. */
+export type BatchParseResult = { ok: true; batch: ParsedBatch } | { ok: false; message: string; status: number };
 
-/** What Target says when a cell holds a malformed `%` escape. */
-const MALFORMED_MESSAGE = "Unexpected error";
+/** What Target says when a cell holds a malformed `%` escape: documented as HTTP 200, `success=false`. */
+const MALFORMED = { message: "Unexpected error", status: 200 };
+/** What Target says when no row is left (e.g. a raw `&` in the header); we give it the same HTTP 200. */
+const EMPTY = { message: "Batch is empty", status: 200 };
 
 const bodyDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
@@ -33,7 +39,7 @@ export function parseBatchBody(body: Uint8Array): BatchParseResult {
   try {
     text = bodyDecoder.decode(body);
   } catch {
-    return refuse(MALFORMED_MESSAGE);
+    return refuse(MALFORMED.message, MALFORMED.status);
   }
   if (!text.startsWith("batch=")) return refuse("Missing batch parameter");
   const end = text.indexOf("&");
@@ -45,11 +51,16 @@ export function parseBatchBody(body: Uint8Array): BatchParseResult {
     if (idType !== "thirdPartyId" && idType !== "pcId") return refuse("The first column must be thirdPartyId or pcId");
     if (!columns.slice(1).every(isValidAttributeName)) return refuse("Invalid attribute name in header");
     // Check every row now, so that a bad cell anywhere refuses the whole batch before anything is applied.
+    let lines = 0;
     let size = 0;
-    for (const _ of readRows(field, columns)) size++;
-    return { ok: true, batch: { idType, size, rows: () => readRows(field, columns) } };
+    for (const row of readRows(field, columns)) {
+      lines++;
+      if (row.attributes.length > 0) size++;
+    }
+    if (lines === 0) return refuse(EMPTY.message, EMPTY.status);
+    return { ok: true, batch: { idType, size, rows: () => rowsWithValues(field, columns) } };
   } catch (error) {
-    if (error instanceof URIError) return refuse(MALFORMED_MESSAGE);
+    if (error instanceof URIError) return refuse(MALFORMED.message, MALFORMED.status);
     if (error instanceof BatchRefusal) return refuse(error.message);
     throw error;
   }
@@ -59,6 +70,11 @@ class BatchRefusal extends Error {
   override name = "BatchRefusal";
 }
 
+function* rowsWithValues(field: string, columns: readonly string[]): Generator<BatchRow, void, undefined> {
+  for (const row of readRows(field, columns)) if (row.attributes.length > 0) yield row;
+}
+
+/** Every non-blank line after the header, decoded (empty cells left out). */
 function* readRows(field: string, columns: readonly string[]): Generator<BatchRow, void, undefined> {
   const lines = splitLines(field);
   lines.next(); // the header
@@ -74,7 +90,7 @@ function* readRows(field: string, columns: readonly string[]): Generator<BatchRo
       const value = decodeFormComponent(cells[index]!);
       if (value !== "") attributes.push([columns[index]!, value]);
     }
-    if (id !== "" || attributes.length > 0) yield { id, attributes };
+    yield { id, attributes };
   }
 }
 
@@ -89,6 +105,6 @@ function* splitLines(text: string): Generator<string, void, undefined> {
   }
 }
 
-function refuse(message: string): BatchParseResult {
-  return { ok: false, message };
+function refuse(message: string, status = 400): BatchParseResult {
+  return { ok: false, message, status };
 }

@@ -1,18 +1,27 @@
-// Bulk Profile Update and Batch Status. Rows are applied at submission; the status only reports.
+// Bulk Profile Update and Batch Status. A batch's rows are applied once it becomes visible (at once
+// by default); its status reads `complete` only then, and only the last statuses of each client are kept.
 import { parseBatchBody, type ParsedBatch } from "./batch-parsing.js";
-import { BATCH_STATUS_RETENTION_MS } from "../limits.js";
+import { BATCH_STATUS_RETENTION_MS, KEPT_BATCH_STATUSES } from "../limits.js";
+import type { ConsecutiveBatchWriter } from "./consecutive-batches.js";
 import { isValidThirdPartyId } from "./limits.js";
+import type { PendingWrites } from "./pending-writes.js";
 import type { ProfileStore } from "./profile-store.js";
 import { escapeXml, isFormBody, refusal, xmlResponse } from "./responses.js";
 import { queryField } from "./routing.js";
+
+/** What a batch did to the profiles, known once it is applied. */
+interface BatchResult {
+  successfulUpdates: number;
+  profilesNotFound: number;
+  failedIds: string[];
+}
 
 interface BatchOutcome {
   submittedAt: number;
   polls: number;
   batchSize: number;
-  successfulUpdates: number;
-  profilesNotFound: number;
-  failedIds: string[];
+  /** Undefined until the batch's rows are applied. */
+  result?: BatchResult;
 }
 
 export interface BatchServiceOptions {
@@ -21,6 +30,11 @@ export interface BatchServiceOptions {
   now: () => number;
   pollsUntilComplete: number;
   edgeHost: string;
+  statusUrls: "edge" | "request";
+  pending: PendingWrites;
+  /** Milliseconds before a batch's rows are applied. */
+  visibilityDelay: number;
+  v2Writer: ConsecutiveBatchWriter;
 }
 
 export interface BatchService {
@@ -32,42 +46,60 @@ export interface BatchService {
 export function createBatchService(options: BatchServiceOptions): BatchService {
   const { store, now } = options;
   const batches = new Map<string, BatchOutcome>();
+  // Per client code, its batch ids oldest first: Target keeps only the last few statuses.
+  const keptIds = new Map<string, string[]>();
   let sequence = 0;
 
-  function apply(batch: ParsedBatch, version: 1 | 2, at: string): Omit<BatchOutcome, "submittedAt" | "polls"> {
+  function apply(batch: ParsedBatch, version: 1 | 2, batchId: string, at: string): BatchResult {
     const kind = batch.idType === "pcId" ? "tntId" : "thirdPartyId";
-    const outcome = { batchSize: batch.size, successfulUpdates: 0, profilesNotFound: 0, failedIds: [] as string[] };
+    const result: BatchResult = { successfulUpdates: 0, profilesNotFound: 0, failedIds: [] };
     for (const { id, attributes } of batch.rows()) {
       if (options.failedRowIds.has(id) || (kind === "thirdPartyId" ? !isValidThirdPartyId(id) : id === "")) {
-        outcome.failedIds.push(id);
+        result.failedIds.push(id);
         continue;
       }
       // v2 creates missing profiles; v1 only updates existing ones.
       const record = store.find(kind, id) ?? (version === 2 ? store.create(kind, id, at) : undefined);
       if (record === undefined) {
-        outcome.profilesNotFound++;
+        result.profilesNotFound++;
         continue;
       }
-      store.setAttributes(record, attributes, at);
-      outcome.successfulUpdates++;
+      if (version === 2 && kind === "thirdPartyId") options.v2Writer.apply(record, batchId, attributes, at);
+      else store.setAttributes(record, attributes, at);
+      result.successfulUpdates++;
     }
-    return outcome;
+    return result;
+  }
+
+  function keep(clientCode: string, batchId: string, outcome: BatchOutcome): void {
+    batches.set(batchId, outcome);
+    const ids = keptIds.get(clientCode) ?? [];
+    keptIds.set(clientCode, ids);
+    ids.push(batchId);
+    if (ids.length > KEPT_BATCH_STATUSES) batches.delete(ids.shift()!);
   }
 
   return {
     submit(request, body, clientCode, version) {
       if (!isFormBody(request)) return refusal("xml", 400, "Content-Type must be application/x-www-form-urlencoded");
       const parsed = parseBatchBody(body);
-      if (!parsed.ok) return refusal("xml", 400, parsed.message);
+      if (!parsed.ok) return refusal("xml", parsed.status, parsed.message);
+      const { batch } = parsed;
       const submittedAt = now();
       const batchId = `${clientCode}-${submittedAt}-${++sequence}`;
-      batches.set(batchId, {
-        submittedAt,
-        polls: 0,
-        ...apply(parsed.batch, version, new Date(submittedAt).toISOString()),
-      });
-      // Documented: the status URL is on an edge host, at the same path for v1 and v2 batches.
-      const statusUrl = `https://${options.edgeHost}/m2/${clientCode}/profile/batchStatus?batchId=${encodeURIComponent(batchId)}`;
+      const outcome: BatchOutcome = { submittedAt, polls: 0, batchSize: batch.size };
+      keep(clientCode, batchId, outcome);
+      // A batch of only empty values is ignored entirely: nothing to apply, complete at once, all counters 0.
+      if (batch.size === 0) outcome.result = { successfulUpdates: 0, profilesNotFound: 0, failedIds: [] };
+      else {
+        options.pending.add(options.visibilityDelay, (at) => {
+          outcome.result = apply(batch, version, batchId, new Date(at).toISOString());
+        });
+      }
+      // Documented: the status URL is on an edge host (or, on request, where the batch came in), at the
+      // same path for v1 and v2 batches.
+      const origin = options.statusUrls === "request" ? new URL(request.url).origin : `https://${options.edgeHost}`;
+      const statusUrl = `${origin}/m2/${clientCode}/profile/batchStatus?batchId=${encodeURIComponent(batchId)}`;
       return xmlResponse(
         200,
         `<response><success>true</success><batchStatus>${escapeXml(statusUrl)}</batchStatus>` +
@@ -82,26 +114,30 @@ export function createBatchService(options: BatchServiceOptions): BatchService {
       if (batch === undefined || now() - batch.submittedAt > BATCH_STATUS_RETENTION_MS) {
         return refusal("xml", 404, "Batch not found");
       }
-      const complete = ++batch.polls > options.pollsUntilComplete;
-      let xml = `<response><batchId>${escapeXml(batchId)}</batchId><status>${complete ? "complete" : "incomplete"}</status>`;
+      const polled = ++batch.polls > options.pollsUntilComplete;
+      const skipped = batch.batchSize === 0;
+      // Complete once applied (counters are only final then), after the configured polls.
+      const result = (polled || skipped) && batch.result;
+      let xml =
+        `<response><batchId>${escapeXml(batchId)}</batchId><status>${result ? "complete" : "incomplete"}</status>` +
+        `<batchSize>${batch.batchSize}</batchSize>`;
       if (queryField(url, "showDetails") === "true") {
-        // Counters are only final once the batch is complete.
-        const count = (value: number) => (complete ? value : 0);
         xml +=
-          `<batchSize>${batch.batchSize}</batchSize><consumedCount>${count(batch.batchSize)}</consumedCount>` +
-          `<successfulUpdates>${count(batch.successfulUpdates)}</successfulUpdates>` +
-          `<profilesNotFound>${count(batch.profilesNotFound)}</profilesNotFound>` +
-          `<failedUpdates>${count(batch.failedIds.length)}</failedUpdates>`;
-        if (complete) {
-          for (const id of batch.failedIds)
-            xml += `<profile><id>${escapeXml(id)}</id><status>failed</status></profile>`;
-        }
+          `<consumedCount>${result ? batch.batchSize : 0}</consumedCount>` +
+          `<successfulUpdates>${result ? result.successfulUpdates : 0}</successfulUpdates>` +
+          `<profilesNotFound>${result ? result.profilesNotFound : 0}</profilesNotFound>` +
+          `<failedUpdates>${result ? result.failedIds.length : 0}</failedUpdates>`;
+      }
+      // Failed rows are listed in the default answer too (Adobe's samples, since May 2020).
+      if (result) {
+        for (const id of result.failedIds) xml += `<profile><id>${escapeXml(id)}</id><status>failed</status></profile>`;
       }
       return xmlResponse(200, `${xml}</response>`);
     },
 
     clear() {
       batches.clear();
+      keptIds.clear();
     },
   };
 }

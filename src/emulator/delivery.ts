@@ -29,8 +29,8 @@ const SESSION_ID = /^[!-.0-9:->@-z|~]+$/;
 export interface DeliveryServiceOptions {
   readonly store: ProfileStore;
   readonly now: () => number;
-  /** The edge this emulator answers as, e.g. `mboxedge45.tt.omtrdc.net`. */
-  readonly edgeHost: string;
+  /** The edge host a call's answer names: the emulator's own (`mboxedge45.tt.omtrdc.net`), or the call's. */
+  readonly edgeHostOf: (url: URL) => string;
   /** A new tnt id (with the edge's location hint). */
   readonly newTntId: () => string;
 }
@@ -124,7 +124,7 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
         requestId: parsed.requestId ?? crypto.randomUUID(),
         client: clientCode,
         id: { tntId: record.tntId, ...(id.thirdPartyId === undefined ? {} : { thirdPartyId: id.thirdPartyId }) },
-        edgeHost: options.edgeHost,
+        edgeHost: options.edgeHostOf(url),
         execute: { mboxes: mboxes.map(({ index, name }) => ({ index, name })) },
       });
     },

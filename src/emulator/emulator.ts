@@ -1,22 +1,33 @@
 import { BULK_CALL_WINDOW_MS, BULK_CALLS_PER_MINUTE } from "../limits.js";
 import { createBatchService } from "./batches.js";
+import { createConsecutiveBatchWriter } from "./consecutive-batches.js";
+import { createDailyQuotas } from "./daily-quotas.js";
 import { createDeliveryService } from "./delivery.js";
 import { createFaultQueue, delay } from "./faults.js";
+import { createPendingWrites } from "./pending-writes.js";
 import { createProfileStore, toStoredProfile } from "./profile-store.js";
 import { handleProfileFetch } from "./profile-fetch.js";
 import { jsonResponse, refusal } from "./responses.js";
 import { createRollingLimit } from "./rolling-limit.js";
 import { answerFormat, matchRoute, ROUTE_METHODS, type Route } from "./routing.js";
 import { handleSingleUpdate } from "./single-update.js";
-import type { EmulatorCall, FaultBehaviour, TargetEmulator, TargetEmulatorOptions } from "./types.js";
+import type { EmulatorCall, FaultBehaviour, TargetEmulator, TargetEmulatorOptions, VisibilityDelay } from "./types.js";
 
 type MutableCall = { -readonly [K in keyof EmulatorCall]: EmulatorCall[K] };
 
 /**
- * An in-memory Adobe Target speaking the Profile APIs over a fetch handler, as documented: single
- * updates (GET/POST, 8 KB / 60 KB, update only), profile fetch, batch update v1/v2 and batch status,
- * "Require Authentication", the 50 bulk calls a minute, injected faults, and the Delivery API's
- * real-time writes (creating profiles, visible at once, sessions and billed calls counted).
+ * Our reading of "realistic": Adobe's legacy guide says a single update's "lag time is less than a
+ * minute"; the current pages say updates and batches land "generally in under one hour".
+ */
+const REALISTIC_DELAY: Required<VisibilityDelay> = { singleUpdate: 60_000, batch: 3_600_000 };
+
+/**
+ * An in-memory Adobe Target speaking the Profile APIs over a fetch handler, as documented (see
+ * docs/target-api.md): single updates (GET/POST, 8 KB / 60 KB, update only), profile fetch, batch
+ * update v1/v2 and batch status (the last 10 per client, for 24 hours), "Require Authentication",
+ * the 50 bulk calls a minute, the daily quotas, optional visibility delays, injected faults, and the
+ * Delivery API's real-time writes (creating profiles, visible at once, sessions and billed calls
+ * counted).
  * @example
  * import { createTargetEmulator } from "target-profile/emulator";
  * const emulator = createTargetEmulator({ clientCode: "acme" });
@@ -33,20 +44,33 @@ export function createTargetEmulator(options: TargetEmulatorOptions = {}): Targe
   const faults = createFaultQueue();
   const failedRowIds = new Set<string>();
   const bulkLimit = createRollingLimit(options.bulkCallsPerMinute ?? BULK_CALLS_PER_MINUTE, BULK_CALL_WINDOW_MS);
+  const quotas = createDailyQuotas(options);
+  const visibilityDelay = options.visibilityDelay === "realistic" ? REALISTIC_DELAY : options.visibilityDelay;
+  const pending = createPendingWrites(now);
   const edgeHost = options.edgeHost ?? "mboxedge45.tt.omtrdc.net";
   // Target's tnt ids end in their location hint, the cluster of the edge that made them (`.45_0`).
   const locationHint = `${/^mboxedge(\d+)\./.exec(edgeHost)?.[1] ?? "01"}_0`;
   let tntSequence = 0;
   const newTntId = () => `${now()}-${String(++tntSequence).padStart(6, "0")}.${locationHint}`;
   const store = createProfileStore(newTntId);
+  const v2Writer = createConsecutiveBatchWriter(options.consecutiveBatches ?? "merge", store);
   const batches = createBatchService({
     store,
     failedRowIds,
     now,
     pollsUntilComplete: options.pollsUntilComplete ?? 1,
     edgeHost,
+    pending,
+    visibilityDelay: visibilityDelay?.batch ?? 0,
+    v2Writer,
+    statusUrls: options.statusUrls ?? "edge",
   });
-  const delivery = createDeliveryService({ store, now, edgeHost, newTntId });
+  const writeUpdate = (apply: (at: string) => void) =>
+    pending.add(visibilityDelay?.singleUpdate ?? 0, (at) => apply(new Date(at).toISOString()));
+  // Real-time writes are visible at once: "the edge that served the call sees the new values". Served
+  // over HTTP (statusUrls "request"), the edge host named is the emulator's own, as status URLs are.
+  const edgeHostOf = (url: URL) => (options.statusUrls === "request" ? url.host : edgeHost);
+  const delivery = createDeliveryService({ store, now, edgeHostOf, newTntId });
 
   function answer(request: Request, url: URL, route: Route | undefined, body: Uint8Array): Response {
     // "There is no authentication for Target Delivery APIs."
@@ -64,10 +88,14 @@ export function createTargetEmulator(options: TargetEmulatorOptions = {}): Targe
     }
     const bulk = route.operation === "batchUpdate" || route.operation === "batchStatus";
     if (bulk && !bulkLimit.tryAcquire(now())) return refusal(format, 503, "Too many requests");
+    const overQuota = quotas.take(route.operation, now());
+    if (overQuota !== undefined) return overQuota;
 
+    // Whatever has become visible by now is applied before the call reads or writes anything.
+    pending.applyDue();
     switch (route.operation) {
       case "update":
-        return handleSingleUpdate(request, body, store, timestamp());
+        return handleSingleUpdate(request, body, store, writeUpdate);
       case "fetch":
         return handleProfileFetch(route.clientCode, route.idKind, route.encodedId, store);
       case "batchUpdate":
@@ -113,8 +141,12 @@ export function createTargetEmulator(options: TargetEmulatorOptions = {}): Targe
 
   return {
     fetch: handle,
-    seedProfile: (profile) => store.seed(profile, timestamp()),
+    seedProfile(profile) {
+      pending.applyDue();
+      store.seed(profile, timestamp());
+    },
     getProfile(id) {
+      pending.applyDue();
       const record =
         id.thirdPartyId !== undefined
           ? store.find("thirdPartyId", id.thirdPartyId)
@@ -123,7 +155,10 @@ export function createTargetEmulator(options: TargetEmulatorOptions = {}): Targe
             : store.find("marketingCloudVisitorId", id.marketingCloudVisitorId);
       return record && toStoredProfile(record);
     },
-    profiles: () => [...store.records()].map(toStoredProfile),
+    profiles() {
+      pending.applyDue();
+      return [...store.records()].map(toStoredProfile);
+    },
     get calls() {
       return calls;
     },
@@ -136,9 +171,12 @@ export function createTargetEmulator(options: TargetEmulatorOptions = {}): Targe
       calls.length = 0;
       store.clear();
       batches.clear();
+      pending.clear();
+      v2Writer.clear();
       faults.clear();
       failedRowIds.clear();
       bulkLimit.clear();
+      quotas.clear();
       delivery.clear();
     },
   };

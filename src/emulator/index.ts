@@ -3,6 +3,7 @@
 //   createTargetClient({ clientCode: "acme", fetch: target.fetch });
 export { createTargetEmulator } from "./emulator.js";
 export type {
+  ConsecutiveBatches,
   DeliveryStats,
   EmulatorCall,
   Fault,
@@ -13,4 +14,5 @@ export type {
   StoredProfile,
   TargetEmulator,
   TargetEmulatorOptions,
+  VisibilityDelay,
 } from "./types.js";

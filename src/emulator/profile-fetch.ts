@@ -3,9 +3,10 @@ import { decodePathSegment } from "./form-decoding.js";
 import type { ProfileIdKind, ProfileStore } from "./profile-store.js";
 import { jsonResponse, refusal } from "./responses.js";
 
+// As documented for the first two; the third is not documented, so it follows their pattern.
 const ID_WORDING: Record<ProfileIdKind, string> = {
   thirdPartyId: "third party id",
-  tntId: "tnt id",
+  tntId: "mboxPC",
   marketingCloudVisitorId: "marketing cloud visitor id",
 };
 

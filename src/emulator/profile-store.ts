@@ -2,7 +2,7 @@ import type { ProfileSeed, StoredProfile } from "./types.js";
 
 export type ProfileIdKind = "thirdPartyId" | "tntId" | "marketingCloudVisitorId";
 
-interface AttributeRecord {
+export interface AttributeRecord {
   value: string;
   modifiedAt: string;
 }

@@ -34,8 +34,10 @@ export function matchRoute(url: URL): Route | undefined {
         return { operation: "batchUpdate", clientCode, version: 1 };
       case "v2/profile/batchUpdate":
         return { operation: "batchUpdate", clientCode, version: 2 };
-      // The documented status path, for v1 and v2 batches alike.
+      // The documented status path, for v1 and v2 batches alike, and the v2 path older answers gave
+      // (`...&m2Node=00`: the node is ignored, as this emulator is one node).
       case "profile/batchStatus":
+      case "v2/profile/batchStatus":
         return { operation: "batchStatus", clientCode };
     }
   }

@@ -11,10 +11,23 @@ const PREFIX = "profile.";
 const encoder = new TextEncoder();
 const bodyDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
-export function handleSingleUpdate(request: Request, body: Uint8Array, store: ProfileStore, at: string): Response {
+/**
+ * Answers a single update; `write` applies it once it becomes visible (Target applies updates
+ * asynchronously, and only to profiles that exist by then).
+ */
+export function handleSingleUpdate(
+  request: Request,
+  body: Uint8Array,
+  store: ProfileStore,
+  write: (apply: (at: string) => void) => void,
+): Response {
   if (encoder.encode(request.url).byteLength > MAX_GET_URL_BYTES) return refusal("xml", 414, "Request-URI Too Long");
-  const params = request.method === "GET" ? new URL(request.url).search.slice(1) : readPostBody(request, body);
-  if (params instanceof Response) return params;
+  const query = new URL(request.url).search.slice(1);
+  const form = request.method === "GET" ? "" : readPostBody(request, body);
+  if (form instanceof Response) return form;
+  // A POST's parameters are those of its query string and of its form body, as a servlet reads them:
+  // Segment's production integration POSTs with every parameter in the query string and no body.
+  const params = [query, form].filter((part) => part !== "").join("&");
   let fields: Array<[string, string]>;
   try {
     fields = parseForm(params);
@@ -38,13 +51,16 @@ export function handleSingleUpdate(request: Request, body: Uint8Array, store: Pr
   }
 
   // Update only: an unknown visitor is not created, and the answer is the same.
-  const record = store.find(idName === "mboxPC" ? "tntId" : "thirdPartyId", id);
-  if (record) store.setAttributes(record, attributes, at);
+  write((at) => {
+    const record = store.find(idName === "mboxPC" ? "tntId" : "thirdPartyId", id);
+    if (record) store.setAttributes(record, attributes, at);
+  });
   return xmlResponse(200, SUCCESS);
 }
 
-/** The form text of a POST, or the answer refusing it. */
+/** The form text of a POST (empty without a body), or the answer refusing it. */
 function readPostBody(request: Request, body: Uint8Array): string | Response {
+  if (body.byteLength === 0) return "";
   if (body.byteLength > MAX_POST_BODY_BYTES) return refusal("xml", 413, "Request Entity Too Large");
   if (!isFormBody(request)) return refusal("xml", 400, "Content-Type must be application/x-www-form-urlencoded");
   try {

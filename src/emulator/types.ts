@@ -13,7 +13,7 @@ export interface TargetEmulatorOptions {
   clientCode?: string;
   /** "Require Authentication": every call needs `Authorization: Bearer TOKEN`, else 401. */
   token?: string;
-  /** Batch status answers `incomplete` this many times, then `complete` (default 1). */
+  /** Batch status answers `incomplete` this many times, then `complete` once the batch is applied (default 1). */
   pollsUntilComplete?: number;
   /** Accepted batchUpdate + batchStatus calls allowed in any rolling 60 s (default 50); more answer 503. */
   bulkCallsPerMinute?: number;
@@ -22,8 +22,53 @@ export interface TargetEmulatorOptions {
    * in Delivery API answers (`edgeHost`), and as the location hint of the tnt ids it makes (`.45_0`).
    */
   edgeHost?: string;
+  /**
+   * Where batch status URLs point: `"edge"` (default), `https://` and `edgeHost`, as Target does; or
+   * `"request"`, back at the scheme and host the batch was submitted to, so that a client configured
+   * with the emulator's URL (served over HTTP, behind a proxy or not) follows them. The Delivery API's
+   * `edgeHost` follows the same choice: `edgeHost`, or the host the call was sent to.
+   */
+  statusUrls?: "edge" | "request";
   /** Clock in epoch milliseconds (default `Date.now`, read on every call so fake timers apply). */
   now?: () => number;
+  /**
+   * How long accepted writes take to become visible (default: at once). Until then a fetch does not
+   * see them and a batch's status reads `incomplete`. `"realistic"` is our reading of Adobe's
+   * figures: single updates after 1 minute, batches after 1 hour.
+   * @example
+   * createTargetEmulator({ visibilityDelay: { singleUpdate: 60_000, batch: 3_600_000 } });
+   */
+  visibilityDelay?: VisibilityDelay | "realistic";
+  /** Single updates accepted in any rolling 24 hours (default 1,000,000); more answer 429 with `Retry-After`. */
+  singleUpdatesPerDay?: number;
+  /** Profile fetches accepted in any rolling 24 hours (default 1,000,000); more answer 429 with `Retry-After`. */
+  fetchesPerDay?: number;
+  /**
+   * How a v2 batch treats what the previous v2 batch set for the same thirdPartyId (there is no mbox
+   * call in between in the emulator): `"merge"` (default) lets later values win per attribute;
+   * `"replace"` is the strict reading, where the later batch replaces the earlier one's update.
+   * @example
+   * createTargetEmulator({ consecutiveBatches: "replace" });
+   */
+  consecutiveBatches?: ConsecutiveBatches;
+}
+
+/**
+ * How a v2 batch treats what the previous v2 batch set for the same thirdPartyId: `"merge"` (later
+ * values win per attribute) or `"replace"` (the later batch replaces the earlier one's update).
+ * @example
+ * const reading: ConsecutiveBatches = "replace";
+ */
+export type ConsecutiveBatches = "merge" | "replace";
+
+/**
+ * Milliseconds before accepted writes become visible, per kind of write (each default 0).
+ * @example
+ * const delay: VisibilityDelay = { singleUpdate: 60_000, batch: 3_600_000 };
+ */
+export interface VisibilityDelay {
+  singleUpdate?: number;
+  batch?: number;
 }
 
 /**
@@ -111,7 +156,7 @@ export interface TargetEmulator {
    * expect(emulator.deliveryStats().sessionSwitches).toBe(0);
    */
   deliveryStats(): DeliveryStats;
-  /** Forgets profiles, batches, calls, faults, failing rows and delivery counts. */
+  /** Forgets profiles, batches, writes not yet visible, quotas, calls, faults, failing rows and delivery counts. */
   reset(): void;
 }
 

@@ -28,13 +28,23 @@ export interface Endpoint {
   readonly token?: string | undefined;
 }
 
-export const EndpointOptionsSchema = v.pipe(
-  v.object(
-    { clientCode: ClientCodeSchema, baseUrl: v.optional(BaseUrlSchema), token: v.optional(TokenSchema) },
-    objectMessage("options must be an object"),
-  ),
-  v.transform((options): Endpoint => ({ ...options, baseUrl: options.baseUrl ?? defaultBaseUrl(options.clientCode) })),
-);
+/** The options of a pure request builder: where, as whom, and the builder's own `entries`; no others. */
+export const endpointOptionsSchema = <TEntries extends v.ObjectEntries>(entries: TEntries) =>
+  v.pipe(
+    v.strictObject(
+      { clientCode: ClientCodeSchema, baseUrl: v.optional(BaseUrlSchema), token: v.optional(TokenSchema), ...entries },
+      objectMessage(
+        "options must be an object",
+        `unknown option: this takes ${["clientCode", "baseUrl", "token", ...Object.keys(entries)].join(", ")}`,
+      ),
+    ),
+    v.transform((options): Endpoint => {
+      const { clientCode, baseUrl, token } = options as { clientCode: string; baseUrl?: string; token?: string };
+      return { clientCode, baseUrl: baseUrl ?? defaultBaseUrl(clientCode), ...(token !== undefined && { token }) };
+    }),
+  );
+
+export const EndpointOptionsSchema = endpointOptionsSchema({});
 
 /** Headers every call carries: the Bearer token when the account requires authentication. */
 export function authHeaders(endpoint: Endpoint): Record<string, string> {

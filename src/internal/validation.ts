@@ -11,11 +11,12 @@ type AnySchema = v.GenericSchema<unknown, unknown>;
 export function parseOrThrow<TSchema extends AnySchema>(schema: TSchema, input: unknown): v.InferOutput<TSchema> {
   const result = v.safeParse(schema, input, { abortPipeEarly: true });
   if (result.success) return result.output;
-  throw new TargetValidationError(result.issues.map(toValidationIssue));
+  throw new TargetValidationError(toValidationIssues(result.issues));
 }
 
-function toValidationIssue(issue: v.BaseIssue<unknown>): ValidationIssue {
-  return { path: formatPath(issue.path), message: issue.message };
+/** valibot's issues as ours: the field and the rule, nothing of the input. */
+export function toValidationIssues(issues: readonly v.BaseIssue<unknown>[]): ValidationIssue[] {
+  return issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }));
 }
 
 const identifier = /^[A-Za-z_$][\w$]*$/;

@@ -72,15 +72,45 @@ const ProfileAttributeSchema = v.looseObject({
   modifiedAt: v.optional(v.string()),
 });
 
-export const TargetProfileSchema = v.looseObject({
-  client: v.string(),
-  visitorId: v.string(),
-  modifiedAt: v.optional(v.string()),
-  profileAttributes: v.optional(v.record(v.string(), ProfileAttributeSchema), {}),
-});
+// Today's answer names the profile `visitorId`; older ones (still documented in Adobe's legacy guide)
+// give `mboxPC`, plus `thirdPartyId` when fetched by it, and may say `clientCode` for `client`. Both
+// are read into the same shape: `visitorId` is then the id the profile was fetched by (docs/target-api.md).
+export const TargetProfileSchema = v.pipe(
+  v.looseObject({
+    client: v.optional(v.string()),
+    clientCode: v.optional(v.string()),
+    visitorId: v.optional(v.string()),
+    thirdPartyId: v.optional(v.string()),
+    mboxPC: v.optional(v.string()),
+    modifiedAt: v.optional(v.string()),
+    profileAttributes: v.optional(v.record(v.string(), ProfileAttributeSchema), {}),
+  }),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const profile = dataset.value;
+    const missing = (key: string) =>
+      addIssue({
+        message: "missing",
+        path: [{ type: "object", origin: "value", input: profile, key, value: undefined }],
+      });
+    if (profile.client === undefined && profile.clientCode === undefined) missing("client");
+    if (profile.visitorId === undefined && profile.thirdPartyId === undefined && profile.mboxPC === undefined) {
+      missing("visitorId");
+    }
+  }),
+  v.transform(({ client, clientCode, visitorId, thirdPartyId, mboxPC, ...rest }) => ({
+    ...rest,
+    ...(clientCode !== undefined && { clientCode }),
+    ...(thirdPartyId !== undefined && { thirdPartyId }),
+    ...(mboxPC !== undefined && { mboxPC }),
+    client: (client ?? clientCode) as string,
+    visitorId: (visitorId ?? thirdPartyId ?? mboxPC) as string,
+  })),
+);
 
 /**
- * A profile as Target returns it; unknown fields are kept.
+ * A profile as Target returns it; unknown fields are kept. `thirdPartyId` / `mboxPC` are present
+ * only in older answers, whose id `visitorId` then repeats.
  * @example
  * const tier = profile?.profileAttributes.tier?.value;
  */

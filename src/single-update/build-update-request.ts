@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import { TargetValidationError, type ValidationIssue } from "../errors.js";
-import { authHeaders, EndpointOptionsSchema, type Endpoint } from "../internal/endpoint.js";
+import { authHeaders, endpointOptionsSchema, type Endpoint } from "../internal/endpoint.js";
 import { parseOrThrow } from "../internal/validation.js";
 import { MAX_GET_URL_BYTES, MAX_POST_BODY_BYTES } from "../limits.js";
 import { ProfileUpdateSchema, type CheckedUpdate, type ProfileUpdate } from "../profile-update.js";
@@ -23,6 +23,8 @@ export interface UpdateRequestOptions {
 
 export const MethodSchema = v.optional(v.picklist(["GET", "POST"], "method must be GET or POST"));
 
+const UpdateRequestOptionsSchema = endpointOptionsSchema({ method: MethodSchema });
+
 /**
  * Builds a Single Profile Update request without sending it.
  * Throws `TargetValidationError` for an invalid update or one larger than Target accepts.
@@ -34,7 +36,7 @@ export const MethodSchema = v.optional(v.picklist(["GET", "POST"], "method must 
  * // GET https://acme.tt.omtrdc.net/m2/acme/profile/update?mbox3rdPartyId=crm-42&profile.tier=gold
  */
 export function buildUpdateRequest(update: ProfileUpdate, options: UpdateRequestOptions): Request {
-  const endpoint = parseOrThrow(EndpointOptionsSchema, options);
+  const endpoint = parseOrThrow(UpdateRequestOptionsSchema, options);
   const method = parseOrThrow(MethodSchema, options.method);
   return updateRequest(parseOrThrow(ProfileUpdateSchema, update), endpoint, method);
 }

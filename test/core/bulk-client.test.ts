@@ -46,15 +46,37 @@ describe("parseBatchSubmission / parseBatchStatus", () => {
     });
   });
 
-  it("turns success=false into a rejection and nonsense into a response error", () => {
-    const rejected = (() => {
-      try {
-        parseBatchSubmission("<response><success>false</success><message>Unexpected error</message></response>");
-      } catch (error) {
-        return error;
-      }
-    })();
-    expect(isTargetRejectedError(rejected) && rejected.targetMessage).toBe("Unexpected error");
+  it("reads the tag-stripped submission answer, run together or spread over lines", () => {
+    const url = "http://mboxedge45.tt.omtrdc.net/m2/demo/profile/batchStatus?batchId=demo-1701473848678-13029383";
+    const expected = {
+      batchId: "demo-1701473848678-13029383",
+      statusUrl: url,
+      message: "Batch submitted for processing",
+    };
+    expect(parseBatchSubmission(`true${url}Batch submitted for processing`)).toEqual(expected);
+    expect(parseBatchSubmission(`\n    true\n    ${url}\n    Batch submitted for processing\n`)).toEqual(expected);
+    const withNode = "https://mboxedge28.tt.omtrdc.net/m2/demo/v2/profile/batchStatus?batchId=demo-1-2&amp;m2Node=00";
+    expect(parseBatchSubmission(`true${withNode}Batch submitted for processing`)).toMatchObject({
+      batchId: "demo-1-2",
+      statusUrl: "https://mboxedge28.tt.omtrdc.net/m2/demo/v2/profile/batchStatus?batchId=demo-1-2&m2Node=00",
+    });
+    expect(() => parseBatchSubmission("trueBatch submitted for processing")).toThrow(/not a batch submission answer/);
+  });
+
+  it("turns success=false (in XML or tag-stripped) into a rejection and nonsense into a response error", () => {
+    for (const answer of [
+      "<response><success>false</success><message>Unexpected error</message></response>",
+      "falseUnexpected error",
+    ]) {
+      const rejected = (() => {
+        try {
+          parseBatchSubmission(answer);
+        } catch (error) {
+          return error;
+        }
+      })();
+      expect(isTargetRejectedError(rejected) && rejected.targetMessage).toBe("Unexpected error");
+    }
     expect(() => parseBatchSubmission("<html>oops</html>")).toThrow(/not a batch submission answer/);
   });
 
@@ -75,6 +97,17 @@ describe("parseBatchSubmission / parseBatchStatus", () => {
       failedUpdates: 2,
       failedIds: ["crm-7", "a&b"],
     });
+  });
+
+  it("counts every listed row whose status is not success or pending as failed (older v2 pages said error)", () => {
+    const status = parseBatchStatus(
+      "<response><batchId>demo-1</batchId><status>complete</status><batchSize>5</batchSize>" +
+        "<profile><id>a</id><status>success</status></profile><profile><id>b</id><status>error</status></profile>" +
+        "<profile><id>c</id><status>pending</status></profile><profile><id>d</id><status>FAILED</status></profile>" +
+        "<profile><id>e</id></profile></response>",
+    );
+    // Without details: batchSize, and the failed rows all the same.
+    expect(status).toEqual({ batchId: "demo-1", status: "complete", batchSize: 5, failedIds: ["b", "d", "e"] });
   });
 
   it("reads a status without details, and refuses an unknown status", () => {
@@ -174,6 +207,16 @@ describe("getBatchStatus", () => {
     expect(requests()[0]?.url).toBe("https://mboxedge45.tt.omtrdc.net/m2/acme/profile/batchStatus?batchId=b-1");
   });
 
+  it("follows the v2 status URL of older answers (m2Node) as given, and reads the default answer's failed rows", async () => {
+    const { emulator, target, requests } = setup({}, { pollsUntilComplete: 0 });
+    emulator.failRows(["crm-2"]);
+    const submission = await target.submitBatch("batch=thirdPartyId,a\ncrm-1,1\ncrm-2,2");
+    const v2Url = `https://mboxedge28.tt.omtrdc.net/m2/acme/v2/profile/batchStatus?batchId=${submission.batchId}&m2Node=00`;
+    const status = await target.getBatchStatus(v2Url);
+    expect(requests()[1]?.url).toBe(v2Url);
+    expect(status).toEqual({ batchId: submission.batchId, status: "complete", batchSize: 2, failedIds: ["crm-2"] });
+  });
+
   it("follows an edge host over https even when the client itself uses http", async () => {
     const { target, requests } = setup({ baseUrl: "http://localhost:8080" });
     await target
@@ -207,6 +250,68 @@ describe("getBatchStatus", () => {
     const hosts = requests().map((request) => new URL(request.url).host);
     expect(hosts).toEqual(["acme.tt.omtrdc.net", "acme.tt.omtrdc.net", "acme.tt.omtrdc.net"]);
     expect(requests()[0]?.url).toBe("https://acme.tt.omtrdc.net/m2/acme/profile/batchStatus?batchId=b-1");
+  });
+});
+
+describe("usesEcid", () => {
+  it("sends pcId files to v1 (existing profiles only) and thirdPartyId files to the version asked", async () => {
+    const { emulator, target, requests } = setup({ usesEcid: true }, { pollsUntilComplete: 0 });
+    emulator.seedProfile({ tntId: "pc-known" });
+    const [pcFile] = encodeBatches([
+      { mboxPC: "pc-known", attributes: { tier: "gold" } },
+      { mboxPC: "pc-new", attributes: { tier: "gold" } },
+    ]);
+    const pcBatch = await target.submitBatch(pcFile!);
+    await target.submitBatch("batch=pcId,tier\npc-known,silver", { version: 2 });
+    await target.submitBatch("batch=thirdPartyId,tier\ncrm-1,gold");
+    expect(requests().map((request) => new URL(request.url).pathname)).toEqual([
+      "/m2/acme/profile/batchUpdate",
+      "/m2/acme/profile/batchUpdate",
+      "/m2/acme/v2/profile/batchUpdate",
+    ]);
+    expect(await target.getBatchStatus(pcBatch, { details: true })).toMatchObject({
+      successfulUpdates: 1,
+      profilesNotFound: 1,
+    });
+    expect(emulator.getProfile({ tntId: "pc-new" })).toBeUndefined();
+    expect(emulator.getProfile({ tntId: "pc-known" })?.attributes).toEqual({ tier: "silver" });
+    expect(emulator.getProfile({ thirdPartyId: "crm-1" })?.attributes).toEqual({ tier: "gold" });
+  });
+
+  it("applies to bulkUpdate too; without it, pcId files go to v2 as before", async () => {
+    const rows: ProfileUpdate[] = [
+      { mbox3rdPartyId: "crm-1", attributes: { a: 1 } },
+      { mboxPC: "pc-1", attributes: { a: 1 } },
+    ];
+    const paths = async (usesEcid: boolean | undefined) => {
+      const { target, requests } = setup(usesEcid === undefined ? {} : { usesEcid });
+      await target.bulkUpdate(rows, { wait: false });
+      return requests().map((request) => new URL(request.url).pathname);
+    };
+    expect(await paths(true)).toEqual(["/m2/acme/v2/profile/batchUpdate", "/m2/acme/profile/batchUpdate"]);
+    expect(await paths(undefined)).toEqual(["/m2/acme/v2/profile/batchUpdate", "/m2/acme/v2/profile/batchUpdate"]);
+    expect(() => createTargetClient({ clientCode: "acme", usesEcid: "yes" as never })).toThrow(
+      /usesEcid must be true or false/,
+    );
+  });
+});
+
+describe("visibility delay", () => {
+  it("a batch is accepted but not visible until Target applies it; its status says incomplete until then", async () => {
+    let clock = Date.UTC(2024, 0, 1);
+    const { target } = setup({}, { now: () => clock, visibilityDelay: { batch: 3_600_000 }, pollsUntilComplete: 0 });
+    const submission = await target.submitBatch("batch=thirdPartyId,tier\ncrm-1,gold");
+    expect(await target.getProfile({ thirdPartyId: "crm-1" })).toBeUndefined();
+    expect(await target.getBatchStatus(submission, { details: true })).toMatchObject({
+      status: "incomplete",
+      successfulUpdates: 0,
+    });
+    clock += 3_600_000;
+    expect(await target.getBatchStatus(submission, { details: true })).toMatchObject({
+      status: "complete",
+      successfulUpdates: 1,
+    });
+    expect((await target.getProfile({ thirdPartyId: "crm-1" }))?.profileAttributes["tier"]?.value).toBe("gold");
   });
 });
 
@@ -309,8 +414,32 @@ describe("bulkUpdate", () => {
       ["thirdPartyId", 2, "complete"],
       ["pcId", 1, "complete"],
     ]);
-    expect(progress.at(-1)).toEqual({ rowsEncoded: 5, filesSubmitted: 3, filesFinished: 3 });
+    expect(progress.at(-1)).toEqual({
+      rowsRead: 5,
+      rowsRejected: 0,
+      rowsEncoded: 5,
+      filesSubmitted: 3,
+      filesFinished: 3,
+    });
     expect(emulator.getProfile({ thirdPartyId: "crm-4" })?.attributes).toEqual({ tier: "gold" });
+  });
+
+  it("while waiting, leaves at most 10 batches unread, as Target keeps only the last 10 statuses", async () => {
+    const { emulator, target } = setup({}, { pollsUntilComplete: 0 });
+    const rows = Array.from({ length: 12 }, (_, index) => ({ mbox3rdPartyId: `crm-${index}`, attributes: { a: 1 } }));
+    const report = await target.bulkUpdate(rows, { maxRows: 1, wait: quickWait });
+    expect(report.batches.map((batch) => batch.status?.status)).toEqual(Array(12).fill("complete"));
+    const operations = emulator.calls.map((call) => (call.operation === "batchUpdate" ? "submit" : "status"));
+    // Ten submits, then the first status before the 11th submit, the second before the 12th, then the rest.
+    expect(operations).toEqual([
+      ...Array(10).fill("submit"),
+      "status",
+      "submit",
+      "status",
+      "submit",
+      ...Array(10).fill("status"),
+    ]);
+    expect(emulator.calls.every((call) => call.status === 200)).toBe(true);
   });
 
   it("without waiting it only submits", async () => {
@@ -356,7 +485,7 @@ describe("bulkUpdate", () => {
   });
 
   it("keeps visitor ids out of the error's JSON", () => {
-    const report = { files: 1, rows: 1, batches: [], failedIds: ["canary-id-31"] };
+    const report = { rowsRead: 1, rowsRejected: 0, files: 1, rows: 1, batches: [], failedIds: ["canary-id-31"] };
     const error = new TargetBulkUpdateError(report, new Error("later call failed"));
     expect(error.report.failedIds).toEqual(["canary-id-31"]);
     expect(JSON.stringify(error)).not.toContain("canary-id-31");

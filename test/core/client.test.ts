@@ -6,9 +6,11 @@ import {
   isTargetHttpError,
   isTargetNetworkError,
   isTargetProfileError,
+  isTargetQuotaError,
   isTargetRejectedError,
   isTargetTimeoutError,
   isTargetValidationError,
+  parseProfile,
   type ProfileUpdate,
   type TargetClientOptions,
 } from "../../src/index.js";
@@ -64,6 +66,16 @@ describe("updateProfile", () => {
     emulator.seedProfile({ tntId: "1368007744041-575948.01_00" });
     await target.updateProfile({ mboxPC: "1368007744041-575948.01_00", attributes: { loan: "approved" } });
     expect(emulator.getProfile({ tntId: "1368007744041-575948.01_00" })?.attributes).toEqual({ loan: "approved" });
+  });
+
+  it("resolves once Target accepted the update, before it is visible", async () => {
+    let clock = Date.UTC(2024, 0, 1);
+    const { emulator, target } = setup({}, { now: () => clock, visibilityDelay: { singleUpdate: 60_000 } });
+    emulator.seedProfile({ thirdPartyId: "crm-42", attributes: { tier: "silver" } });
+    await target.updateProfile({ mbox3rdPartyId: "crm-42", attributes: { tier: "gold" } });
+    expect((await target.getProfile({ thirdPartyId: "crm-42" }))?.profileAttributes["tier"]?.value).toBe("silver");
+    clock += 60_000;
+    expect((await target.getProfile({ thirdPartyId: "crm-42" }))?.profileAttributes["tier"]?.value).toBe("gold");
   });
 
   it("does not create unknown profiles (update only), yet resolves", async () => {
@@ -289,6 +301,41 @@ describe("getProfile", () => {
     );
   });
 
+  it("an unknown tnt id is undefined (Target's 404 says `with mboxPC=`)", async () => {
+    const { emulator, target } = setup();
+    expect(await target.getProfile({ tntId: "1368007744041-575948.01_00" })).toBeUndefined();
+    expect(emulator.calls.map((call) => [call.operation, call.status])).toEqual([["fetch", 404]]);
+  });
+
+  it("reads the older answer: mboxPC and thirdPartyId instead of visitorId, perhaps clientCode", () => {
+    const byThirdPartyId = parseProfile(
+      JSON.stringify({
+        mboxPC: "1383918368404-663054.17_05",
+        client: "demo8",
+        thirdPartyId: "55557896156",
+        modifiedAt: "2013-12-01T16:35:45",
+        profileAttributes: { age: { value: "39", modifiedAt: "2013-12-01T16:35:45" } },
+      }),
+    );
+    expect(byThirdPartyId).toEqual({
+      client: "demo8",
+      visitorId: "55557896156",
+      thirdPartyId: "55557896156",
+      mboxPC: "1383918368404-663054.17_05",
+      modifiedAt: "2013-12-01T16:35:45",
+      profileAttributes: { age: { value: "39", modifiedAt: "2013-12-01T16:35:45" } },
+    });
+    const byPcId = parseProfile(JSON.stringify({ mboxPC: "pc-1", clientCode: "demo8", profileAttributes: {} }));
+    expect(byPcId).toMatchObject({ client: "demo8", clientCode: "demo8", visitorId: "pc-1", mboxPC: "pc-1" });
+    // Today's answer is read as before.
+    expect(parseProfile(JSON.stringify({ client: "acme", visitorId: "crm-1" }))).toEqual({
+      client: "acme",
+      visitorId: "crm-1",
+      profileAttributes: {},
+    });
+    expect(() => parseProfile(JSON.stringify({ visitorId: "crm-1" }))).toThrow(/\(client\)/);
+  });
+
   it("validates the answer's shape", async () => {
     const fetch = vi.fn(async () =>
       Response.json({ client: "acme", profileAttributes: { tier: { value: CANARY_VALUE } } }),
@@ -336,6 +383,47 @@ describe("retries and faults", () => {
     await target.updateProfile(update);
     expect(fetch).toHaveBeenCalledTimes(2);
     expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+  });
+
+  it("a 429 asking to wait longer than maxRetryAfter (the daily quota) is a TargetQuotaError at once", async () => {
+    const { emulator, fetch, target } = setup({}, { singleUpdatesPerDay: 1, fetchesPerDay: 1 });
+    emulator.seedProfile({ thirdPartyId: CANARY_ID });
+    const update = { mbox3rdPartyId: CANARY_ID, attributes: { tier: CANARY_VALUE } };
+    await target.updateProfile(update);
+    const error = await failure(target.updateProfile(update));
+    expect(isTargetQuotaError(error)).toBe(true);
+    expect(isTargetQuotaError(error) && [error.status, error.retryAfter, error.operation, error.method]).toEqual([
+      429,
+      86_400,
+      "updateProfile",
+      "GET",
+    ]);
+    expect(isTargetHttpError(error) || isTargetRejectedError(error)).toBe(false);
+    expect(isTargetProfileError(error)).toBe(true);
+    // Not retried: the second update went out once.
+    expect(fetch).toHaveBeenCalledTimes(2);
+    for (const canary of [CANARY_ID, CANARY_VALUE, "?"]) expect(exposed(error)).not.toContain(canary);
+
+    await target.getProfile({ thirdPartyId: CANARY_ID });
+    const fetchError = await failure(target.getProfile({ thirdPartyId: CANARY_ID }));
+    expect(isTargetQuotaError(fetchError) && [fetchError.operation, fetchError.retryAfter]).toEqual([
+      "getProfile",
+      86_400,
+    ]);
+    expect(fetch).toHaveBeenCalledTimes(4);
+  });
+
+  it("a 429 whose Retry-After is within maxRetryAfter is waited for and retried, as before", async () => {
+    const { emulator, fetch, target } = setup({ retry: { ...fastRetry, maxRetryAfter: 2_000 } });
+    emulator.seedProfile({ thirdPartyId: "crm-1" });
+    const soon = new Date(Date.now() + 60_000).toUTCString();
+    emulator.injectFaults({ status: 429, headers: { "retry-after": soon } });
+    expect(
+      isTargetQuotaError(await failure(target.updateProfile({ mbox3rdPartyId: "crm-1", attributes: { a: 1 } }))),
+    ).toBe(true);
+    emulator.injectFaults({ status: 429, headers: { "retry-after": "0" } });
+    await target.updateProfile({ mbox3rdPartyId: "crm-1", attributes: { a: 1 } });
+    expect(fetch).toHaveBeenCalledTimes(3);
   });
 
   it("a dropped connection is retried, then reported as a network error", async () => {

@@ -63,6 +63,41 @@ describe("single profile update", () => {
     expect(emulator.getProfile({ thirdPartyId: "crm-1" })?.attributes).toEqual({ "a,b": "1&2", plus: "+" });
   });
 
+  it("reads a POST with its parameters in the query string and no body, as Segment sends it", async () => {
+    const emulator = createTargetEmulator();
+    emulator.seedProfile({ thirdPartyId: "crm-1" });
+    const request = new Request(
+      `${BASE}/m2/acme/profile/update?mbox3rdPartyId=crm-1&profile.tier=gold&profile.city=S%C3%A3o+Paulo`,
+      {
+        method: "POST",
+      },
+    );
+    expect(request.headers.get("content-type")).toBeNull();
+    const response = await emulator.fetch(request);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe(UPDATE_OK);
+    expect(emulator.getProfile({ thirdPartyId: "crm-1" })?.attributes).toEqual({ tier: "gold", city: "São Paulo" });
+  });
+
+  it("reads a POST's query string and form body together, as a servlet does", async () => {
+    const emulator = createTargetEmulator();
+    emulator.seedProfile({ thirdPartyId: "crm-1" });
+    const request = new Request(`${BASE}/m2/acme/profile/update?mbox3rdPartyId=crm-1&profile.tier=gold`, {
+      method: "POST",
+      headers: FORM,
+      body: "profile.city=Lyon",
+    });
+    expect(await (await emulator.fetch(request)).text()).toBe(UPDATE_OK);
+    expect(emulator.getProfile({ thirdPartyId: "crm-1" })?.attributes).toEqual({ tier: "gold", city: "Lyon" });
+    // The id once in the query and once in the body is the id twice: refused.
+    const twice = new Request(`${BASE}/m2/acme/profile/update?mbox3rdPartyId=crm-1`, {
+      method: "POST",
+      headers: FORM,
+      body: "mbox3rdPartyId=crm-1&profile.tier=silver",
+    });
+    expect((await emulator.fetch(twice)).status).toBe(400);
+  });
+
   it("matches mboxPC against the tnt id", async () => {
     const emulator = createTargetEmulator();
     emulator.seedProfile({ tntId: "1368007744041-575948.01_00" });
@@ -185,7 +220,7 @@ describe("profile fetch", () => {
 
   it.each([
     ["thirdPartyId/crm-9", "third party id=crm-9"],
-    ["tnt-9", "tnt id=tnt-9"],
+    ["tnt-9", "mboxPC=tnt-9"],
     ["marketingCloudVisitorId/ecid-9", "marketing cloud visitor id=ecid-9"],
   ])("answers 404 for an unknown %s", async (path, wording) => {
     const emulator = createTargetEmulator();
@@ -263,10 +298,10 @@ describe("bulk update", () => {
     expect(emulator.getProfile({ thirdPartyId: "crm-3" })).toBeUndefined();
   });
 
-  it("fails the whole batch on a malformed %, with no batch id", async () => {
+  it("fails the whole batch on a malformed %, with no batch id, in an HTTP 200 as documented", async () => {
     const emulator = createTargetEmulator();
     const result = await submitBatch(emulator, "batch=thirdPartyId,discount\ncrm-1,gold\ncrm-2,50%");
-    expect(result.status).toBe(400);
+    expect(result.status).toBe(200);
     expect(result.text).toBe("<response><success>false</success><message>Unexpected error</message></response>");
     expect(emulator.profiles()).toEqual([]);
   });
@@ -278,7 +313,7 @@ describe("bulk update", () => {
     ["a malformed header", "batch=thirdPartyId,b%\ncrm-1,1"],
   ])("answers Unexpected error for %s", async (_, body) => {
     const result = await submitBatch(createTargetEmulator(), body);
-    expect(result.status).toBe(400);
+    expect(result.status).toBe(200);
     expect(result.text).toContain("<message>Unexpected error</message>");
   });
 
@@ -296,6 +331,48 @@ describe("bulk update", () => {
     expect(emulator.getProfile({ thirdPartyId: "crm-1" })?.attributes).toEqual({ tier: "gold", city: "Lyon" });
     expect(emulator.getProfile({ thirdPartyId: "crm-2" })?.attributes).toEqual({ tier: "silver" });
     expect(await finalStatus(emulator, result.statusUrl!)).toContain("<batchSize>2</batchSize>");
+  });
+
+  it("a row with no non-empty attribute cell updates nothing and creates no profile", async () => {
+    const emulator = createTargetEmulator({ pollsUntilComplete: 0 });
+    emulator.seedProfile({ thirdPartyId: "known", attributes: { tier: "gold" } });
+    const result = await submitBatch(emulator, "batch=thirdPartyId,tier,city\nnew-1,,\nknown,,\nnew-2\nnew-3,silver,");
+    expect(emulator.getProfile({ thirdPartyId: "new-1" })).toBeUndefined();
+    expect(emulator.getProfile({ thirdPartyId: "new-2" })).toBeUndefined();
+    expect(emulator.getProfile({ thirdPartyId: "known" })?.attributes).toEqual({ tier: "gold" });
+    expect(emulator.getProfile({ thirdPartyId: "new-3" })?.attributes).toEqual({ tier: "silver" });
+    // Skipped rows are not counted anywhere: one row was processed.
+    expect(await batchStatus(emulator, result.statusUrl!)).toContain(
+      "<status>complete</status><batchSize>1</batchSize><consumedCount>1</consumedCount><successfulUpdates>1</successfulUpdates>" +
+        "<profilesNotFound>0</profilesNotFound><failedUpdates>0</failedUpdates></response>",
+    );
+  });
+
+  it("skips a batch of only empty values: accepted, complete at the first check, every counter 0", async () => {
+    const emulator = createTargetEmulator({ pollsUntilComplete: 3 });
+    const result = await submitBatch(emulator, "batch=thirdPartyId,tier,city\ncrm-1,,\ncrm-2,,\n,,");
+    expect(result.status).toBe(200);
+    expect(result.text).toContain("<success>true</success>");
+    const batchId = new URL(result.statusUrl!).searchParams.get("batchId");
+    expect(await batchStatus(emulator, result.statusUrl!, false)).toBe(
+      `<response><batchId>${batchId}</batchId><status>complete</status><batchSize>0</batchSize></response>`,
+    );
+    expect(await batchStatus(emulator, result.statusUrl!)).toContain(
+      "<status>complete</status><batchSize>0</batchSize><consumedCount>0</consumedCount><successfulUpdates>0</successfulUpdates>" +
+        "<profilesNotFound>0</profilesNotFound><failedUpdates>0</failedUpdates></response>",
+    );
+    expect(emulator.profiles()).toEqual([]);
+  });
+
+  it.each([
+    ["a header and no row", "batch=thirdPartyId,tier"],
+    ["a raw & in the header", "batch=thirdPartyId,R&D\ncrm-1,gold"],
+  ])("answers Batch is empty (HTTP 200, success=false) to %s", async (_, body) => {
+    const emulator = createTargetEmulator();
+    const result = await submitBatch(emulator, body);
+    expect(result.status).toBe(200);
+    expect(result.text).toBe("<response><success>false</success><message>Batch is empty</message></response>");
+    expect(emulator.profiles()).toEqual([]);
   });
 
   it.each([
@@ -365,12 +442,26 @@ describe("bulk update", () => {
 });
 
 describe("batch status", () => {
+  it("carries batchSize and lists failed rows in the default answer too, once complete", async () => {
+    const emulator = createTargetEmulator({ pollsUntilComplete: 1 });
+    emulator.failRows(["crm-2"]);
+    const { statusUrl } = await submitBatch(emulator, "batch=thirdPartyId,tier\ncrm-1,gold\ncrm-2,gold");
+    const batchId = new URL(statusUrl!).searchParams.get("batchId");
+    expect(await batchStatus(emulator, statusUrl!, false)).toBe(
+      `<response><batchId>${batchId}</batchId><status>incomplete</status><batchSize>2</batchSize></response>`,
+    );
+    expect(await batchStatus(emulator, statusUrl!, false)).toBe(
+      `<response><batchId>${batchId}</batchId><status>complete</status><batchSize>2</batchSize>` +
+        "<profile><id>crm-2</id><status>failed</status></profile></response>",
+    );
+  });
+
   it("answers incomplete pollsUntilComplete times, then complete", async () => {
     const emulator = createTargetEmulator({ pollsUntilComplete: 2 });
     const { statusUrl } = await submitBatch(emulator, "batch=thirdPartyId,tier\ncrm-1,gold");
     const batchId = new URL(statusUrl!).searchParams.get("batchId");
     expect(await batchStatus(emulator, statusUrl!, false)).toBe(
-      `<response><batchId>${batchId}</batchId><status>incomplete</status></response>`,
+      `<response><batchId>${batchId}</batchId><status>incomplete</status><batchSize>1</batchSize></response>`,
     );
     expect(await batchStatus(emulator, statusUrl!)).toBe(
       `<response><batchId>${batchId}</batchId><status>incomplete</status><batchSize>1</batchSize>` +
@@ -378,15 +469,20 @@ describe("batch status", () => {
         "<failedUpdates>0</failedUpdates></response>",
     );
     expect(await batchStatus(emulator, statusUrl!, false)).toBe(
-      `<response><batchId>${batchId}</batchId><status>complete</status></response>`,
+      `<response><batchId>${batchId}</batchId><status>complete</status><batchSize>1</batchSize></response>`,
     );
   });
 
-  it("answers on either status path and 404 for an unknown batch id", async () => {
+  it("answers on either status path (the v2 one of older answers, with m2Node) and 404 for an unknown batch id", async () => {
     const emulator = createTargetEmulator({ pollsUntilComplete: 0 });
     const { statusUrl } = await submitBatch(emulator, "batch=thirdPartyId,tier\ncrm-1,gold");
-    const v1Url = statusUrl!.replace("/v2/profile/", "/profile/");
-    expect(await batchStatus(emulator, v1Url, false)).toContain("<status>complete</status>");
+    expect(statusUrl).toContain("/m2/acme/profile/batchStatus?");
+    expect(await batchStatus(emulator, statusUrl!, false)).toContain("<status>complete</status>");
+    const v2Url = `${statusUrl!.replace("/m2/acme/profile/", "/m2/acme/v2/profile/")}&m2Node=00`;
+    expect(v2Url).toMatch(
+      /^https:\/\/mboxedge45\.tt\.omtrdc\.net\/m2\/acme\/v2\/profile\/batchStatus\?batchId=acme-.+&m2Node=00$/,
+    );
+    expect(await batchStatus(emulator, v2Url)).toContain("<status>complete</status><batchSize>1</batchSize>");
     const unknown = await emulator.fetch(`${BASE}/m2/acme/profile/batchStatus?batchId=acme-1-999`);
     expect(unknown.status).toBe(404);
     expect(await unknown.text()).toMatch(/^<response><success>false<\/success>/);

@@ -64,6 +64,7 @@ describe("encodeBatches: the body", () => {
         bytes: 74,
         idType: "thirdPartyId",
         columns: ["tier", "ltv", "city"],
+        input: { rows: 2, first: 0, last: 1 },
       },
     ]);
   });
@@ -293,6 +294,74 @@ describe("encodeBatches: limits", () => {
     ]);
     expect(error.message).toContain("maxBytes is 40");
     expect(error.message).not.toContain(canary);
+  });
+});
+
+describe("encodeBatches: padding", () => {
+  const utf8 = (text: string) => encodeURIComponent(text).length;
+  /** What a row stands for: its id and, per attribute, `name=value`, URL-encoded, plus a separator each. */
+  const standsFor = ({ mbox3rdPartyId, mboxPC, attributes }: ProfileUpdate) =>
+    1 +
+    utf8(mbox3rdPartyId ?? mboxPC ?? "") +
+    Object.entries(attributes)
+      .filter(([, value]) => value !== null && value !== undefined)
+      .reduce((sum, [name, value]) => sum + 2 + utf8(name) + utf8(String(value)), 0);
+  /** Each file's bytes past its `batch=ID_TYPE` prefix, over what its input rows stand for. */
+  const ratios = (rows: readonly ProfileUpdate[], options?: EncodeOptions) =>
+    encodeAll(rows, options).map((file) => {
+      const held = rows.filter(
+        (row, index) =>
+          index >= file.input!.first &&
+          index <= file.input!.last &&
+          ("mboxPC" in row && row.mboxPC !== undefined ? "pcId" : "thirdPartyId") === file.idType,
+      );
+      expect(held).toHaveLength(file.input!.rows);
+      return (file.bytes - `batch=${file.idType}`.length) / held.reduce((sum, row) => sum + standsFor(row), 0);
+    });
+
+  it("a distinct attribute per visitor makes files at most 4× their input, not one file of rows × columns", () => {
+    const rows = Array.from({ length: 2_000 }, (_, i) => ({
+      mbox3rdPartyId: `visitor-${i}`,
+      attributes: { [`attribute-${i}`]: "x" },
+    }));
+    const files = encodeAll(rows);
+    // Before the bound: one file of 2,000 rows × 2,000 columns, about 4 MB for 50 KB of input.
+    expect(files.length).toBeGreaterThan(1);
+    expect(Math.max(...ratios(rows))).toBeLessThanOrEqual(4);
+    expect(files.reduce((sum, file) => sum + file.input!.rows, 0)).toBe(rows.length);
+  });
+
+  it("keeps dense rows and the usual missing cells in one file", () => {
+    const rows = Array.from({ length: 5_000 }, (_, i) => ({
+      mbox3rdPartyId: `crm-${i}`,
+      attributes: { tier: "gold", ltv: i, note: i % 5 === 0 ? null : "call back", city: i % 3 ? "Paris" : undefined },
+    }));
+    expect(encodeAll(rows)).toHaveLength(1);
+  });
+
+  it("any mix of column sets, merges and id types: every file at most 4× what its rows stand for (property)", () => {
+    const names = fc.constantFrom(...Array.from({ length: 40 }, (_, i) => `n${i}`), "é", "a b");
+    const row = fc.record({
+      id: fc.integer({ min: 0, max: 60 }),
+      pc: fc.boolean(),
+      attributes: fc.dictionary(names, fc.oneof(fc.constantFrom("v", "long value ".repeat(5)), fc.integer()), {
+        minKeys: 1,
+        maxKeys: 6,
+      }),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(row, { minLength: 1, maxLength: 120 }),
+        fc.integer({ min: 1, max: 50 }),
+        (generated, maxRows) => {
+          const rows = generated.map(({ id, pc, attributes }) =>
+            pc ? { mboxPC: `pc-${id}`, attributes } : { mbox3rdPartyId: `crm-${id}`, attributes },
+          ) as ProfileUpdate[];
+          for (const ratio of ratios(rows, { maxRows })) expect(ratio).toBeLessThanOrEqual(4);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });
 

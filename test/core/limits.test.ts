@@ -14,7 +14,10 @@ describe("Target's limits", () => {
       BULK_CALLS_PER_MINUTE: core.BULK_CALLS_PER_MINUTE,
       BULK_CALL_WINDOW_MS: core.BULK_CALL_WINDOW_MS,
       SINGLE_UPDATES_PER_DAY: core.SINGLE_UPDATES_PER_DAY,
+      FETCHES_PER_DAY: core.FETCHES_PER_DAY,
+      DAILY_QUOTA_WINDOW_MS: core.DAILY_QUOTA_WINDOW_MS,
       BATCH_STATUS_RETENTION_MS: core.BATCH_STATUS_RETENTION_MS,
+      KEPT_BATCH_STATUSES: core.KEPT_BATCH_STATUSES,
       MAX_PROFILE_PARAMETERS_PER_MBOX: core.MAX_PROFILE_PARAMETERS_PER_MBOX,
       MAX_REALTIME_VALUE_LENGTH: core.MAX_REALTIME_VALUE_LENGTH,
       MAX_MBOX_NAME_LENGTH: core.MAX_MBOX_NAME_LENGTH,
@@ -33,7 +36,10 @@ describe("Target's limits", () => {
       BULK_CALLS_PER_MINUTE: 50,
       BULK_CALL_WINDOW_MS: 60_000,
       SINGLE_UPDATES_PER_DAY: 1_000_000,
+      FETCHES_PER_DAY: 1_000_000,
+      DAILY_QUOTA_WINDOW_MS: 24 * 60 * 60 * 1000,
       BATCH_STATUS_RETENTION_MS: 24 * 60 * 60 * 1000,
+      KEPT_BATCH_STATUSES: 10,
       // The Delivery API (real time): 50 profile parameters an mbox, values of 256 characters
       // (longer ones are cut), mbox names of 250, tnt ids of 128, sessionIds of 128, sessions of
       // 30 minutes, 100 concurrent requests a session.

@@ -21,6 +21,26 @@ function* sized(bytes: number): Generator<ProfileUpdate> {
   }
 }
 
+// The few Node APIs used here (no Node types in this program).
+const process = (globalThis as unknown as { process: { memoryUsage(): { arrayBuffers: number } } }).process;
+
+describe("encodeBatches' memory", () => {
+  it("grows its buffer geometrically past 1 MiB, instead of jumping to a full file's 51 MiB", () => {
+    const before = process.memoryUsage().arrayBuffers;
+    let during = 0;
+    // About 1.5 MB of rows; the memory is read while the file is still open, before it is yielded.
+    function* rows(): Generator<ProfileUpdate> {
+      for (let i = 0; i < 15_000; i++) yield { mbox3rdPartyId: `crm-${i}`, attributes: { note: "x".repeat(90) } };
+      during = process.memoryUsage().arrayBuffers - before;
+    }
+    const [file, ...none] = encodeBatches(rows());
+    expect(none).toEqual([]);
+    expect(file!.bytes).toBeGreaterThan(1.4 * 1024 * 1024);
+    // At most 4× the text (a 4 MiB buffer, plus the smaller ones not yet collected), nowhere near 51 MiB.
+    expect(during).toBeLessThan(12 * 1024 * 1024);
+  });
+});
+
 // Generous: these encode 50 MB files, on machines that may be busy.
 describe("encodeBatches at Target's limits", { timeout: 60_000 }, () => {
   it("puts 500,000 rows in one file, and 500,001 in two", () => {

@@ -13,6 +13,7 @@ import {
   isTargetHttpError,
   isTargetNetworkError,
   isTargetProfileError,
+  isTargetQuotaError,
   isTargetRejectedError,
   isTargetResponseError,
   isTargetTimeoutError,
@@ -21,12 +22,20 @@ import {
   TargetHttpError,
   TargetNetworkError,
   TargetProfileError,
+  TargetQuotaError,
   TargetRejectedError,
   TargetResponseError,
   TargetTimeoutError,
   TargetValidationError,
   isTargetRelayError,
+  checkProfileUpdate,
+  readCsvRows,
+  readNdjsonRows,
   type BatchFile,
+  type BulkBatchEvent,
+  type InvalidRow,
+  type NetworkFailureKind,
+  type SourceRow,
   type BulkReport,
   type DeliveryResult,
   type RealtimeResult,
@@ -42,7 +51,11 @@ import {
   type UpdateResult,
   type ValidationIssue,
 } from "target-profile";
-import { createTargetEmulator, type ProfileLookup as EmulatorProfileLookup } from "target-profile/emulator";
+import {
+  createTargetEmulator,
+  type ProfileLookup as EmulatorProfileLookup,
+  type TargetEmulatorOptions,
+} from "target-profile/emulator";
 import { assertType, describe, expectTypeOf, it } from "vitest";
 
 const target = createTargetClient({ clientCode: "acme" });
@@ -103,6 +116,15 @@ describe("the client's answers", () => {
   it("getProfile resolves to a TargetProfile or undefined", () => {
     expectTypeOf(target.getProfile({ thirdPartyId: "crm-42" })).toEqualTypeOf<Promise<TargetProfile | undefined>>();
     expectTypeOf(target.getProfile).returns.toEqualTypeOf<Promise<TargetProfile | undefined>>();
+  });
+
+  it("a TargetProfile always has client and visitorId (older answers' ids are optional extras)", () => {
+    expectTypeOf<TargetProfile["client"]>().toEqualTypeOf<string>();
+    expectTypeOf<TargetProfile["visitorId"]>().toEqualTypeOf<string>();
+    expectTypeOf<TargetProfile["mboxPC"]>().toEqualTypeOf<string | undefined>();
+    expectTypeOf<TargetProfile["thirdPartyId"]>().toEqualTypeOf<string | undefined>();
+    const profile = {} as TargetProfile;
+    expectTypeOf(profile.profileAttributes["tier"]?.value).toEqualTypeOf<string | number | boolean | undefined>();
   });
 
   it("updateProfile resolves to the method and Target's message", () => {
@@ -177,6 +199,35 @@ describe("encodeBatches", () => {
   });
 });
 
+describe("row sources and the bulk pieces under the command line", () => {
+  it("row sources yield SourceRows that bulkUpdate takes as they are", () => {
+    const target = createTargetClient({ clientCode: "acme" });
+    const rows = readCsvRows(new ReadableStream<Uint8Array>());
+    expectTypeOf(rows).toEqualTypeOf<AsyncGenerator<SourceRow, void, undefined>>();
+    expectTypeOf(readNdjsonRows(["{}"])).toEqualTypeOf<AsyncGenerator<SourceRow, void, undefined>>();
+    expectTypeOf(target.bulkUpdate(rows)).resolves.toEqualTypeOf<BulkReport>();
+    // @ts-expect-error: a row source reads text, not updates
+    readCsvRows([{ mbox3rdPartyId: "crm-1", attributes: {} }]);
+  });
+
+  it("checkProfileUpdate answers the issues; onInvalidRow and onBatch are typed", () => {
+    expectTypeOf(checkProfileUpdate({})).toEqualTypeOf<readonly ValidationIssue[]>();
+    const target = createTargetClient({ clientCode: "acme" });
+    void target.bulkUpdate([], {
+      onInvalidRow: (row) => expectTypeOf(row).toEqualTypeOf<InvalidRow>(),
+      onBatch: (event) => {
+        expectTypeOf(event).toEqualTypeOf<BulkBatchEvent>();
+        if (event.stage === "submitted") expectTypeOf(event.batch.batchId).toBeString();
+        expectTypeOf(event.batch.input.first).toBeNumber();
+      },
+    });
+  });
+
+  it("a network error says its kind", () => {
+    expectTypeOf<TargetNetworkError["kind"]>().toEqualTypeOf<NetworkFailureKind>();
+  });
+});
+
 describe("error guards narrow", () => {
   it("each guard narrows unknown to its class", () => {
     const error: unknown = new Error("x");
@@ -194,6 +245,10 @@ describe("error guards narrow", () => {
     if (isTargetTimeoutError(error)) expectTypeOf(error).toEqualTypeOf<TargetTimeoutError>();
     if (isTargetNetworkError(error)) expectTypeOf(error).toEqualTypeOf<TargetNetworkError>();
     if (isTargetResponseError(error)) expectTypeOf(error).toEqualTypeOf<TargetResponseError>();
+    if (isTargetQuotaError(error)) {
+      expectTypeOf(error).toEqualTypeOf<TargetQuotaError>();
+      expectTypeOf(error.retryAfter).toEqualTypeOf<number>();
+    }
     if (isTargetBulkUpdateError(error)) {
       expectTypeOf(error).toEqualTypeOf<TargetBulkUpdateError>();
       expectTypeOf(error.report).toEqualTypeOf<BulkReport>();
@@ -209,6 +264,7 @@ describe("error guards narrow", () => {
       TargetNetworkError,
       TargetResponseError,
       TargetBulkUpdateError,
+      TargetQuotaError,
     ]) {
       expectTypeOf<InstanceType<typeof ErrorClass>>().toExtend<TargetProfileError>();
     }
@@ -232,6 +288,14 @@ describe("the emulator", () => {
     expectTypeOf(emulator.fetch).toExtend<NonNullable<TargetClientOptions["fetch"]>>();
     assertType<TargetClientOptions>({ clientCode: "acme", fetch: emulator.fetch });
     expectTypeOf(createTargetClient({ clientCode: "acme", fetch: emulator.fetch })).toEqualTypeOf(target);
+  });
+
+  it('takes the visibility delay as per-kind milliseconds or "realistic", and the strict batch reading', () => {
+    assertType<TargetEmulatorOptions>({ visibilityDelay: { singleUpdate: 60_000, batch: 3_600_000 } });
+    assertType<TargetEmulatorOptions>({ visibilityDelay: "realistic", consecutiveBatches: "replace" });
+    // @ts-expect-error: only "realistic" is named
+    assertType<TargetEmulatorOptions>({ visibilityDelay: "slow" });
+    assertType<TargetClientOptions>({ clientCode: "acme", usesEcid: true });
   });
 
   it("the client's fetch option takes the platform's fetch, and no non-function", () => {

@@ -1,0 +1,58 @@
+// A fetch handler (the emulator's) served over HTTP with node:http.
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface Served {
+  /** `http://127.0.0.1:PORT`. */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** Serves `handler` on `host:port` (port 0: a free one). Each request's URL keeps the Host it came with. */
+export async function serve(
+  handler: (request: Request) => Promise<Response>,
+  { host, port }: { host: string; port: number },
+): Promise<Served> {
+  const server = createServer((incoming, outgoing) => {
+    answer(handler, incoming, outgoing, host).catch((error: unknown) => {
+      outgoing.statusCode = 500;
+      outgoing.end(String(error instanceof Error ? error.name : "error"));
+    });
+  });
+  // Batch files of 50 MB take a while to arrive on a busy machine.
+  server.requestTimeout = 0;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, resolve);
+  });
+  const { port: bound } = server.address() as AddressInfo;
+  return {
+    url: `http://${host}:${bound}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+async function answer(
+  handler: (request: Request) => Promise<Response>,
+  incoming: IncomingMessage,
+  outgoing: ServerResponse,
+  host: string,
+): Promise<void> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of incoming) chunks.push(chunk as Buffer);
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(incoming.headers)) {
+    if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(", ") : value);
+  }
+  const method = incoming.method ?? "GET";
+  const body = method === "GET" || method === "HEAD" ? undefined : Buffer.concat(chunks);
+  const request = new Request(`http://${incoming.headers.host ?? host}${incoming.url ?? "/"}`, {
+    method,
+    headers,
+    ...(body ? { body } : {}),
+  });
+  const response = await handler(request);
+  outgoing.statusCode = response.status;
+  response.headers.forEach((value, name) => outgoing.setHeader(name, value));
+  outgoing.end(Buffer.from(await response.arrayBuffer()));
+}

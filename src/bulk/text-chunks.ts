@@ -1,0 +1,47 @@
+// Text out of whatever a file arrives as in each runtime: a byte stream (fetch, File.stream(),
+// Deno.open, Node's Readable.toWeb), any (async) iterable of bytes (a Node stream) or of strings.
+import { TargetValidationError } from "../errors.js";
+import { streamValues } from "./rows-input.js";
+
+/**
+ * What a row source reads: a `ReadableStream` or an (async) iterable of UTF-8 bytes or of strings.
+ * @example
+ * const input: TextInput = (await fetch(exportUrl)).body!;
+ */
+export type TextInput =
+  ReadableStream<Uint8Array | string> | AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>;
+
+/** What replaces bytes that are not UTF-8: a text holding it was not UTF-8 (or held it, rarely). */
+export const REPLACEMENT = "\uFFFD";
+
+/** The input as strings, UTF-8 decoded across chunk boundaries (a leading BOM dropped). */
+export async function* textChunks(input: TextInput, call: string): AsyncGenerator<string, void, undefined> {
+  const chunks = typeof ReadableStream !== "undefined" && input instanceof ReadableStream ? streamValues(input) : input;
+  if (
+    typeof chunks !== "object" ||
+    chunks === null ||
+    (typeof (chunks as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] !== "function" &&
+      typeof (chunks as Partial<Iterable<unknown>>)[Symbol.iterator] !== "function") ||
+    typeof chunks === "string"
+  ) {
+    throw new TargetValidationError([
+      { path: "input", message: `${call} reads a ReadableStream, or an (async) iterable of bytes or strings` },
+    ]);
+  }
+  const decoder = new TextDecoder();
+  let first = true;
+  for await (const chunk of chunks as AsyncIterable<Uint8Array | string>) {
+    if (typeof chunk === "string") {
+      // The decoder drops a byte order mark; a string source keeps it unless dropped here.
+      yield first && chunk.startsWith("\uFEFF") ? chunk.slice(1) : chunk;
+    } else if (chunk instanceof Uint8Array) {
+      const text = decoder.decode(chunk, { stream: true });
+      if (text.length > 0) yield text;
+    } else {
+      throw new TargetValidationError([{ path: "input", message: `${call} reads chunks of bytes or strings` }]);
+    }
+    first = false;
+  }
+  const rest = decoder.decode();
+  if (rest.length > 0) yield rest;
+}

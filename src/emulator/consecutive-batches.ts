@@ -1,0 +1,54 @@
+// Adobe: "Consecutive v2 batch update calls without mbox calls in between for the same thirdPartyIds
+// override the properties updated in the first batch update call." Two readings:
+//   "merge"   (default): the later batch's values win, attribute by attribute, like any other update.
+//   "replace" (strict):  the later batch replaces the earlier one's update for that id: what the earlier
+//                        batch set goes back to what it was before (or away), unless something else
+//                        changed it since; then the later batch's values apply.
+// The emulator serves no mbox calls, so under "replace" every v2 batch follows the previous one for
+// the same id. See docs/target-api.md.
+import type { AttributeRecord, ProfileRecord, ProfileStore } from "./profile-store.js";
+import type { ConsecutiveBatches } from "./types.js";
+
+/** What one v2 batch wrote to one profile: per attribute, the value before it and the one it left. */
+interface BatchWrites {
+  readonly batchId: string;
+  readonly attributes: Map<
+    string,
+    { readonly before: AttributeRecord | undefined; written?: AttributeRecord | undefined }
+  >;
+}
+
+export interface ConsecutiveBatchWriter {
+  /** Applies one v2 row keyed by thirdPartyId, as the configured reading says. */
+  apply(record: ProfileRecord, batchId: string, attributes: ReadonlyArray<readonly [string, string]>, at: string): void;
+  clear(): void;
+}
+
+export function createConsecutiveBatchWriter(mode: ConsecutiveBatches, store: ProfileStore): ConsecutiveBatchWriter {
+  // The last v2 batch's writes, per profile (only kept under "replace").
+  const lastBatch = new Map<ProfileRecord, BatchWrites>();
+  return {
+    apply(record, batchId, attributes, at) {
+      if (mode === "merge") return store.setAttributes(record, attributes, at);
+      let writes = lastBatch.get(record);
+      if (writes !== undefined && writes.batchId !== batchId) {
+        for (const [name, { before, written }] of writes.attributes) {
+          // Only what is still the earlier batch's own value gives way.
+          if (record.attributes.get(name) !== written) continue;
+          if (before === undefined) record.attributes.delete(name);
+          else record.attributes.set(name, before);
+        }
+        writes = undefined;
+      }
+      if (writes === undefined) lastBatch.set(record, (writes = { batchId, attributes: new Map() }));
+      for (const [name] of attributes) {
+        if (!writes.attributes.has(name)) writes.attributes.set(name, { before: record.attributes.get(name) });
+      }
+      store.setAttributes(record, attributes, at);
+      for (const [name] of attributes) writes.attributes.get(name)!.written = record.attributes.get(name);
+    },
+    clear() {
+      lastBatch.clear();
+    },
+  };
+}
