@@ -96,6 +96,14 @@ describe("the emulator's Delivery API", () => {
     expect(emulator.getProfile({ thirdPartyId: "crm-1" })?.attributes).toEqual({ tier: "gold" });
   });
 
+  it("served over HTTP (statusUrls: request), names the host it was called on as the edge host", async () => {
+    const emulator = createTargetEmulator({ statusUrls: "request" });
+    const { body } = await deliver(emulator, deliveryBody({ thirdPartyId: "crm-1" }, [{ tier: "gold" }]), {
+      host: "http://127.0.0.1:8080",
+    });
+    expect(body["edgeHost"]).toBe("127.0.0.1:8080");
+  });
+
   it("counts one billed call per executed mbox", async () => {
     const emulator = createTargetEmulator();
     await deliver(emulator, deliveryBody({ thirdPartyId: "crm-1" }, [{ a: "1" }, { b: "2" }, { c: "3" }]));
