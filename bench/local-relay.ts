@@ -203,7 +203,10 @@ function freePort(): Promise<number> {
   });
 }
 
-/** SIGTERM to the process group, SIGKILL if it is still there after 10 s. */
+/**
+ * SIGTERM to the process group; once its leader exits (or after 10 s), SIGKILL to whatever of the group
+ * is left: wrangler's own child may outlive the shim that leads the group.
+ */
 async function stopGroup(child: ChildProcess): Promise<void> {
   if (child.pid === undefined || child.exitCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once("exit", resolve));
@@ -215,6 +218,6 @@ async function stopGroup(child: ChildProcess): Promise<void> {
     }
   };
   signal("SIGTERM");
-  const timer = new Promise<"late">((resolve) => setTimeout(() => resolve("late"), 10_000));
-  if ((await Promise.race([exited, timer])) === "late") signal("SIGKILL");
+  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+  signal("SIGKILL");
 }

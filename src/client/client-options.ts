@@ -1,19 +1,14 @@
 import * as v from "valibot";
 import { BaseUrlSchema, ClientCodeSchema, defaultBaseUrl, TokenSchema } from "../internal/endpoint.js";
-import { functionSchema, milliseconds, objectMessage } from "../internal/schemas.js";
+import { functionSchema, milliseconds, objectMessage, wholeNumber } from "../internal/schemas.js";
 import { BULK_CALLS_PER_MINUTE } from "../limits.js";
 import { DEFAULT_REALTIME_MBOX, mboxNameSchema, PropertyTokenSchema } from "../realtime/build-delivery-request.js";
+import { SessionStoreSchema } from "../realtime/session-store.js";
 import type { RealtimeSessionStore } from "../realtime/session-store.js";
 
 const RetryObjectSchema = v.strictObject(
   {
-    limit: v.optional(
-      v.pipe(
-        v.number("retry.limit must be a number"),
-        v.integer("retry.limit must be a whole number"),
-        v.minValue(0, "retry.limit must not be negative"),
-      ),
-    ),
+    limit: v.optional(wholeNumber("retry.limit", 0)),
     baseDelay: v.optional(milliseconds("retry.baseDelay")),
     maxDelay: v.optional(milliseconds("retry.maxDelay")),
     maxRetryAfter: v.optional(milliseconds("retry.maxRetryAfter")),
@@ -66,9 +61,7 @@ export const TargetClientOptionsSchema = v.pipe(
       retry: v.optional(RetrySchema, DEFAULT_RETRY),
       bulkCallsPerMinute: v.optional(
         v.pipe(
-          v.number("bulkCallsPerMinute must be a number"),
-          v.integer("bulkCallsPerMinute must be a whole number"),
-          v.minValue(1, "bulkCallsPerMinute must be at least 1"),
+          wholeNumber("bulkCallsPerMinute", 1),
           v.maxValue(
             BULK_CALLS_PER_MINUTE,
             `bulkCallsPerMinute must be at most ${BULK_CALLS_PER_MINUTE} (Target's limit)`,
@@ -78,16 +71,7 @@ export const TargetClientOptionsSchema = v.pipe(
       ),
       realtimeMbox: v.optional(mboxNameSchema("realtimeMbox"), DEFAULT_REALTIME_MBOX),
       propertyToken: v.optional(PropertyTokenSchema),
-      sessionStore: v.optional(
-        v.custom<RealtimeSessionStore>(
-          (input) =>
-            typeof input === "object" &&
-            input !== null &&
-            typeof (input as Partial<RealtimeSessionStore>).open === "function" &&
-            typeof (input as Partial<RealtimeSessionStore>).save === "function",
-          "sessionStore must be an object with open and save methods",
-        ),
-      ),
+      sessionStore: v.optional(SessionStoreSchema),
       usesEcid: v.optional(v.boolean("usesEcid must be true or false"), false),
     },
     objectMessage("options must be an object", "unknown option"),

@@ -4,7 +4,7 @@
 // is pluggable: the default lives in this process's memory; a server farm or a Worker backs the same
 // interface with shared storage (the relay uses a Durable Object).
 import * as v from "valibot";
-import { objectMessage } from "../internal/schemas.js";
+import { objectMessage, wholeNumber } from "../internal/schemas.js";
 import { parseOrThrow } from "../internal/validation.js";
 
 /**
@@ -48,6 +48,16 @@ export interface RealtimeSessionStore {
   save(visitor: string, session: RealtimeSession, now: number): void | Promise<void>;
 }
 
+/** A store the client can use: an object with `open` and `save`. */
+export const SessionStoreSchema = v.custom<RealtimeSessionStore>(
+  (input) =>
+    typeof input === "object" &&
+    input !== null &&
+    typeof (input as Partial<RealtimeSessionStore>).open === "function" &&
+    typeof (input as Partial<RealtimeSessionStore>).save === "function",
+  "sessionStore must be an object with open and save methods",
+);
+
 /**
  * Options of `createMemorySessionStore`.
  * @example
@@ -64,14 +74,7 @@ export interface MemorySessionStoreOptions {
 
 const MemoryOptionsSchema = v.strictObject(
   {
-    maxSessions: v.optional(
-      v.pipe(
-        v.number("maxSessions must be a number"),
-        v.integer("maxSessions must be a whole number"),
-        v.minValue(1, "maxSessions must be at least 1"),
-      ),
-      10_000,
-    ),
+    maxSessions: v.optional(wholeNumber("maxSessions", 1), 10_000),
   },
   objectMessage("options must be an object", "unknown option"),
 );
