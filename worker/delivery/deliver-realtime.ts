@@ -24,7 +24,7 @@ class RealtimeCapReached extends Error {
  *
  * Whatever cannot go in real time (see RealtimeFallback) goes to the queues instead, as a batch-route
  * write: Target then gets it in a v2 batch, which creates the profile too, so the write's promise is
- * the same whichever path takes it (docs/relay.md, "Which writes create a profile"). Resolves with
+ * the same whichever path takes it (docs/relay.md, "Whether a write creates a profile"). Resolves with
  * the path taken; throws a RelayError (503) when it had to be queued and the queue failed.
  */
 export async function deliverRealtime(
