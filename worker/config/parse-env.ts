@@ -232,7 +232,8 @@ export function parseEnv(env: Env): ParsedEnv {
     const missing = QUEUED_BINDINGS.filter((name) => parsed.output[name] === undefined);
     problems.push(...missing.map((name) => `${required(name)} (see wrangler.toml)`));
   }
-  const realtime = sessions && callsPerDay ? { sessions, callsPerDay } : undefined;
+  const realtime =
+    settings.RELAY_DELIVERY === "realtime" && sessions && callsPerDay ? { sessions, callsPerDay } : undefined;
   if (settings.RELAY_DELIVERY === "realtime") {
     if (sessions === undefined) problems.push(`${required("REALTIME_SESSIONS")} (see wrangler.toml)`);
     if (callsPerDay === undefined) {
@@ -240,8 +241,5 @@ export function parseEnv(env: Env): ParsedEnv {
     }
   }
   if (problems.length > 0) return { ok: false, problems };
-  return {
-    ok: true,
-    settings: { ...settings, queued, realtime: settings.RELAY_DELIVERY === "realtime" ? realtime : undefined },
-  };
+  return { ok: true, settings: { ...settings, queued, realtime } };
 }

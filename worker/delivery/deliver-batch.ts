@@ -22,7 +22,7 @@ export type BatchDelivery =
  * need no gathering, and in the queue their rows share bulk calls with everyone else's, within the one
  * bulk budget the consumer keeps, and are ordered against the single updates of the same visitors. Sent
  * directly, a batch could overwrite a newer queued write, and its call would bypass that budget. In
- * direct delivery with the queues bound, the batch goes at once in order with them (ordered-send.ts) and
+ * direct (and realtime) delivery with the queues bound, the batch goes at once in order with them (ordered-send.ts) and
  * is followed up like a queued one, or is queued after what they carry of the same visitors.
  */
 export async function deliverBatch(

@@ -1,4 +1,4 @@
-import { type RelayProfileUpdate } from "../../src/index.js";
+import type { RelayProfileUpdate } from "../../src/index.js";
 import { deliveryCallCount, deliveryIssues, toCheckedUpdate } from "../../src/internal/index.js";
 import type { QueuedDelivery, RealtimeDelivery, RelayConfig } from "../config/relay-config.js";
 import type { RequestLog } from "../http/request-log.js";
