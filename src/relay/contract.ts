@@ -225,8 +225,22 @@ export const ReplayBodySchema = v.strictObject(
 
 // ── Answers ──────────────────────────────────────────────────────────────────────────────────────
 
-/** `202` to a single update: taken (Target applies it asynchronously), or queued (`queued: 1`). */
-export const UpdateAnswerSchema = v.object({ requestId: v.string(), queued: v.optional(v.number()) });
+/**
+ * Which path took a single update: a Single Profile Update (Target applies it within the hour, to an
+ * existing profile only), the Delivery API (visible at once, the profile created if need be), or the
+ * relay's queues (sent later, coalesced with other writes).
+ */
+export const UPDATE_PATHS = ["single-update", "realtime", "queued"] as const;
+
+/**
+ * `202` to a single update: which path took it (`via`), and `queued: 1` when that was the queues.
+ * `via` is optional for relays older than it.
+ */
+export const UpdateAnswerSchema = v.object({
+  requestId: v.string(),
+  queued: v.optional(v.number()),
+  via: v.optional(v.picklist(UPDATE_PATHS)),
+});
 export type UpdateAnswer = v.InferOutput<typeof UpdateAnswerSchema>;
 
 /** `202` to a batch: the Target batch it became and its rows, or how many updates were queued. */

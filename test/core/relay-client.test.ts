@@ -63,6 +63,16 @@ describe("createRelayClient", () => {
     expect(JSON.parse(body)).toEqual({ attributes: { tier: "gold", ltv: 1200, city: null } });
   });
 
+  it("passes on which path took a single update, as the relay says it (an older relay says nothing)", async () => {
+    for (const via of ["single-update", "realtime", "queued"] as const) {
+      const { relay } = setup(() => json(202, { requestId: "r-1", via, ...(via === "queued" ? { queued: 1 } : {}) }));
+      expect((await relay.updateProfile({ mbox3rdPartyId: "crm-1", attributes: { tier: "gold" } })).via).toBe(via);
+    }
+    const unknown = setup(() => json(202, { requestId: "r-1", via: "carrier-pigeon" }));
+    const error = await failure(unknown.relay.updateProfile({ mbox3rdPartyId: "crm-1", attributes: { tier: "gold" } }));
+    expect(isTargetRelayError(error) && error.code).toBe("invalid_response");
+  });
+
   it("posts many updates to /v1/profiles as { updates }", async () => {
     const { relay, requests } = setup(() => json(202, { requestId: "r-2", batchId: "acme-1-2", rows: 2 }));
     const updates = [

@@ -11,6 +11,7 @@ import type { BatchLedger } from "../objects/batch-ledger.js";
 import type { DeadLetterStore } from "../objects/dead-letter-store.js";
 import type { IdempotencyKeys } from "../objects/idempotency-keys.js";
 import type { NewestWrites } from "../objects/newest-writes.js";
+import type { RealtimeSessions } from "../objects/realtime-sessions.js";
 import type { TargetQuotas } from "../objects/target-quotas.js";
 
 /** The bindings queued delivery runs on (wrangler.toml declares them all). */
@@ -24,6 +25,14 @@ export interface QueuedDelivery {
 
 /** The most signing secrets: each costs an HMAC per signature a request carries (MAX_SIGNATURES of them). */
 const MAX_SIGNING_SECRETS = 5;
+
+/** What realtime delivery runs on, besides the queues it falls back to. */
+export interface RealtimeDelivery {
+  readonly sessions: DurableObjectNamespace<RealtimeSessions>;
+  /** Billed Delivery API calls (one per mbox of 50 attributes) the relay may make in any rolling 24 hours. */
+  readonly callsPerDay: number;
+}
+
 /** Keys and secrets must be this long against Target; the emulator takes short dev keys. */
 const MIN_SECRET_LENGTH = 32;
 /** Enough for most pushes, and a bound on the CPU one request may take. */
@@ -147,6 +156,7 @@ const EnvSchema = v.pipe(
       RELAY_RATE_LIMIT: binding<RateLimit>("[[ratelimits]]", (value) => typeof value.limit === "function"),
       RELAY_DELIVERY: v.optional(v.picklist(DELIVERY_MODES, `must be ${oneOf(DELIVERY_MODES)}`), "direct"),
       RELAY_SINGLE_UPDATE_SHARE: v.optional(share, DEFAULT_SINGLE_UPDATE_SHARE),
+      RELAY_REALTIME_CALLS_PER_DAY: v.optional(wholeNumber(1, Number.MAX_SAFE_INTEGER)),
       TARGET_BULK_CALLS_PER_MINUTE: v.optional(
         wholeNumber(1, BULK_CALLS_PER_MINUTE, " (Target's limit)"),
         BULK_CALLS_PER_MINUTE,
@@ -160,6 +170,8 @@ const EnvSchema = v.pipe(
       NEWEST_WRITES: v.optional(durableObject<NewestWrites>()),
       DEAD_LETTERS: v.optional(durableObject<DeadLetterStore>()),
       BATCH_LEDGERS: v.optional(durableObject<BatchLedger>()),
+      // Realtime delivery's (parseEnv).
+      REALTIME_SESSIONS: v.optional(durableObject<RealtimeSessions>()),
     },
     // A var, secret or binding that is not set at all (rather than set to something else).
     (issue) => (issue.path ? "is required (see wrangler.toml)" : "must be the Worker's bindings"),
@@ -218,9 +230,14 @@ const EnvSchema = v.pipe(
 );
 
 /** The environment's settings, checked: its vars, secrets and bindings, queued delivery's gathered. */
-export type EnvSettings = Omit<v.InferOutput<typeof EnvSchema>, (typeof QUEUED_BINDINGS)[number]> & {
+export type EnvSettings = Omit<
+  v.InferOutput<typeof EnvSchema>,
+  (typeof QUEUED_BINDINGS)[number] | "REALTIME_SESSIONS" | "RELAY_REALTIME_CALLS_PER_DAY"
+> & {
   /** Set when every binding of queued delivery is there (always, unless delivery is direct). */
   readonly queued: QueuedDelivery | undefined;
+  /** Set when delivery is realtime. */
+  readonly realtime: RealtimeDelivery | undefined;
 };
 
 export type ParsedEnv =
@@ -240,20 +257,28 @@ export function parseEnv(env: Env): ParsedEnv {
     NEWEST_WRITES: newestWrites,
     DEAD_LETTERS: deadLetters,
     BATCH_LEDGERS: ledgers,
+    REALTIME_SESSIONS: sessions,
+    RELAY_REALTIME_CALLS_PER_DAY: callsPerDay,
     ...settings
   } = parsed.output;
   const queued =
     updates && deliveries && newestWrites && deadLetters && ledgers
       ? { updates, deliveries, newestWrites, deadLetters, ledgers }
       : undefined;
+  const problems: string[] = [];
+  const required = (name: string) => `${name}: is required when RELAY_DELIVERY is "${settings.RELAY_DELIVERY}"`;
   if (queued === undefined && settings.RELAY_DELIVERY !== "direct") {
     const missing = QUEUED_BINDINGS.filter((name) => parsed.output[name] === undefined);
-    return {
-      ok: false,
-      problems: missing.map(
-        (name) => `${name}: is required when RELAY_DELIVERY is "${settings.RELAY_DELIVERY}" (see wrangler.toml)`,
-      ),
-    };
+    problems.push(...missing.map((name) => `${required(name)} (see wrangler.toml)`));
   }
-  return { ok: true, settings: { ...settings, queued } };
+  const realtime =
+    settings.RELAY_DELIVERY === "realtime" && sessions && callsPerDay ? { sessions, callsPerDay } : undefined;
+  if (settings.RELAY_DELIVERY === "realtime") {
+    if (sessions === undefined) problems.push(`${required("REALTIME_SESSIONS")} (see wrangler.toml)`);
+    if (callsPerDay === undefined) {
+      problems.push(`${required("RELAY_REALTIME_CALLS_PER_DAY")}: the most billed calls in any rolling 24 hours`);
+    }
+  }
+  if (problems.length > 0) return { ok: false, problems };
+  return { ok: true, settings: { ...settings, queued, realtime } };
 }

@@ -8,9 +8,10 @@ import type { IdempotencyKeys } from "../objects/idempotency-keys.js";
 import type { TargetQuotas } from "../objects/target-quotas.js";
 import type { LocalEmulator } from "../upstream/local-emulator.js";
 import { createUpstream } from "../upstream/upstream.js";
-import type { EnvSettings, QueuedDelivery } from "./parse-env.js";
+import { realtimeSessionStore } from "../objects/realtime-sessions.js";
+import type { EnvSettings, QueuedDelivery, RealtimeDelivery } from "./parse-env.js";
 
-export type { QueuedDelivery } from "./parse-env.js";
+export type { QueuedDelivery, RealtimeDelivery } from "./parse-env.js";
 
 /** Everything a request needs, checked once: keys, signing, limits, and the Target client. */
 export interface RelayConfig {
@@ -33,6 +34,8 @@ export interface RelayConfig {
   readonly delivery: DeliveryMode;
   /** Set when every binding of queued delivery is there (always, unless delivery is direct). */
   readonly queued: QueuedDelivery | undefined;
+  /** Set when delivery is realtime (its queued bindings are then set too). */
+  readonly realtime: RealtimeDelivery | undefined;
   readonly idempotencyKeys: DurableObjectNamespace<IdempotencyKeys>;
   /** Target's rate limits for the account, shared by every isolate: the bulk budget, single updates. */
   readonly quotas: DurableObjectNamespace<TargetQuotas>;
@@ -59,6 +62,8 @@ export async function buildConfig(settings: EnvSettings): Promise<ConfigResult> 
       seed: settings.TARGET_EMULATOR_SEED ?? [],
       visibilityDelay: settings.TARGET_EMULATOR_VISIBILITY_DELAY,
       consecutiveBatches: settings.TARGET_EMULATOR_CONSECUTIVE_BATCHES,
+      // Realtime writes keep each visitor's Delivery API session where every isolate finds it.
+      sessionStore: settings.realtime && realtimeSessionStore(settings.realtime.sessions),
     });
   } catch (error) {
     // The client code and timeout were checked already, so the core can only be refusing the retry policy.
@@ -79,6 +84,7 @@ export async function buildConfig(settings: EnvSettings): Promise<ConfigResult> 
       deliveryTarget: upstream.deliveryTarget,
       delivery: settings.RELAY_DELIVERY,
       queued: settings.queued,
+      realtime: settings.realtime,
       idempotencyKeys: settings.IDEMPOTENCY_KEYS,
       quotas: settings.TARGET_QUOTAS,
       singleUpdateLimit: Math.floor(settings.RELAY_SINGLE_UPDATE_SHARE * SINGLE_UPDATES_PER_DAY),

@@ -33,9 +33,9 @@ export type BatchDelivery =
  * go straight to the deliveries queue, packed into bundles (sendBatch): they are many already, so they
  * need no gathering, and in the queue their rows share bulk calls with everyone else's, and are ordered
  * against the single updates of the same visitors (sent directly, a batch could overwrite a newer queued
- * write). In direct delivery with the queues bound, the batch goes at once in order with them
- * (ordered-send.ts) and is followed up like a queued one, or is queued after what they carry of the same
- * visitors. A batch sent at once takes a slot of the bulk budget first (429 when none frees up soon).
+ * write). In direct (and realtime) delivery with the queues bound, the batch goes at once in order with
+ * them (ordered-send.ts) and is followed up like a queued one, or is queued after what they carry of the
+ * same visitors. A batch sent at once takes a slot of the bulk budget first (429 when none frees up soon).
  */
 export async function deliverBatch(
   config: RelayConfig,
@@ -52,7 +52,8 @@ export async function deliverBatch(
   }
 
   const stamped = updates.map((update) => toQueuedUpdate(update, "batch"));
-  if (config.delivery === "direct") {
+  // Realtime delivery sends batches as direct delivery does: its real time is for single writes.
+  if (config.delivery === "direct" || config.delivery === "realtime") {
     const batchId = await sendAtOnce(config, queued, file, stamped, log);
     if (batchId !== undefined) return { via: "direct", batchId, rows: file.rows };
   }

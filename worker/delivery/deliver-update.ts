@@ -8,6 +8,7 @@ import { singleUpdateSizeIssue, toCheckedUpdate } from "../../src/internal/index
 import type { QueuedDelivery, RelayConfig } from "../config/relay-config.js";
 import { noteFailedStep, type RequestLog } from "../http/request-log.js";
 import { holdSingleUpdates, quotasOf } from "../objects/target-quotas.js";
+import { deliverRealtime } from "./deliver-realtime.js";
 import { enqueueUpdate, queueUnavailable, toQueuedUpdate } from "./enqueue.js";
 import { describeUpstreamFailure } from "./failure-reason.js";
 import { sendInOrder } from "./ordered-send.js";
@@ -20,6 +21,7 @@ import { writesOf } from "./writes.js";
  *  - queue:  queued (202 once the queue holds it), later gathered into bulk batches.
  *  - auto:   direct while the relay's share of Target's rolling 24-hour single updates has room,
  *            queued beyond; and if Target fails it, queued instead of failing the caller.
+ *  - realtime: through the Delivery API (deliver-realtime.ts), queued when it cannot be.
  * Wherever the queues are bound, a direct send goes in order with them (ordered-send.ts): when
  * older writes of the visitor's attributes are on their way through them, it is queued after them,
  * in every mode. Whatever the delivery, an update a single update could not carry is refused first.
@@ -29,7 +31,7 @@ export async function deliverUpdate(
   config: RelayConfig,
   update: RelayProfileUpdate,
   log: RequestLog,
-): Promise<"direct" | "queued"> {
+): Promise<"direct" | "realtime" | "queued"> {
   const tooLarge = singleUpdateSizeIssue(toCheckedUpdate(update));
   if (tooLarge !== undefined) throw new TargetValidationError([tooLarge]);
   const { queued } = config;
@@ -37,6 +39,7 @@ export async function deliverUpdate(
     await config.target.updateProfile(update);
     return "direct";
   }
+  if (config.realtime !== undefined) return await deliverRealtime(config, queued, config.realtime, update, log);
 
   const stamped = toQueuedUpdate(update, "single");
   const direct =

@@ -22,8 +22,12 @@ export function toQueuedUpdate(update: RelayProfileUpdate, origin: QueuedUpdate[
   return { ...stampArrival(), mbox3rdPartyId: update.mbox3rdPartyId, attributes: kept, origin };
 }
 
-/** Queues one single-route update on the updates queue, to be gathered with others. Resolves once it is durably queued. */
+/**
+ * Queues one update on the updates queue, to be gathered with others. Resolves once it is durably queued.
+ * One that creates its visitor's profile (a real-time write falling back) is noted first, as in `enqueueBundles`.
+ */
 export async function enqueueUpdate(queued: QueuedDelivery, update: QueuedUpdate): Promise<void> {
+  if (createsProfile(update)) await expectCreations(queued.newestWrites, [update.mbox3rdPartyId]);
   await queued.updates.send({ type: "update", ...update }, { contentType: "json" });
 }
 

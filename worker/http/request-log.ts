@@ -1,4 +1,5 @@
 import type { RelayErrorCode, RelayProfileUpdate } from "../../src/internal/index.js";
+import type { RealtimeFallback } from "../delivery/delivery-mode.js";
 
 /**
  * What one request's log line says. Only names, counts and codes: never an id, an attribute
@@ -14,8 +15,10 @@ export interface RequestLog {
   /** Rows in the batch file (repeated ids are merged). */
   rows?: number;
   attributes?: number;
-  /** How the updates went: to Target at once, or onto the relay's queues. */
-  delivery?: "direct" | "queued";
+  /** How the updates went: to Target at once (as single updates or batches, or in real time), or onto the relay's queues. */
+  delivery?: "direct" | "realtime" | "queued";
+  /** Why a realtime write went to the queues instead (delivery/deliver-realtime.ts). */
+  fallback?: RealtimeFallback;
   /** `replayed` when an Idempotency-Key repeat got the first answer back. */
   idempotency?: "first" | "replayed";
   error?: RelayErrorCode;

@@ -5,15 +5,20 @@ const HOUR_MS = 60 * 60 * 1000;
 // Target counts single updates over a rolling 24 hours (SINGLE_UPDATES_PER_DAY).
 const DAY_HOURS = 24;
 
+/** The daily counts, each in a table of hourly buckets. */
+type DailyCount = "single_updates" | "realtime_calls";
+
 /**
- * Target's limits for one account, shared by every isolate of the relay (one object per client code;
- * calls to it are serialised, so taking a slot is atomic):
+ * Target's limits for one account, and the relay's cap of billed calls, shared by every isolate of the
+ * relay (one object per client code; calls to it are serialised, so taking a slot is atomic):
  *  - single updates: 1 million in any rolling 24 hours, counted in hourly buckets. The window is
  *    the current hour and the 23 before it, so it may count up to an hour too much, never too little.
  *  - bulk calls (batch submissions and status checks): 50 in any rolling minute, by call time. Every
  *    bulk call the relay makes takes a slot here (delivery/bulk-budget.ts); the status reads of
  *    GET /v1/batches/{id} only within their share.
  *  - batch statuses: only the last 10 are kept, so at most 10 of the relay's batches are unfinished.
+ *  - realtime calls: the billed Delivery API calls (mboxes) RELAY_REALTIME_CALLS_PER_DAY allows in
+ *    any rolling 24 hours, counted like single updates.
  * Callers pass the time (`now`), which keeps the clock where tests can move it.
  */
 export class TargetQuotas extends DurableObject {
@@ -34,6 +39,7 @@ export class TargetQuotas extends DurableObject {
       `CREATE TABLE IF NOT EXISTS batch_submissions (
          seq INTEGER PRIMARY KEY AUTOINCREMENT, slot TEXT NOT NULL UNIQUE, at INTEGER NOT NULL, unread INTEGER NOT NULL)`,
     );
+    this.#sql.exec(`CREATE TABLE IF NOT EXISTS realtime_calls (hour INTEGER PRIMARY KEY, count INTEGER NOT NULL)`);
   }
 
   /**
@@ -78,9 +84,7 @@ export class TargetQuotas extends DurableObject {
 
   /** Single updates in the rolling 24 hours. */
   singleUpdates(now: number): number {
-    const hour = Math.floor(now / HOUR_MS);
-    this.#sql.exec("DELETE FROM single_updates WHERE hour <= ?", hour - DAY_HOURS);
-    return this.#sql.exec<{ total: number | null }>("SELECT SUM(count) AS total FROM single_updates").one().total ?? 0;
+    return this.#counted("single_updates", now);
   }
 
   /**
@@ -100,13 +104,17 @@ export class TargetQuotas extends DurableObject {
       .exec<{ until: number }>("SELECT until FROM holds WHERE kind = 'single_updates'")
       .toArray()[0];
     if (held !== undefined && now < held.until) return false;
-    if (this.singleUpdates(now) + count > limit) return false;
-    this.#sql.exec(
-      "INSERT INTO single_updates (hour, count) VALUES (?, ?) ON CONFLICT (hour) DO UPDATE SET count = count + excluded.count",
-      Math.floor(now / HOUR_MS),
-      count,
-    );
-    return true;
+    return this.#take("single_updates", count, limit, now);
+  }
+
+  /** Billed Delivery API calls in the rolling 24 hours. */
+  realtimeCalls(now: number): number {
+    return this.#counted("realtime_calls", now);
+  }
+
+  /** Takes `count` billed Delivery API calls when the rolling count stays within `limit`; false (and nothing taken) otherwise. */
+  takeRealtimeCalls(count: number, limit: number, now: number): boolean {
+    return this.#take("realtime_calls", count, limit, now);
   }
 
   /**
@@ -127,6 +135,22 @@ export class TargetQuotas extends DurableObject {
     if (statusReads !== undefined && (reads ?? 0) >= statusReads) return freedAt(oldestRead);
     this.#sql.exec("INSERT INTO bulk_calls (at, status_read) VALUES (?, ?)", now, statusReads === undefined ? 0 : 1);
     return 0;
+  }
+
+  #counted(table: DailyCount, now: number): number {
+    const hour = Math.floor(now / HOUR_MS);
+    this.#sql.exec(`DELETE FROM ${table} WHERE hour <= ?`, hour - DAY_HOURS);
+    return this.#sql.exec<{ total: number | null }>(`SELECT SUM(count) AS total FROM ${table}`).one().total ?? 0;
+  }
+
+  #take(table: DailyCount, count: number, limit: number, now: number): boolean {
+    if (this.#counted(table, now) + count > limit) return false;
+    this.#sql.exec(
+      `INSERT INTO ${table} (hour, count) VALUES (?, ?) ON CONFLICT (hour) DO UPDATE SET count = count + excluded.count`,
+      Math.floor(now / HOUR_MS),
+      count,
+    );
+    return true;
   }
 }
 

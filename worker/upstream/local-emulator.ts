@@ -69,7 +69,10 @@ export function localEmulator(settings: LocalEmulatorSettings): LocalEmulator {
   return local;
 }
 
-/** What a benchmark needs to know of the emulator: counts, bulk call times, and a digest of every profile's attributes. */
+/**
+ * What a benchmark needs to know of the emulator: counts, bulk call times, real-time sessions, and a
+ * digest of every profile's attributes.
+ */
 export async function emulatorStats({ emulator, calls }: LocalEmulator) {
   const profiles = emulator
     .profiles()
@@ -95,7 +98,10 @@ export async function emulatorStats({ emulator, calls }: LocalEmulator) {
       fetch: count("fetch"),
       batchUpdate: count("batchUpdate"),
       batchStatus: count("batchStatus"),
+      delivery: count("delivery"),
     },
+    /** Real-time writes: billed calls, sessions switched or shared, the most concurrent requests of a session. */
+    realtime: emulator.deliveryStats(),
     /** When each accepted bulk call (batch submission or status check) was made. */
     bulkCallTimes: accepted
       .filter(({ call }) => call.operation === "batchUpdate" || call.operation === "batchStatus")

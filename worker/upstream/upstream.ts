@@ -1,4 +1,9 @@
-import { createTargetClient, type TargetClient, type TargetClientOptions } from "../../src/index.js";
+import {
+  createTargetClient,
+  type RealtimeSessionStore,
+  type TargetClient,
+  type TargetClientOptions,
+} from "../../src/index.js";
 import { localEmulator, type LocalEmulator, type LocalEmulatorSettings } from "./local-emulator.js";
 
 /** Where updates go: Adobe Target itself, or (local runs only) the built-in emulator. */
@@ -16,6 +21,8 @@ export interface UpstreamSettings {
   readonly visibilityDelay?: LocalEmulatorSettings["visibilityDelay"];
   /** The emulator's reading of consecutive v2 batches (default `"merge"`). */
   readonly consecutiveBatches?: LocalEmulatorSettings["consecutiveBatches"];
+  /** Where real-time writes keep visitors' sessions (the client's own memory when undefined). */
+  readonly sessionStore?: RealtimeSessionStore | undefined;
 }
 
 export interface Upstream {
@@ -44,6 +51,7 @@ export function createUpstream(settings: UpstreamSettings): Upstream {
     ...(token ? { token } : {}),
     ...(timeout !== undefined ? { timeout } : {}),
     ...(emulator ? { fetch: emulator.fetch } : {}),
+    ...(settings.sessionStore ? { sessionStore: settings.sessionStore } : {}),
   };
   return {
     target: createTargetClient({

@@ -122,7 +122,11 @@ describe("configuration, checked on first use", () => {
     ],
     ["TARGET_RETRY is no policy", { TARGET_RETRY: { limit: -1 } }, "TARGET_RETRY: retry.limit must not be negative"],
     ["TARGET_TIMEOUT is zero", { TARGET_TIMEOUT: "0" }, "TARGET_TIMEOUT: must be at least 1"],
-    ["RELAY_DELIVERY is unknown", { RELAY_DELIVERY: "later" }, 'RELAY_DELIVERY: must be "direct", "queue" or "auto"'],
+    [
+      "RELAY_DELIVERY is unknown",
+      { RELAY_DELIVERY: "later" },
+      'RELAY_DELIVERY: must be "direct", "queue", "auto" or "realtime"',
+    ],
     [
       "a queue binding is missing in queue mode",
       { RELAY_DELIVERY: "queue", UPDATES_QUEUE: undefined },
@@ -132,6 +136,26 @@ describe("configuration, checked on first use", () => {
       "a Durable Object binding is missing in auto mode",
       { RELAY_DELIVERY: "auto", NEWEST_WRITES: undefined },
       'NEWEST_WRITES: is required when RELAY_DELIVERY is "auto"',
+    ],
+    [
+      "the cap of billed calls is missing in realtime mode",
+      { RELAY_DELIVERY: "realtime" },
+      'RELAY_REALTIME_CALLS_PER_DAY: is required when RELAY_DELIVERY is "realtime"',
+    ],
+    [
+      "the sessions binding is missing in realtime mode",
+      { RELAY_DELIVERY: "realtime", RELAY_REALTIME_CALLS_PER_DAY: "1000", REALTIME_SESSIONS: undefined },
+      'REALTIME_SESSIONS: is required when RELAY_DELIVERY is "realtime"',
+    ],
+    [
+      "a queue binding is missing in realtime mode (its fallback)",
+      { RELAY_DELIVERY: "realtime", RELAY_REALTIME_CALLS_PER_DAY: 1000, UPDATES_QUEUE: undefined },
+      'UPDATES_QUEUE: is required when RELAY_DELIVERY is "realtime"',
+    ],
+    [
+      "the cap of billed calls is no whole number",
+      { RELAY_DELIVERY: "realtime", RELAY_REALTIME_CALLS_PER_DAY: "0.5" },
+      "RELAY_REALTIME_CALLS_PER_DAY: must be a whole number",
     ],
     [
       "a queue binding is something else",

@@ -14,8 +14,9 @@ import type { ProtectedHandler } from "../route-handler.js";
 
 /**
  * `POST /v1/profiles/{mbox3rdPartyId}` with `{ attributes }`: checked once (the body's shape, then the
- * update with its id), then one Single Profile Update (update-only at Target), or queued
- * (RELAY_DELIVERY, delivery/deliver-update.ts): `202 { requestId }`, plus `queued: 1` when it was queued.
+ * update with its id), then one Single Profile Update (update-only at Target), one Delivery API call
+ * (realtime), or queued (RELAY_DELIVERY, delivery/deliver-update.ts): `202 { requestId, via }`, `via`
+ * naming the path that took it, plus `queued: 1` when it was queued.
  */
 export const updateProfile: ProtectedHandler = {
   scopes: ["write"],
@@ -33,7 +34,10 @@ export const updateProfile: ProtectedHandler = {
     log.attributes = attributeCount(update);
 
     log.delivery = await deliverUpdate(config, update, log);
-    const answer: UpdateAnswer = log.delivery === "queued" ? { requestId, queued: 1 } : { requestId };
+    const answer: UpdateAnswer =
+      log.delivery === "queued"
+        ? { requestId, queued: 1, via: "queued" }
+        : { requestId, via: log.delivery === "realtime" ? "realtime" : "single-update" };
     return jsonResponse(202, answer);
   },
 };
