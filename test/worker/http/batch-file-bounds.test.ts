@@ -30,6 +30,18 @@ describe("what one batch request may build", () => {
     expect(sent).toEqual([]);
   });
 
+  it("names the empty cells, not the ids, when a request under the row limit would pass Target's file bytes", async () => {
+    const { sent } = fakeTarget();
+    // 7,300 distinct ids (RELAY_MAX_BATCH_ROWS is 10,000) whose padded file would pass MAX_BATCH_BYTES (50 MB).
+    const response = await handleRequest(post("/v1/profiles", distinctColumns(7_300)), envWith({}));
+
+    expect(response.status).toBe(413);
+    const { message } = await errorOf(response);
+    expect(message).toBe(PADDING);
+    expect(message).not.toMatch(/distinct mbox3rdPartyIds/);
+    expect(sent).toEqual([]);
+  });
+
   it("refuses them in queued delivery too, before queuing anything", async () => {
     const { bindings, deliveries } = queuedBindings();
 
