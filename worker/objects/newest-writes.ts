@@ -59,6 +59,9 @@ export class NewestWrites extends DurableObject {
          visitor TEXT PRIMARY KEY, state TEXT NOT NULL, since INTEGER NOT NULL) WITHOUT ROWID`,
     );
     this.#sql.exec("CREATE INDEX IF NOT EXISTS creation_states_by_age ON creation_states (since)");
+    // The `promised` creations that only a direct batch's claim made (claimCreations), so that releasing the
+    // claim never takes back a promise a queued write made for the same visitor meanwhile (expectCreations).
+    this.#sql.exec("CREATE TABLE IF NOT EXISTS creation_claims (visitor TEXT PRIMARY KEY) WITHOUT ROWID");
   }
 
   /**
@@ -75,6 +78,8 @@ export class NewestWrites extends DurableObject {
           visitor,
           now,
         );
+        // A promise a direct batch had claimed is now the queue's too: releasing the claim must leave it.
+        this.#sql.exec("DELETE FROM creation_claims WHERE visitor = ?", visitor);
       }
     });
   }
@@ -89,15 +94,26 @@ export class NewestWrites extends DurableObject {
       this.#forgetStaleCreations(now);
       if (visitors.some((visitor) => this.#creationState(visitor) !== null)) return false;
       this.expectCreations(visitors, now);
+      for (const visitor of visitors)
+        this.#sql.exec("INSERT OR IGNORE INTO creation_claims (visitor) VALUES (?)", visitor);
       return true;
     });
   }
 
-  /** Takes back a claim (`claimCreations`) whose batch was not sent after all: still only `promised` ones. */
+  /**
+   * Takes back a claim (`claimCreations`) whose batch was not sent after all: the `promised` creations only
+   * the claim made. One a queued write promised since (`expectCreations`) stays: that write still creates.
+   */
   releaseCreations(visitors: readonly string[]): void {
     this.ctx.storage.transactionSync(() => {
-      for (const visitor of visitors)
-        this.#sql.exec("DELETE FROM creation_states WHERE visitor = ? AND state = 'promised'", visitor);
+      for (const visitor of visitors) {
+        this.#sql.exec(
+          `DELETE FROM creation_states
+             WHERE visitor = ? AND state = 'promised' AND visitor IN (SELECT visitor FROM creation_claims)`,
+          visitor,
+        );
+        this.#sql.exec("DELETE FROM creation_claims WHERE visitor = ?", visitor);
+      }
     });
   }
 
@@ -122,6 +138,8 @@ export class NewestWrites extends DurableObject {
           state,
           now,
         );
+        // Whatever became of a claim, it is settled: there is nothing left to release.
+        this.#sql.exec("DELETE FROM creation_claims WHERE visitor = ?", visitor);
       }
     });
   }
@@ -129,6 +147,8 @@ export class NewestWrites extends DurableObject {
   // A creation promised or sent but never heard of again (a lost follow-up) stops holding the visitor's writes.
   #forgetStaleCreations(now: number): void {
     this.#sql.exec("DELETE FROM creation_states WHERE state <> 'created' AND since <= ?", now - CREATION_PENDING_MS);
+    // Claims of requests that died before releasing or recording them (few: only batches in flight are claimed).
+    this.#sql.exec("DELETE FROM creation_claims WHERE visitor NOT IN (SELECT visitor FROM creation_states)");
   }
 
   #creationState(visitor: string): CreationState | null {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { QueueMessage } from "../../../worker/delivery/queue-messages.js";
 import type { Env } from "../../../worker/env.js";
 import { handleRequest } from "../../../worker/http/handle-request.js";
@@ -102,5 +102,39 @@ describe("a batch-route write overtaken in the queue", () => {
     await consume(QUEUES.deliveries, [olderBatch as { body: unknown }], bindings);
 
     expect(emulator.getProfile({ thirdPartyId: "new-5" })?.attributes).toEqual({ tier: "gold" });
+  });
+});
+
+describe("a direct batch that fails while a queued write promised the same visitor", () => {
+  it("leaves the queued write's promise: the visitor is created, and a newer single-route write waits for it", async () => {
+    const { emulator, bindings, drain } = relay("direct", "pc-released");
+    // Target takes the first batch file slowly, then fails it; every other call goes through.
+    let fail!: () => void;
+    const failing = new Promise<void>((resolve) => (fail = resolve));
+    let held: (() => void) | undefined;
+    const reached = new Promise<void>((resolve) => (held = resolve));
+    vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+      const request = new Request(input, init);
+      if (held !== undefined && new URL(request.url).pathname.endsWith("/profile/batchUpdate")) {
+        held();
+        held = undefined;
+        await failing;
+        return new Response("Internal Server Error", { status: 500 });
+      }
+      return emulator.fetch(request);
+    });
+
+    // A claims the visitor for its v2 file, sent at once; B, meanwhile, finds it claimed and is queued.
+    const first = handleRequest(batchWrite("released-1"), bindings);
+    await reached;
+    const second = await handleRequest(batchWrite("released-1"), bindings);
+    fail();
+    const failed = await first;
+    // Newer than B: sent at once, it would reach Target before the profile exists, and count as delivered.
+    const newer = await handleRequest(singleWrite("released-1"), bindings);
+    await drain();
+
+    expect([failed.status >= 500, second.status, newer.status]).toEqual([true, 202, 202]);
+    expect(emulator.getProfile({ thirdPartyId: "released-1" })?.attributes).toEqual({ tier: "gold" });
   });
 });
