@@ -91,11 +91,18 @@ export function parseBatchBody(body: Uint8Array): BatchParseResult {
 
 /** Whether the body is UTF-8 (ASCII, usually: then without a decoder). */
 function isUtf8(body: Uint8Array): boolean {
-  let at = 0;
-  while (at < body.length && body[at]! < 0x80) at++;
-  if (at === body.length) return true;
+  // Four bytes at a time where they are aligned: a 50 MB body is looked at in a few milliseconds.
+  let at = Math.min(body.length, (4 - (body.byteOffset % 4)) % 4);
+  if (body.subarray(0, at).some((byte) => byte >= 0x80)) return utf8Decodes(body);
+  const words = new Uint32Array(body.buffer, body.byteOffset + at, (body.length - at) >> 2);
+  for (let word = 0; word < words.length; word++) if ((words[word]! & 0x80808080) !== 0) return utf8Decodes(body);
+  for (at += 4 * words.length; at < body.length; at++) if (body[at]! >= 0x80) return utf8Decodes(body);
+  return true;
+}
+
+function utf8Decodes(body: Uint8Array): boolean {
   try {
-    utf8.decode(body.subarray(at));
+    utf8.decode(body);
     return true;
   } catch {
     return false;
@@ -105,28 +112,41 @@ function isUtf8(body: Uint8Array): boolean {
 /**
  * Every row of `[start, end)` checked, in order: the first that breaks a rule refuses the batch
  * (too many rows, more cells than the header, a malformed escape). Answers how many hold a value.
+ * One pass over the bytes, which mostly are letters and digits: above `,` in ASCII.
  */
 function checkRows(body: Uint8Array, start: number, end: number, width: number): number | BatchParseResult {
   let lines = 0;
   let size = 0;
-  for (; start <= end; start = lineEnd(body, start, end) + 1) {
-    const stop = textEnd(body, start, lineEnd(body, start, end));
-    if (stop === start) continue;
-    if (++lines > MAX_BATCH_ROWS) return refuse(`Batch file must hold at most ${MAX_BATCH_ROWS} rows`);
-    let cells = 0;
-    let valued = false;
-    let malformed = false;
-    for (let cell = start; cell <= stop; cell++) {
-      let at = cell;
-      let escaped = false;
-      for (; at < stop && body[at] !== COMMA; at++) if (body[at] === PERCENT) escaped = true;
-      if (escaped && !malformed) malformed = !isFormBytesValid(body, cell, at);
-      if (cells++ > 0 && at > cell) valued = true;
-      cell = at;
+  // The line and cell being read: where they start, and what was found in them so far.
+  let line = start;
+  let cell = start;
+  let cells = 1;
+  let valued = false;
+  let escaped = false;
+  let malformed = false;
+  for (let at = start; at <= end; at++) {
+    const byte = at < end ? body[at]! : NEWLINE;
+    if (byte > COMMA) continue;
+    if (byte === PERCENT) escaped = true;
+    if (byte !== COMMA && byte !== NEWLINE) continue;
+    const stop = byte === NEWLINE ? textEnd(body, line, at) : at;
+    if (escaped && !malformed) malformed = !isFormBytesValid(body, cell, stop);
+    if (cells > 1 && stop > cell) valued = true;
+    cell = at + 1;
+    escaped = false;
+    if (byte === COMMA) {
+      cells++;
+      continue;
     }
-    if (cells > width) return refuse(`Row ${lines} has more cells than the header`);
-    if (malformed) return MALFORMED;
-    if (valued) size++;
+    if (stop > line) {
+      if (++lines > MAX_BATCH_ROWS) return refuse(`Batch file must hold at most ${MAX_BATCH_ROWS} rows`);
+      if (cells > width) return refuse(`Row ${lines} has more cells than the header`);
+      if (malformed) return MALFORMED;
+      if (valued) size++;
+    }
+    line = at + 1;
+    cells = 1;
+    valued = malformed = false;
   }
   return lines === 0 ? EMPTY : size;
 }
@@ -137,7 +157,7 @@ function* readRows(rows: BodyRows, start: number): Generator<BatchRow, void, und
   for (const end = rows.end; start <= end; start = rows.lineEnd + 1) {
     const count = rows.valued(start, row.columns);
     if (count === 0) continue;
-    row.id = rows.value(start, 0);
+    row.id = decodeFormBytes(rows.body, start, rows.idEnd);
     row.start = start;
     row.count = count;
     yield row;
@@ -146,8 +166,9 @@ function* readRows(rows: BodyRows, start: number): Generator<BatchRow, void, und
 
 /** A checked body's rows, read where they lie. */
 class BodyRows implements BatchRows {
-  /** Where the line last read by `valued` ends. */
+  /** Where the line last read by `valued` ends, and its id. */
   lineEnd = 0;
+  idEnd = 0;
 
   constructor(
     readonly body: Uint8Array,
@@ -164,18 +185,19 @@ class BodyRows implements BatchRows {
     let cell = start;
     let at = start;
     for (; at < end; at++) {
-      const byte = body[at];
-      if (byte === COMMA) {
-        if (column > 0 && at > cell) into[count++] = column;
-        column++;
-        cell = at + 1;
-      } else if (byte === NEWLINE) {
-        break;
-      }
+      const byte = body[at]!;
+      if (byte > COMMA) continue;
+      if (byte === NEWLINE) break;
+      if (byte !== COMMA) continue;
+      if (column === 0) this.idEnd = at;
+      else if (at > cell) into[count++] = column;
+      column++;
+      cell = at + 1;
     }
     this.lineEnd = at;
     const stop = textEnd(body, start, at);
-    if (column > 0 && stop > cell) into[count++] = column;
+    if (column === 0) this.idEnd = stop;
+    else if (stop > cell) into[count++] = column;
     return count;
   }
 

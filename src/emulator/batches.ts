@@ -72,10 +72,13 @@ export function createBatchService(options: BatchServiceOptions): BatchService {
         result.profilesNotFound++;
         continue;
       }
-      names.length = row.count;
-      for (let i = 0; i < row.count; i++) names[i] = source.columns[row.columns[i]!]!;
-      if (version === 2 && kind === "thirdPartyId") options.v2Writer.apply(record, batchId, names, setRow);
-      else setRow(record);
+      if (version === 2 && kind === "thirdPartyId" && options.v2Writer.chains) {
+        names.length = row.count;
+        for (let i = 0; i < row.count; i++) names[i] = source.columns[row.columns[i]!]!;
+        options.v2Writer.apply(record, batchId, names, setRow);
+      } else {
+        setRow(record);
+      }
       result.successfulUpdates++;
     }
     return result;

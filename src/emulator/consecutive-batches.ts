@@ -16,6 +16,8 @@ interface BatchWrites {
 }
 
 export interface ConsecutiveBatchWriter {
+  /** Whether v2 batches are chained ("replace"): only then does `apply` read the names it is given. */
+  readonly chains: boolean;
   /**
    * Applies one v2 row keyed by thirdPartyId, as the configured reading says: `write` sets its
    * attributes, these `names`, in the store.
@@ -28,6 +30,7 @@ export function createConsecutiveBatchWriter(mode: ConsecutiveBatches, store: Pr
   // The last v2 batch's writes, per profile (only kept under "replace").
   const lastBatch = new Map<ProfileRecord, BatchWrites>();
   return {
+    chains: mode === "replace",
     apply(record, batchId, names, write) {
       if (mode === "merge") return write(record);
       let writes = lastBatch.get(record);
