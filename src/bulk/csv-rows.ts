@@ -7,6 +7,7 @@
 import { TargetValidationError, type ValidationIssue } from "../errors.js";
 import type { ProfileAttributes, ProfileUpdate } from "../profile-update.js";
 import type { SourceRow } from "./source-row.js";
+import { cellTexts, RecordReader } from "./csv-records.js";
 import { REPLACEMENT, textChunks, type TextInput } from "./text-chunks.js";
 
 /**
@@ -68,6 +69,7 @@ export async function* readCsvRows(
   let buffer = "";
   let line = 1;
   const reader = new RecordReader();
+  const { record } = reader;
   const chunks = textChunks(input, "readCsvRows");
   for (let done = false; !done;) {
     const next = await chunks.next();
@@ -76,21 +78,20 @@ export async function* readCsvRows(
     reader.reset();
     const suspect = buffer.includes(REPLACEMENT);
     let at = 0;
-    for (;;) {
-      const record = reader.read(buffer, at, done, header?.names.length ?? 0);
-      if (record === undefined) break;
-      const { text, cells, problem } = record;
-      at = record.end;
+    while (reader.read(buffer, at, done, header?.names.length ?? 0)) {
+      const text = buffer.slice(record.start, record.end);
+      at = record.next;
       const start = line;
       line += record.lines;
       if (text.length === 0 || text === "\r") continue;
+      const cells = record.problem === undefined ? cellTexts(buffer, record) : undefined;
       if (header === undefined) {
-        header = readHeader(cells, problem, ignore);
+        header = readHeader(cells, record.problem, ignore);
         options.onHeader?.(text, header.names);
         continue;
       }
-      if (problem !== undefined) {
-        yield { line: start, text, issues: [{ path: "", message: problem }] };
+      if (record.problem !== undefined) {
+        yield { line: start, text, issues: [{ path: "", message: record.problem }] };
       } else if (suspect && text.includes(REPLACEMENT)) {
         yield { line: start, text, issues: NOT_UTF8 };
       } else {
@@ -168,139 +169,4 @@ function toRow(line: number, text: string, cells: readonly string[], header: Hea
       ? { mbox3rdPartyId: thirdPartyId, attributes: attributes as ProfileAttributes }
       : { mboxPC: pcId, attributes: attributes as ProfileAttributes };
   return { line, text, update };
-}
-
-/** One record: its text (without its line break), its cells or what is wrong, where the next starts. */
-interface CsvRecord {
-  readonly text: string;
-  readonly cells: string[] | undefined;
-  readonly problem: string | undefined;
-  /** Where the next record starts. */
-  readonly end: number;
-  /** Line breaks consumed, the record's own included. */
-  readonly lines: number;
-}
-
-/**
- * Reads records out of a text buffer. Unquoted records (the usual) are split at commas with
- * `indexOf`; the next quote's position is remembered, so the text is scanned once however many
- * records go by.
- */
-class RecordReader {
-  // The first quote at or after where it was last looked for, in the text since `reset` (-1: none).
-  #quoteAt = -1;
-  #quoteKnown = false;
-
-  /** Forgets the quote found: the text changed. */
-  reset(): void {
-    this.#quoteKnown = false;
-  }
-
-  /** The record at `from`; `undefined` when the text ends first (unless `final`) or is used up. */
-  read(text: string, from: number, final: boolean, width: number): CsvRecord | undefined {
-    if (from >= text.length) return undefined;
-    let newline = text.indexOf("\n", from);
-    if (newline < 0) {
-      if (!final) return undefined;
-      newline = text.length;
-    }
-    if (!this.#quoteKnown || (this.#quoteAt >= 0 && this.#quoteAt < from)) {
-      this.#quoteKnown = true;
-      this.#quoteAt = text.indexOf('"', from);
-    }
-    const end = newline < text.length ? newline + 1 : newline;
-    const textEnd = newline > from && text.charCodeAt(newline - 1) === 0x0d ? newline - 1 : newline;
-    if (this.#quoteAt < 0 || this.#quoteAt >= newline) {
-      const cells: string[] = width > 0 ? new Array<string>(width) : [];
-      let count = 0;
-      for (let start = from; ;) {
-        let comma = text.indexOf(",", start);
-        if (comma < 0 || comma > textEnd) comma = textEnd;
-        if (count < width || width === 0) cells[count] = text.slice(start, comma);
-        count++;
-        if (comma === textEnd) break;
-        start = comma + 1;
-      }
-      const row = text.slice(from, textEnd);
-      if (width > 0 && count !== width)
-        return { text: row, cells: undefined, problem: wrongWidth(count, width), end, lines: 1 };
-      return { text: row, cells, problem: undefined, end, lines: 1 };
-    }
-    return this.#readQuoted(text, from, final, width);
-  }
-
-  /** A record with a quote somewhere: cell by cell, quoted cells across line breaks. */
-  #readQuoted(text: string, from: number, final: boolean, width: number): CsvRecord | undefined {
-    const cells: string[] = [];
-    let problem: string | undefined;
-    let at = from;
-    for (;;) {
-      if (text.charCodeAt(at) === 0x22) {
-        let value = "";
-        let open = at + 1;
-        for (;;) {
-          const quote = text.indexOf('"', open);
-          if (quote < 0) {
-            if (!final) return undefined;
-            problem ??= "a quoted cell is never closed";
-            value += text.slice(open);
-            at = text.length;
-            break;
-          }
-          if (quote + 1 >= text.length && !final) return undefined;
-          if (text.charCodeAt(quote + 1) === 0x22) {
-            value += text.slice(open, quote + 1);
-            open = quote + 2;
-            continue;
-          }
-          value += text.slice(open, quote);
-          at = quote + 1;
-          break;
-        }
-        cells.push(value);
-        const next = text.charCodeAt(at);
-        if (at >= text.length || next === 0x0a || (next === 0x0d && text.charCodeAt(at + 1) === 0x0a)) break;
-        if (next === 0x2c) {
-          at++;
-          continue;
-        }
-        problem ??= "a quoted cell must be followed by a comma or the end of the line";
-        // The rest of the line goes with the broken record.
-        const newline = text.indexOf("\n", at);
-        if (newline < 0 && !final) return undefined;
-        at = newline < 0 ? text.length : newline;
-        break;
-      }
-      let stop = at;
-      while (stop < text.length) {
-        const code = text.charCodeAt(stop);
-        if (code === 0x2c || code === 0x0a) break;
-        stop++;
-      }
-      if (stop >= text.length && !final) return undefined;
-      const cellEnd = text.charCodeAt(stop - 1) === 0x0d && text.charCodeAt(stop) === 0x0a ? stop - 1 : stop;
-      cells.push(text.slice(at, cellEnd));
-      at = stop;
-      if (at >= text.length || text.charCodeAt(at) === 0x0a) break;
-      at++;
-    }
-    // `at` is on the record's line break (its \n, past a \r), or the end of the text.
-    if (text.charCodeAt(at) === 0x0d && text.charCodeAt(at + 1) === 0x0a) at++;
-    const textEnd = at > from && text.charCodeAt(at - 1) === 0x0d ? at - 1 : at;
-    const row = text.slice(from, textEnd);
-    let lines = 1;
-    for (let newline = row.indexOf("\n"); newline >= 0; newline = row.indexOf("\n", newline + 1)) lines++;
-    if (problem === undefined && width > 0 && cells.length !== width) problem = wrongWidth(cells.length, width);
-    return {
-      text: row,
-      cells: problem === undefined ? cells : undefined,
-      problem,
-      end: Math.min(at + 1, text.length),
-      lines,
-    };
-  }
-}
-
-function wrongWidth(count: number, width: number): string {
-  return `has ${count} cells where the header has ${width}${count > width ? " (a comma in a cell that is not quoted?)" : ""}`;
 }
