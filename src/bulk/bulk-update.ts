@@ -5,7 +5,7 @@ import type { BatchStatus } from "./batch-status.js";
 import { BatchVersionSchema, type BatchSubmission, type BatchVersion } from "./batch-submission.js";
 import { BatchEncoder, parseEncodeOptions, type EncodeOptions } from "./encode-batches.js";
 import { anyRows } from "./rows-input.js";
-import { isSourceRow, type SourceRow } from "./source-row.js";
+import { byteRowsOf, isSourceRow, type SourceRow } from "./source-row.js";
 import { PollingOptionsSchema, type WaitForBatchOptions } from "./wait-for-batch.js";
 import { errorGuard, TargetProfileError, TargetValidationError, type ValidationIssue } from "../errors.js";
 import { KEPT_BATCH_STATUSES } from "../limits.js";
@@ -193,7 +193,10 @@ export async function bulkUpdate(
     BulkOptionsSchema,
     options,
   );
-  const input = anyRows(rows, "bulkUpdate");
+  // A CSV source's records, valid ones as bytes (see readCsvRows), or any rows as they are given.
+  const bytes = byteRowsOf(rows);
+  const input = bytes?.rows ?? anyRows(rows, "bulkUpdate");
+  const byteRow = bytes?.byteRow;
   const batches: BulkBatch[] = [];
   let [rowsRead, rowsRejected, rowsEncoded, filesFinished] = [0, 0, 0, 0];
   const report = (): BulkReport => ({
@@ -255,13 +258,15 @@ export async function bulkUpdate(
     const encoder = new BatchEncoder(parseEncodeOptions({ maxRows: options.maxRows, maxBytes: options.maxBytes }));
     signal?.throwIfAborted();
     for await (const item of input) {
-      const position = isSourceRow(item) ? item.line : rowsRead;
+      const asBytes = item === byteRow;
+      const position = asBytes ? byteRow.line : isSourceRow(item) ? item.line : rowsRead;
       rowsRead++;
       const update: unknown = isSourceRow(item) ? item.update : item;
-      let added = isSourceRow(item) && item.issues ? item.issues : encoder.add(update, position);
+      const add = asBytes ? () => encoder.addBytes(byteRow, position) : () => encoder.add(update, position);
+      let added = isSourceRow(item) && item.issues ? item.issues : add();
       if (added === "full") {
         await send(encoder.takeBytes());
-        added = encoder.add(update, position);
+        added = add();
       }
       if (added !== undefined) {
         const issues = added as readonly ValidationIssue[];
@@ -271,7 +276,7 @@ export async function bulkUpdate(
           );
         }
         rowsRejected++;
-        onInvalidRow({ position, issues, row: item });
+        onInvalidRow({ position, issues, row: asBytes ? bytes!.sourceRow() : item });
       }
       if (rowsRead % 16 === 0) {
         if (failure) throw failure.error;

@@ -16,6 +16,27 @@ export const REPLACEMENT = "\uFFFD";
 
 /** The input as strings, UTF-8 decoded across chunk boundaries (a leading BOM dropped). */
 export async function* textChunks(input: TextInput, call: string): AsyncGenerator<string, void, undefined> {
+  const decoder = new TextDecoder();
+  let first = true;
+  for await (const chunk of inputChunks(input, call)) {
+    if (typeof chunk === "string") {
+      // The decoder drops a byte order mark; a string source keeps it unless dropped here.
+      yield first && chunk.startsWith("\uFEFF") ? chunk.slice(1) : chunk;
+    } else {
+      const text = decoder.decode(chunk, { stream: true });
+      if (text.length > 0) yield text;
+    }
+    first = false;
+  }
+  const rest = decoder.decode();
+  if (rest.length > 0) yield rest;
+}
+
+/** The input's chunks as they come, bytes or strings (a stream is cancelled if left early). */
+export async function* inputChunks(
+  input: TextInput,
+  call: string,
+): AsyncGenerator<Uint8Array | string, void, undefined> {
   const chunks = typeof ReadableStream !== "undefined" && input instanceof ReadableStream ? streamValues(input) : input;
   if (
     typeof chunks !== "object" ||
@@ -28,20 +49,10 @@ export async function* textChunks(input: TextInput, call: string): AsyncGenerato
       { path: "input", message: `${call} reads a ReadableStream, or an (async) iterable of bytes or strings` },
     ]);
   }
-  const decoder = new TextDecoder();
-  let first = true;
   for await (const chunk of chunks as AsyncIterable<Uint8Array | string>) {
-    if (typeof chunk === "string") {
-      // The decoder drops a byte order mark; a string source keeps it unless dropped here.
-      yield first && chunk.startsWith("\uFEFF") ? chunk.slice(1) : chunk;
-    } else if (chunk instanceof Uint8Array) {
-      const text = decoder.decode(chunk, { stream: true });
-      if (text.length > 0) yield text;
-    } else {
+    if (typeof chunk !== "string" && !(chunk instanceof Uint8Array)) {
       throw new TargetValidationError([{ path: "input", message: `${call} reads chunks of bytes or strings` }]);
     }
-    first = false;
+    yield chunk;
   }
-  const rest = decoder.decode();
-  if (rest.length > 0) yield rest;
 }
