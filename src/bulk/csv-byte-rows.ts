@@ -35,7 +35,9 @@ export function readCsvBytes(input: TextInput, options: RowSourceOptions): ByteR
     cells: new Int32Array(0),
     line: 0,
   };
+  // The bytes being read (a view of `pending`'s memory, refilled for each chunk).
   let source: Uint8Array = new Uint8Array(0);
+  const pending = new PendingBytes();
   // Whether the header's attribute names let records go as bytes (decided once, when it is read).
   let plainHeader: boolean | undefined;
 
@@ -54,7 +56,7 @@ export function readCsvBytes(input: TextInput, options: RowSourceOptions): ByteR
     for (let done = false; !done;) {
       const next = await chunks.next();
       done = next.done === true;
-      if (!done) source = append(source, next.value as Uint8Array | string);
+      if (!done) source = pending.append(source, next.value as Uint8Array | string);
       if (first) {
         // The input's byte order mark is dropped, as TextDecoder drops it.
         if (source.length < 3 && !done) continue;
@@ -85,16 +87,27 @@ export function readCsvBytes(input: TextInput, options: RowSourceOptions): ByteR
   return { rows: rows(), byteRow, sourceRow: () => textRow(byteRow.line)! };
 }
 
-/** `rest` (what is left of the last chunk), then `chunk`: one buffer. */
-function append(rest: Uint8Array, chunk: Uint8Array | string): Uint8Array {
-  // A plain view: a Node Buffer's indexOf is not TypedArray's.
-  const bytes =
-    typeof chunk === "string" ? encoder.encode(chunk) : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length);
-  if (rest.length === 0) return bytes;
-  const joined = new Uint8Array(rest.length + bytes.length);
-  joined.set(rest);
-  joined.set(bytes, rest.length);
-  return joined;
+/**
+ * One buffer, reused for every chunk (fresh memory costs more than the copy): what is left of the
+ * last chunk, then the next. Rows point into it, so it changes only when the next chunk is read.
+ */
+class PendingBytes {
+  #memory = new Uint8Array(0);
+
+  /** `rest` (the end of the last answer), then `chunk`. */
+  append(rest: Uint8Array, chunk: Uint8Array | string): Uint8Array {
+    const bytes = typeof chunk === "string" ? encoder.encode(chunk) : chunk;
+    const length = rest.length + bytes.length;
+    if (length > this.#memory.length) {
+      const memory = new Uint8Array(Math.max(length, 2 * this.#memory.length));
+      memory.set(rest);
+      this.#memory = memory;
+    } else {
+      this.#memory.copyWithin(0, rest.byteOffset, rest.byteOffset + rest.length);
+    }
+    this.#memory.set(bytes, rest.length);
+    return this.#memory.subarray(0, length);
+  }
 }
 
 /**
@@ -145,7 +158,7 @@ function fill(row: Mutable<LineByteRow>, source: Uint8Array, record: CsvRecord, 
     const byte = source[i]!;
     if (byte >= 0x80 || (customer && (byte === PLUS || byte === SLASH))) return false;
   }
-  if (!isPlainUtf8(source, record.start, record.end)) return false;
+  if (!record.ascii && !isPlainUtf8(source, record.start, record.end)) return false;
   rowNames.length = values;
   row.idType = customer ? "thirdPartyId" : "pcId";
   row.source = source;

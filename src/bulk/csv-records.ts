@@ -23,6 +23,8 @@ export class CsvRecord {
   lines = 1;
   /** What is wrong with it (then its cells are not to be used). */
   problem: string | undefined;
+  /** Known to be all ASCII (read from bytes, unquoted); false when not known. */
+  ascii = false;
   /**
    * Its cells: `count`, each `[starts[i], ends[i])` (a quoted cell's content, between its quotes),
    * `doubled[i]` when the content holds `""` for each quote.
@@ -71,6 +73,8 @@ export class RecordReader {
   read(source: CsvSource, from: number, final: boolean, width: number): boolean {
     const { length } = source;
     if (from >= length) return false;
+    if (typeof source !== "string")
+      return this.#readBytes(source, from, final, width) ?? this.#readQuoted(source, from, final, width);
     let newline = find(source, NEWLINE, from);
     if (newline < 0) {
       if (!final) return false;
@@ -98,6 +102,46 @@ export class RecordReader {
     record.next = newline < length ? newline + 1 : newline;
     record.lines = 1;
     record.problem = width > 0 && cells !== width ? wrongWidth(cells, width) : undefined;
+    record.ascii = false;
+    return true;
+  }
+
+  /**
+   * An unquoted record of bytes, split in one pass that also sees whether it is all ASCII (a call to
+   * indexOf per cell costs more than the loop); `undefined` at a quote.
+   */
+  #readBytes(source: Uint8Array, from: number, final: boolean, width: number): boolean | undefined {
+    const { length } = source;
+    const record = this.record;
+    record.count = 0;
+    let cells = 0;
+    let start = from;
+    let high = 0;
+    let at = from;
+    for (; at < length; at++) {
+      const byte = source[at]!;
+      if (byte === COMMA) {
+        if (cells < width || width === 0) record.addCell(start, at, false);
+        cells++;
+        start = at + 1;
+      } else if (byte === NEWLINE) {
+        break;
+      } else if (byte === QUOTE) {
+        return undefined;
+      } else {
+        high |= byte;
+      }
+    }
+    if (at === length && !final) return false;
+    const end = at > from && source[at - 1] === RETURN ? at - 1 : at;
+    if (cells < width || width === 0) record.addCell(start, end, false);
+    cells++;
+    record.start = from;
+    record.end = end;
+    record.next = at < length ? at + 1 : at;
+    record.lines = 1;
+    record.problem = width > 0 && cells !== width ? wrongWidth(cells, width) : undefined;
+    record.ascii = high < 0x80;
     return true;
   }
 
@@ -174,6 +218,7 @@ export class RecordReader {
     record.next = Math.min(at + 1, length);
     record.lines = lines;
     record.problem = problem;
+    record.ascii = false;
     return true;
   }
 }
