@@ -177,6 +177,7 @@ export default defineConfig({
         test: {
           name: "relay",
           include: ["test/worker/**/*.test.ts"],
+          setupFiles: ["test/worker/setup.ts"],
         },
       },
     ],

@@ -13,12 +13,8 @@
 // whatever happens (on failure its log and state stay, for a look). BENCH_UPDATES=5000 makes a
 // quick trial run; the figures to report are the default's.
 
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, openSync, rmSync } from "node:fs";
-import { createServer, type AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import process from "node:process";
-import { toHex } from "../src/internal/index.js";
+import { digestOf, format, percentile, post, postWithRetries, startLocalRelay, stats, until } from "./local-relay.js";
 
 // BENCH_UPDATES shortens a trial run; the figures reported are for the default.
 const UPDATES = Number(process.env.BENCH_UPDATES ?? 100_000);
@@ -26,35 +22,11 @@ const VISITORS = 20_000;
 const CONCURRENCY = 64;
 /** What one POST /v1/profiles may carry (RELAY_MAX_BATCH_ROWS). */
 const SETUP_CHUNK = 10_000;
-const KEY = "bench-key";
-/** Retries of an update answered 503. */
-const MAX_RETRIES = 5;
-/** No request may hang the benchmark: each is given up (and retried) after this long. */
-const REQUEST_TIMEOUT_MS = 30_000;
-const READY_TIMEOUT_MS = 90_000;
 const SETUP_TIMEOUT_MS = 3 * 60_000;
 const PUSH_TIMEOUT_MS = 10 * 60_000;
 const DRAIN_TIMEOUT_MS = 5 * 60_000;
 /** The first status check comes 60 s after a submission (worker/queue/follow-up-batch.ts). */
 const FOLLOW_UP_TIMEOUT_MS = 3 * 60_000;
-
-// Run from its bundle in node_modules/.cache/bench/ or from bench/: the repo is above either.
-const HERE = decodeURIComponent(new URL(".", import.meta.url).pathname);
-const REPO = HERE.includes("/node_modules/")
-  ? HERE.replace(/\/node_modules\/.*$/, "")
-  : HERE.replace(/\/bench\/?$/, "");
-
-interface Stats {
-  readonly profiles: number;
-  readonly digest: string;
-  readonly calls: {
-    readonly update: number;
-    readonly fetch: number;
-    readonly batchUpdate: number;
-    readonly batchStatus: number;
-  };
-  readonly bulkCallTimes: readonly number[];
-}
 
 const visitorOf = (index: number) => `bench-${String(index % VISITORS).padStart(5, "0")}`;
 const TIERS = ["bronze", "silver", "gold", "platinum"];
@@ -64,52 +36,14 @@ const attributesOf = (index: number): Record<string, string> =>
     : { score: String(index), city: `city-${index % 97}` };
 
 async function main() {
-  const state = mkdtempSync(`${tmpdir()}/target-profile-bench-`);
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const logFile = `${state}/wrangler.log`;
-  const log = openSync(logFile, "w");
-  const wrangler = spawn(
-    `${REPO}/node_modules/.bin/wrangler`,
-    [
-      "dev",
-      "--env",
-      "bench",
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--persist-to",
-      `${state}/state`,
-      "--log-level",
-      "warn",
-    ],
-    {
-      cwd: REPO,
-      env: {
-        ...process.env,
-        WRANGLER_SEND_METRICS: "false",
-        WRANGLER_SEND_ERROR_REPORTS: "false",
-        CLOUDFLARE_CF_FETCH_ENABLED: "false",
-      },
-      detached: true, // its own process group, stopped as one
-      stdio: ["ignore", log, log],
-    },
+  console.log(
+    `queued delivery benchmark: ${format(UPDATES)} single updates over ${format(VISITORS)} visitors, ${CONCURRENCY} at a time`,
   );
-  const stop = () => stopGroup(wrangler);
-  process.on("SIGINT", () => void stop().then(() => process.exit(130)));
-  process.on("SIGTERM", () => void stop().then(() => process.exit(143)));
-
+  const relay = await startLocalRelay();
+  const { base } = relay;
+  let clean = false;
   try {
-    console.log(
-      `queued delivery benchmark: ${format(UPDATES)} single updates over ${format(VISITORS)} visitors, ${CONCURRENCY} at a time`,
-    );
-    console.log(`  wrangler dev --env bench on ${base} (pid ${wrangler.pid}; log ${logFile})`);
-    await until(
-      READY_TIMEOUT_MS,
-      "the relay to start",
-      async () => (await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })).ok,
-    );
+    console.log(`  wrangler dev --env bench on ${base} (pid ${relay.pid}; log ${relay.logFile})`);
 
     // 1. The profiles (single updates never create one).
     const newest = new Map<string, Record<string, string>>();
@@ -179,10 +113,8 @@ async function main() {
     const calls = submissions + checks + singles + (last.calls.fetch - before.calls.fetch);
     const seconds = (accepted - started) / 1000;
     latencies.sort((a, b) => a - b);
-    const percentile = (p: number) =>
-      Math.round(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] as number);
     console.log(
-      `  accepted                 ${format(UPDATES)} updates in ${seconds.toFixed(1)} s: ${format(Math.round(UPDATES / seconds))} updates/s (p50 ${percentile(0.5)} ms, p99 ${percentile(0.99)} ms)`,
+      `  accepted                 ${format(UPDATES)} updates in ${seconds.toFixed(1)} s: ${format(Math.round(UPDATES / seconds))} updates/s (p50 ${percentile(latencies, 0.5)} ms, p99 ${percentile(latencies, 0.99)} ms)`,
     );
     if (retried > 0)
       console.log(`  retried                  ${retried} requests (503 or a dropped connection), then accepted`);
@@ -198,59 +130,11 @@ async function main() {
     console.log(
       `  bulk calls in a minute   at most ${maxPerMinute(last.bulkCallTimes)} in any rolling minute, setup included (Target allows 50)`,
     );
-    rmSync(state, { recursive: true, force: true });
+    clean = true;
   } finally {
     // On failure the state and the log stay, for a look.
-    await stop();
+    await relay.stop(clean);
   }
-}
-
-function post(url: string, body: unknown): Promise<Response> {
-  return fetch(url, {
-    method: "POST",
-    headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-  });
-}
-
-/**
- * A POST that a caller would retry: on a 503 ("not taken, try again": the relay's own, or wrangler
- * dev's proxy when it loses the worker's connection under load) after its Retry-After, and on a
- * dropped connection. A repeat of a write that was taken after all is harmless: same values, and
- * the visitor's next write is not sent before this one is answered.
- */
-async function postWithRetries(url: string, body: unknown, onRetry: () => void): Promise<Response> {
-  for (let attempt = 0; ; attempt++) {
-    const response = await post(url, body).catch((error: unknown) => error as Error);
-    const retryable = response instanceof Error || response.status === 503;
-    if (!retryable || attempt === MAX_RETRIES) {
-      if (response instanceof Error) throw response;
-      return response;
-    }
-    onRetry();
-    const seconds = response instanceof Error ? 1 : Number(response.headers.get("retry-after") ?? 1);
-    await new Promise((resolve) => setTimeout(resolve, 1000 * Math.min(10, seconds)));
-  }
-}
-
-async function stats(base: string): Promise<Stats> {
-  const response = await fetch(`${base}/_emulator/stats`, {
-    headers: { authorization: `Bearer ${KEY}` },
-    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-  });
-  if (!response.ok) throw new Error(`GET /_emulator/stats answered ${response.status}`);
-  return (await response.json()) as Stats;
-}
-
-/** The emulator's digest of `newest` (worker/local-emulator.ts): the same canonical JSON, hashed. */
-async function digestOf(newest: ReadonlyMap<string, Record<string, string>>): Promise<string> {
-  const byName = ([a]: readonly [string, unknown], [b]: readonly [string, unknown]) => (a < b ? -1 : a > b ? 1 : 0);
-  const profiles = [...newest]
-    .map(([id, attributes]) => [id, Object.entries(attributes).sort(byName)] as const)
-    .sort(byName);
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(JSON.stringify(profiles)));
-  return toHex(digest);
 }
 
 /** The most calls within any 60 s. */
@@ -263,44 +147,6 @@ function maxPerMinute(times: readonly number[]): number {
   }
   return most;
 }
-
-async function until(timeoutMs: number, what: string, check: () => Promise<boolean>, intervalMs = 500): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  // A failed check (a dropped connection under load) is just "not yet".
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what} after ${timeoutMs / 1000} s`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      // Listening on a TCP port, the address is an AddressInfo.
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** SIGTERM to the process group, SIGKILL if it is still there after 10 s. */
-async function stopGroup(child: ChildProcess): Promise<void> {
-  if (child.pid === undefined || child.exitCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once("exit", resolve));
-  const signal = (name: string) => {
-    try {
-      process.kill(-(child.pid as number), name);
-    } catch {
-      // Already gone.
-    }
-  };
-  signal("SIGTERM");
-  const timer = new Promise<"late">((resolve) => setTimeout(() => resolve("late"), 10_000));
-  if ((await Promise.race([exited, timer])) === "late") signal("SIGKILL");
-}
-
-const format = (value: number) => value.toLocaleString("en-US");
 
 try {
   await main();

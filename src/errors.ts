@@ -7,7 +7,8 @@
 // decide what to do next: the operation, the HTTP method and status, the field and the rule.
 
 /** The calls the client makes, named in errors instead of URLs (a URL can hold personal data). */
-export type TargetOperation = "updateProfile" | "getProfile" | "submitBatch" | "getBatchStatus" | "waitForBatch";
+export type TargetOperation =
+  "updateProfile" | "updateProfileRealtime" | "getProfile" | "submitBatch" | "getBatchStatus" | "waitForBatch";
 
 /** One broken rule: `path` names the field (e.g. `attributes.tier`), `message` the rule. */
 export interface ValidationIssue {

@@ -5,12 +5,20 @@ export type {
   SubmitBatchOptions,
   TargetClient,
   UpdateProfileOptions,
+  UpdateProfileRealtimeOptions,
 } from "./client/client.js";
 export type { RetryPolicy, TargetClientOptions } from "./client/client-options.js";
 export { buildUpdateRequest } from "./single-update/build-update-request.js";
 export type { UpdateRequestOptions } from "./single-update/build-update-request.js";
 export { parseUpdateResponse } from "./single-update/update-response.js";
 export type { UpdateResult } from "./single-update/update-response.js";
+export { buildDeliveryRequest } from "./realtime/build-delivery-request.js";
+export type { DeliveryRequestOptions } from "./realtime/build-delivery-request.js";
+export { parseDeliveryResponse } from "./realtime/delivery-response.js";
+export type { DeliveryResult } from "./realtime/delivery-response.js";
+export { createMemorySessionStore } from "./realtime/session-store.js";
+export type { MemorySessionStoreOptions, RealtimeSession, RealtimeSessionStore } from "./realtime/session-store.js";
+export type { RealtimeResult } from "./realtime/update-profile-realtime.js";
 export { buildProfileRequest, parseProfile } from "./profile-fetch/profile-fetch.js";
 export type { ProfileLookup, TargetProfile } from "./profile-fetch/profile-fetch.js";
 export type { AttributeValue, IdType, ProfileAttributes, ProfileUpdate } from "./profile-update.js";
@@ -77,9 +85,16 @@ export {
   KEPT_BATCH_STATUSES,
   MAX_BATCH_BYTES,
   MAX_BATCH_ROWS,
+  MAX_CONCURRENT_SESSION_REQUESTS,
   MAX_GET_URL_BYTES,
   MAX_ID_LENGTH,
+  MAX_MBOX_NAME_LENGTH,
   MAX_NAME_LENGTH,
   MAX_POST_BODY_BYTES,
+  MAX_PROFILE_PARAMETERS_PER_MBOX,
+  MAX_REALTIME_VALUE_LENGTH,
+  MAX_SESSION_ID_LENGTH,
+  MAX_TNT_ID_LENGTH,
+  REALTIME_SESSION_MS,
   SINGLE_UPDATES_PER_DAY,
 } from "./limits.js";

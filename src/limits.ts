@@ -95,3 +95,55 @@ export const KEPT_BATCH_STATUSES = 10;
  * const stale = Date.now() - submittedAt > BATCH_STATUS_RETENTION_MS; // its status is gone
  */
 export const BATCH_STATUS_RETENTION_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * The most profile parameters one mbox of a Delivery API call carries; more attributes go in several
+ * mboxes of one request, each a billed server call.
+ * @example
+ * const billedCalls = Math.ceil(Object.keys(attributes).length / MAX_PROFILE_PARAMETERS_PER_MBOX);
+ */
+export const MAX_PROFILE_PARAMETERS_PER_MBOX = 50;
+
+/**
+ * The longest value of a profile parameter sent in an mbox, in UTF-16 code units. Target cuts longer
+ * values, so the real-time path refuses them instead.
+ * @example
+ * const fits = String(value).length <= MAX_REALTIME_VALUE_LENGTH;
+ */
+export const MAX_REALTIME_VALUE_LENGTH = 256;
+
+/**
+ * The longest mbox name, in UTF-16 code units.
+ * @example
+ * createTargetClient({ clientCode: "acme", realtimeMbox: "crm-sync".slice(0, MAX_MBOX_NAME_LENGTH) });
+ */
+export const MAX_MBOX_NAME_LENGTH = 250;
+
+/**
+ * The longest tnt id (`mboxPC`) the Delivery API takes, in UTF-16 code units.
+ * @example
+ * if (pcId.length > MAX_TNT_ID_LENGTH) useTheThirdPartyIdInstead();
+ */
+export const MAX_TNT_ID_LENGTH = 128;
+
+/**
+ * The longest Delivery API `sessionId`, in characters (printable, without space, `?`, `{`, `}` or `/`).
+ * @example
+ * buildDeliveryRequest(update, { clientCode: "acme", sessionId: crypto.randomUUID() }); // 36 characters
+ */
+export const MAX_SESSION_ID_LENGTH = 128;
+
+/**
+ * How long Target keeps a Delivery API session after its last call, in milliseconds: within it, the
+ * same visitor must keep the same `sessionId`.
+ * @example
+ * const live = Date.now() - lastCallAt < REALTIME_SESSION_MS;
+ */
+export const REALTIME_SESSION_MS = 30 * 60 * 1000;
+
+/**
+ * Delivery API requests of one session Target takes at the same time; beyond, it answers 420.
+ * @example
+ * const inFlight = Math.min(wanted, MAX_CONCURRENT_SESSION_REQUESTS);
+ */
+export const MAX_CONCURRENT_SESSION_REQUESTS = 100;

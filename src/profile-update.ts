@@ -49,6 +49,13 @@ const ThirdPartyIdSchema = thirdPartyIdSchema("mbox3rdPartyId");
 /** A Target visitor id (`mboxPC`; `pcId` in batch files, the tnt id of a fetch). */
 const PcIdSchema = visitorIdSchema("mboxPC");
 
+/**
+ * Names JavaScript objects treat as more than data, which valibot's records skip without a word: refused
+ * as attribute names everywhere (core, relay, queues, emulator), so that none is ever silently dropped.
+ */
+export const RESERVED_ATTRIBUTE_NAMES: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"]);
+export const RESERVED_NAME_MESSAGE = 'attribute names must not be "__proto__", "constructor" or "prototype"';
+
 /** A bare attribute name: `tier`, not `profile.tier`. */
 export const AttributeNameSchema = v.pipe(
   v.string("attribute names must be strings"),
@@ -56,11 +63,33 @@ export const AttributeNameSchema = v.pipe(
   v.maxLength(MAX_NAME_LENGTH, `attribute names must be at most ${MAX_NAME_LENGTH} characters`),
   v.check((name) => !CONTROL_CHARACTER.test(name), "attribute names must not contain control characters"),
   wellFormed("attribute names"),
+  v.check((name) => !RESERVED_ATTRIBUTE_NAMES.has(name), RESERVED_NAME_MESSAGE),
   v.check(
     (name) => !name.startsWith("profile."),
     "attribute names must not start with 'profile.': drop the prefix, it is added on the wire",
   ),
 );
+
+/**
+ * A record of attributes by name, as valibot's `record` checks it, after refusing the reserved names that
+ * `record` would skip unchecked (their issue's path is the name, as for any other name).
+ */
+export const attributeRecord = <TValue extends v.GenericSchema>(value: TValue, message: string) =>
+  v.pipe(
+    v.custom<Record<string, unknown>>((input) => typeof input === "object" && input !== null, message),
+    v.rawCheck<Record<string, unknown>>(({ dataset, addIssue }) => {
+      if (!dataset.typed) return;
+      const input = dataset.value;
+      for (const name of RESERVED_ATTRIBUTE_NAMES) {
+        if (!Object.prototype.hasOwnProperty.call(input, name)) continue;
+        addIssue({
+          message: RESERVED_NAME_MESSAGE,
+          path: [{ type: "object", origin: "key", input, key: name, value: input[name] }],
+        });
+      }
+    }),
+    v.record(AttributeNameSchema, value, message),
+  );
 
 /** A value Target can store. `""` is refused: Target ignores empty values, so it could not clear anything. */
 export const AttributeValueSchema = v.union(
@@ -80,7 +109,7 @@ export const AttributeValueSchema = v.union(
 
 /** Attributes by bare name; `null` and `undefined` are skipped (Target cannot clear a value anyway). */
 export const AttributesSchema = v.pipe(
-  v.record(AttributeNameSchema, v.nullish(AttributeValueSchema), "attributes must be an object of name → value"),
+  attributeRecord(v.nullish(AttributeValueSchema), "attributes must be an object of name → value"),
   v.check(
     (attributes) => Object.values(attributes).some((value) => value !== null && value !== undefined),
     "attributes must hold at least one attribute with a value",

@@ -19,4 +19,5 @@ export { BatchLedger } from "./objects/batch-ledger.js";
 export { DeadLetterStore } from "./objects/dead-letter-store.js";
 export { IdempotencyKeys } from "./objects/idempotency-keys.js";
 export { NewestWrites } from "./objects/newest-writes.js";
+export { RealtimeSessions } from "./objects/realtime-sessions.js";
 export { TargetQuotas } from "./objects/target-quotas.js";

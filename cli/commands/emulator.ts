@@ -7,8 +7,8 @@ import { serve } from "../serve.js";
 export const EMULATOR_HELP = `Usage: target-profile emulator [--port N] [--client-code CC] [--seed ID…]
 
 Serves the in-memory Target emulator (target-profile/emulator) over HTTP on 127.0.0.1 and prints
-its base URL. Batch status URLs point back at the host each batch was sent to, so clients (and
-proxies in front) follow them. Profiles live in memory until the emulator stops (Ctrl-C).
+its base URL. Batch status URLs, and the Delivery API's edge hosts, point back at the host each call
+was sent to, so clients (and proxies in front) follow them. Profiles live in memory until the emulator stops (Ctrl-C).
 
 Options:
   --port N                  the port (default 0: a free one, printed)

@@ -9,6 +9,7 @@ import {
 } from "target-profile";
 import { parseCommand, wholeNumber } from "../args.js";
 import { TARGET_HELP, TARGET_OPTIONS, relayClient, targetClient } from "../config.js";
+import { counted, number } from "../counted.js";
 import { exitCodeOf, OK, ROWS_FAILED, UsageError } from "../exit-codes.js";
 import { describeInput, openInput, rereadable, type Input } from "../push/input.js";
 import { FailedFile, RejectsFile } from "../push/output-files.js";
@@ -432,7 +433,9 @@ async function writeFailedRows(input: Input, path: string, failedIds: ReadonlySe
   file?.close();
 }
 
-const count = (value: number) => value.toLocaleString("en-US");
+/** "line 7" or "lines 2-9". */
+const lineRange = ([first, last]: readonly [number, number]) =>
+  first === last ? `line ${first}` : `lines ${first}-${last}`;
 
 /** Prints the summary (unless --quiet) and answers it. */
 function report(summary: Summary, settings: PushSettings): Summary {
@@ -445,19 +448,19 @@ function report(summary: Summary, settings: PushSettings): Summary {
         : summary.checkOnly
           ? `${summary.file}: checked, nothing sent`
           : `${summary.file}:`,
-      `  ${count(summary.rowsRead)} rows read, ${count(summary.rowsRejected)} rejected${summary.rejectsFile ? ` (${summary.rejectsFile})` : ""}`,
+      `  ${counted(summary.rowsRead, "row")} read, ${number(summary.rowsRejected)} rejected${summary.rejectsFile ? ` (${summary.rejectsFile})` : ""}`,
     ];
     if (!summary.checkOnly) {
       lines.push(
-        `  ${count(summary.rowsSent)} sent in ${summary.batches.length} batch files${summary.rowsAlreadySent > 0 ? ` (${count(summary.rowsAlreadySent)} of them by an earlier run)` : ""}`,
-        `  ${count(summary.rowsFailed)} failed${summary.failedFile ? ` (${summary.failedFile})` : ""}${summary.profilesNotFound > 0 ? `, ${count(summary.profilesNotFound)} profiles not found (batch version 1 updates existing profiles only)` : ""}`,
+        `  ${number(summary.rowsSent)} sent in ${counted(summary.batches.length, "batch file")}${summary.rowsAlreadySent > 0 ? ` (${number(summary.rowsAlreadySent)} of them by an earlier run)` : ""}`,
+        `  ${number(summary.rowsFailed)} failed${summary.failedFile ? ` (${summary.failedFile})` : ""}${summary.profilesNotFound > 0 ? `, ${counted(summary.profilesNotFound, "profile")} not found (batch version 1 updates existing profiles only)` : ""}`,
       );
       for (const [first, last] of summary.sentAgain) {
-        lines.push(`  lines ${first}-${last} were being sent when a run stopped: they were sent again (at most twice)`);
+        lines.push(`  ${lineRange([first, last])}: in flight when a run stopped, so sent again (at most twice)`);
       }
       for (const batch of summary.batches) {
         lines.push(
-          `  batch ${batch.batchId}: lines ${batch.lines[0]}-${batch.lines[1]}, ${count(batch.rows)} rows, ${batch.status}`,
+          `  batch ${batch.batchId}: ${lineRange(batch.lines)}, ${counted(batch.rows, "row")}, ${batch.status}`,
         );
       }
     }

@@ -1,6 +1,7 @@
 // What `push` shows while it runs: a live bar on a terminal (cli-progress), a plain line every few
 // seconds elsewhere (a log, CI), nothing with --quiet. All on standard error.
 import cliProgress from "cli-progress";
+import { counted, number } from "../counted.js";
 
 export interface Counts {
   readonly rowsRead: number;
@@ -17,8 +18,6 @@ export interface Progress {
   stop(): void;
 }
 
-const number = (value: number) => value.toLocaleString("en-US");
-
 /** Rows a second since `started`. */
 const rate = (rows: number, started: number) => Math.round(rows / Math.max(0.001, (Date.now() - started) / 1000));
 
@@ -29,8 +28,8 @@ export function createProgress(mode: "bar" | "lines" | "none", label: string): P
     let last = 0;
     let latest: Counts | undefined;
     const line = (counts: Counts) =>
-      `${label}: ${number(counts.rowsRead)} rows read, ${number(counts.rowsRejected)} rejected, ` +
-      `${counts.filesSubmitted} files submitted, ${counts.filesComplete} complete, ${number(rate(counts.rowsRead, started))} rows/s`;
+      `${label}: ${counted(counts.rowsRead, "row")} read, ${number(counts.rowsRejected)} rejected, ` +
+      `${counted(counts.filesSubmitted, "file")} submitted, ${number(counts.filesComplete)} complete, ${number(rate(counts.rowsRead, started))} rows/s`;
     return {
       show(counts) {
         latest = counts;

@@ -5,6 +5,7 @@ import {
   CONTROL_CHARACTER,
   isWellFormed,
   ProfileUpdateSchema,
+  RESERVED_ATTRIBUTE_NAMES,
   type CheckedUpdate,
   type IdType,
 } from "../profile-update.js";
@@ -101,8 +102,6 @@ export function checkRowFast(
   const given = Object.values(attributes);
   for (let k = 0; k < keys.length; k++) {
     const name = keys[k]!;
-    // valibot's record() skips these keys without a word.
-    if (name === "__proto__" || name === "prototype" || name === "constructor") continue;
     if (names[count] !== name && !knownNames.has(name)) {
       if (!isAttributeName(name)) return undefined;
       if (knownNames.size < MAX_KNOWN_NAMES) knownNames.add(name);
@@ -134,9 +133,14 @@ function isText(text: string): boolean {
   return text.length > 0 && isWellFormed(text);
 }
 
+// A reserved name (`__proto__`…) is refused here, so never known: the schema then names its rule.
 function isAttributeName(name: string): boolean {
   return (
-    isText(name) && name.length <= MAX_NAME_LENGTH && !CONTROL_CHARACTER.test(name) && !name.startsWith("profile.")
+    isText(name) &&
+    name.length <= MAX_NAME_LENGTH &&
+    !CONTROL_CHARACTER.test(name) &&
+    !name.startsWith("profile.") &&
+    !RESERVED_ATTRIBUTE_NAMES.has(name)
   );
 }
 

@@ -2,6 +2,7 @@ import * as v from "valibot";
 import type { BatchSubmission } from "./batch-submission.js";
 import { authHeaders, type Endpoint } from "../internal/endpoint.js";
 import { TargetResponseError, TargetValidationError } from "../errors.js";
+import { trustedUrl } from "../internal/trusted-host.js";
 import { parseOrThrow } from "../internal/validation.js";
 import { xmlElements, xmlText } from "../internal/xml.js";
 
@@ -67,8 +68,6 @@ export function parseBatchStatus(text: string): BatchStatus {
   return { ...result.output, failedIds };
 }
 
-const EDGE_DOMAIN = ".tt.omtrdc.net";
-
 const BatchRefSchema = v.union(
   [
     v.pipe(v.string(), v.nonEmpty("batch must not be empty")),
@@ -96,25 +95,12 @@ export function batchStatusRequest(ref: BatchRef, endpoint: Endpoint, options: {
   if (!batchId) throw new TargetValidationError([{ path: "batch", message: "a status URL must carry a batchId" }]);
 
   const url =
-    (statusUrl && trusted(statusUrl, endpoint)) ??
+    (statusUrl && trustedUrl(statusUrl, endpoint)) ??
     new URL(`${endpoint.baseUrl}/m2/${endpoint.clientCode}/profile/batchStatus`);
   url.searchParams.set("batchId", batchId);
   if (options.details) url.searchParams.set("showDetails", "true");
   else url.searchParams.delete("showDetails");
   return new Request(url, { headers: authHeaders(endpoint) });
-}
-
-/** The status URL to follow, or `undefined` when it must not receive the token. */
-function trusted(url: URL, endpoint: Endpoint): URL | undefined {
-  if (url.username || url.password) return undefined;
-  const configured = new URL(endpoint.baseUrl);
-  if (url.host === configured.host) {
-    url.protocol = configured.protocol;
-    return url;
-  }
-  if (!url.hostname.endsWith(EDGE_DOMAIN)) return undefined;
-  url.protocol = "https:";
-  return url;
 }
 
 function parseUrl(text: string): URL | undefined {

@@ -111,16 +111,14 @@ class PendingBytes {
 }
 
 /**
- * Whether records under this header may go as bytes: every attribute name passes the row check,
- * and none is one an object would not keep in column order (an array index, `__proto__`...).
+ * Whether records under this header may go as bytes: every attribute name passes the row check, and
+ * none is an array index (an object of attributes puts those first, so the text's columns differ).
  */
 function isPlainHeader(header: Header): boolean {
   return header.names.every(
     (name, column) =>
       header.kinds[column] !== ATTRIBUTE ||
-      (!/^\d+$/.test(name) &&
-        !["__proto__", "prototype", "constructor"].includes(name) &&
-        checkProfileUpdate({ mbox3rdPartyId: "x", attributes: { [name]: "x" } }).length === 0),
+      (!/^\d+$/.test(name) && checkProfileUpdate({ mbox3rdPartyId: "x", attributes: { [name]: "x" } }).length === 0),
   );
 }
 

@@ -1,17 +1,14 @@
 import * as v from "valibot";
 import { BaseUrlSchema, ClientCodeSchema, defaultBaseUrl, TokenSchema } from "../internal/endpoint.js";
-import { functionSchema, milliseconds, objectMessage } from "../internal/schemas.js";
+import { functionSchema, milliseconds, objectMessage, wholeNumber } from "../internal/schemas.js";
 import { BULK_CALLS_PER_MINUTE } from "../limits.js";
+import { DEFAULT_REALTIME_MBOX, mboxNameSchema, PropertyTokenSchema } from "../realtime/build-delivery-request.js";
+import { SessionStoreSchema } from "../realtime/session-store.js";
+import type { RealtimeSessionStore } from "../realtime/session-store.js";
 
 const RetryObjectSchema = v.strictObject(
   {
-    limit: v.optional(
-      v.pipe(
-        v.number("retry.limit must be a number"),
-        v.integer("retry.limit must be a whole number"),
-        v.minValue(0, "retry.limit must not be negative"),
-      ),
-    ),
+    limit: v.optional(wholeNumber("retry.limit", 0)),
     baseDelay: v.optional(milliseconds("retry.baseDelay")),
     maxDelay: v.optional(milliseconds("retry.maxDelay")),
     maxRetryAfter: v.optional(milliseconds("retry.maxRetryAfter")),
@@ -64,9 +61,7 @@ export const TargetClientOptionsSchema = v.pipe(
       retry: v.optional(RetrySchema, DEFAULT_RETRY),
       bulkCallsPerMinute: v.optional(
         v.pipe(
-          v.number("bulkCallsPerMinute must be a number"),
-          v.integer("bulkCallsPerMinute must be a whole number"),
-          v.minValue(1, "bulkCallsPerMinute must be at least 1"),
+          wholeNumber("bulkCallsPerMinute", 1),
           v.maxValue(
             BULK_CALLS_PER_MINUTE,
             `bulkCallsPerMinute must be at most ${BULK_CALLS_PER_MINUTE} (Target's limit)`,
@@ -74,6 +69,9 @@ export const TargetClientOptionsSchema = v.pipe(
         ),
         BULK_CALLS_PER_MINUTE,
       ),
+      realtimeMbox: v.optional(mboxNameSchema("realtimeMbox"), DEFAULT_REALTIME_MBOX),
+      propertyToken: v.optional(PropertyTokenSchema),
+      sessionStore: v.optional(SessionStoreSchema),
       usesEcid: v.optional(v.boolean("usesEcid must be true or false"), false),
     },
     objectMessage("options must be an object", "unknown option"),
@@ -104,6 +102,27 @@ export interface TargetClientOptions {
   readonly retry?: number | Partial<RetryPolicy> | undefined;
   /** Bulk API calls (submits and status checks) allowed in any rolling minute (default and maximum 50). */
   readonly bulkCallsPerMinute?: number | undefined;
+  /**
+   * The mbox real-time writes carry attributes in (default `target-profile-sync`): a name no activity
+   * uses, so that the write changes the profile and nothing else.
+   * @example
+   * createTargetClient({ clientCode: "acme", realtimeMbox: "crm-sync" });
+   */
+  readonly realtimeMbox?: string | undefined;
+  /**
+   * An `at_property` token for real-time writes, to scope them to a workspace (Target Premium).
+   * @example
+   * createTargetClient({ clientCode: "acme", propertyToken: "08b62abd-c3e7-dfb3-da93-2f8ff0f4f5b0" });
+   */
+  readonly propertyToken?: string | undefined;
+  /**
+   * Where real-time writes keep each visitor's Delivery API session. Default: this client's own
+   * memory, at most 10,000 sessions (`createMemorySessionStore`). Share one store between the
+   * processes that write the same visitors.
+   * @example
+   * createTargetClient({ clientCode: "acme", sessionStore: createMemorySessionStore({ maxSessions: 50_000 }) });
+   */
+  readonly sessionStore?: RealtimeSessionStore | undefined;
   /**
    * The account identifies anonymous visitors by Experience Cloud ID (ECID). Adobe says not to key a
    * v2 batch file by pcId then, so pcId files go to the v1 batch API (which only updates existing

@@ -22,6 +22,10 @@ import {
   type TargetProfile,
 } from "../profile-fetch/profile-fetch.js";
 import { ProfileUpdateSchema, type ProfileUpdate } from "../profile-update.js";
+import { parseRealtimeUpdate, PropertyTokenSchema } from "../realtime/build-delivery-request.js";
+import { createSessionGate } from "../realtime/session-gate.js";
+import { createMemorySessionStore } from "../realtime/session-store.js";
+import { updateRealtime, type RealtimeResult } from "../realtime/update-profile-realtime.js";
 import { MethodSchema, updateRequest } from "../single-update/build-update-request.js";
 import { parseUpdateResponse, type UpdateResult } from "../single-update/update-response.js";
 import { TargetClientOptionsSchema, type TargetClientOptions } from "./client-options.js";
@@ -38,6 +42,18 @@ export interface UpdateProfileOptions {
   readonly signal?: AbortSignal | undefined;
   /** Force a method. Default: GET while the whole URL fits in 8 KB, otherwise POST. */
   readonly method?: "GET" | "POST" | undefined;
+}
+
+/**
+ * Per-call options of `updateProfileRealtime`.
+ * @example
+ * await target.updateProfileRealtime(update, { signal: AbortSignal.timeout(5_000) });
+ */
+export interface UpdateProfileRealtimeOptions {
+  /** Stops the call, retries and the wait for a turn in the visitor's session included. */
+  readonly signal?: AbortSignal | undefined;
+  /** An `at_property` token for this call, instead of the client's `propertyToken`. */
+  readonly propertyToken?: string | undefined;
 }
 
 /**
@@ -93,6 +109,15 @@ export interface TargetClient {
    */
   updateProfile(update: ProfileUpdate, options?: UpdateProfileOptions): Promise<UpdateResult>;
   /**
+   * Writes one visitor's attributes in real time, through the Delivery API: the profile is created
+   * when Target has none, and the edge that served the call sees the values at once. Each mbox (one
+   * per 50 attributes) is a billed Target server call. The visitor's session is kept (`sessionStore`)
+   * and later calls go to the edge host Target answered from.
+   * @example
+   * const { tntId, edgeHost } = await target.updateProfileRealtime({ mbox3rdPartyId: "crm-42", attributes: { loan: "approved" } });
+   */
+  updateProfileRealtime(update: ProfileUpdate, options?: UpdateProfileRealtimeOptions): Promise<RealtimeResult>;
+  /**
    * Fetches a profile; `undefined` when Target has none for that id.
    * @example
    * const profile = await target.getProfile({ thirdPartyId: "crm-42" });
@@ -140,6 +165,7 @@ const callOptions = <TEntries extends v.ObjectEntries>(entries: TEntries) => {
 };
 
 const UpdateOptionsSchema = callOptions({ method: MethodSchema });
+const RealtimeOptionsSchema = callOptions({ propertyToken: v.optional(PropertyTokenSchema) });
 const GetProfileOptionsSchema = callOptions({});
 const SubmitOptionsSchema = callOptions({
   version: BatchVersionSchema,
@@ -161,6 +187,14 @@ export function createTargetClient(options: TargetClientOptions): TargetClient {
   // One budget for every bulk call of this client: Target counts them per account.
   const bulkLimiter = createRollingLimiter(config.bulkCallsPerMinute);
   const limited = (signal: AbortSignal | undefined) => bulkLimiter.acquire(signal);
+  const realtime = {
+    endpoint: config,
+    sessions: config.sessionStore ?? createMemorySessionStore(),
+    gate: createSessionGate(),
+    // 420 (too many requests in one session) is worth another try later; errors are JSON.
+    send: async (request: Request, signal: AbortSignal | undefined) =>
+      (await send(request, { operation: "updateProfileRealtime", signal, retryStatuses: [420], refusal: "json" })).text,
+  };
 
   // A file's request is built before the first await: a body of bytes may be reused once this returns.
   async function submitFile(file: BatchFile | BatchBytes | string, options: SubmitBatchOptions | undefined) {
@@ -176,6 +210,12 @@ export function createTargetClient(options: TargetClientOptions): TargetClient {
       const request = updateRequest(parseOrThrow(ProfileUpdateSchema, update), config, method);
       const { text } = await send(request, { operation: "updateProfile", signal });
       return parseUpdateResponse(text, request.method as "GET" | "POST");
+    },
+
+    async updateProfileRealtime(update, options) {
+      const { signal, propertyToken = config.propertyToken } = parseOrThrow(RealtimeOptionsSchema, options ?? {});
+      const checked = parseRealtimeUpdate(update);
+      return updateRealtime(realtime, checked, { mbox: config.realtimeMbox, propertyToken }, signal);
     },
 
     async getProfile(lookup, options) {

@@ -20,6 +20,10 @@ export interface Call {
   readonly timeout?: number | undefined;
   /** Error statuses the caller reads itself (e.g. a fetch's 404) instead of getting them thrown. */
   readonly answerStatuses?: readonly number[] | undefined;
+  /** Statuses retried besides 429 and 5xx (the Delivery API's 420). */
+  readonly retryStatuses?: readonly number[] | undefined;
+  /** How the endpoint words a refusal: `<success>false</success>` (default) or JSON `{ status, message }`. */
+  readonly refusal?: "xml" | "json" | undefined;
 }
 
 /** What Target answered: its status and body text. */
@@ -85,6 +89,8 @@ export function createSend(config: ClientConfig): Send {
       const response = await http(request, {
         timeout: timeout === 0 ? false : timeout,
         ...(call.signal ? { signal: call.signal } : {}),
+        // ky merges arrays: these statuses are retried on top of the client's.
+        ...(call.retryStatuses ? { retry: { statusCodes: [...call.retryStatuses] } } : {}),
         ...(wait ? { hooks: { beforeRequest: [(attempt) => wait(call.signal).catch(stoppedByAbort(attempt))] } } : {}),
       });
       return { status: response.status, text: await response.text() };
@@ -96,7 +102,7 @@ export function createSend(config: ClientConfig): Send {
       if (error instanceof HTTPError) {
         const text = await error.response.text().catch(() => "");
         if (call.answerStatuses?.includes(error.response.status)) return { status: error.response.status, text };
-        throw httpFailure(error.response.status, text, context);
+        throw httpFailure(error.response.status, text, context, call);
       }
       // Anything else is the transport failing, also while reading the body (ky's errors and the
       // runtime's carry the request, its URL or a socket address: dropped here, only the kind kept).
@@ -161,10 +167,36 @@ function retryAfterMs(value: string | null): number | undefined {
   return Number.isFinite(ms) ? Math.max(0, ms) : undefined;
 }
 
-/** An HTTP error, or Target's own refusal when the answer says `<success>false</success>`. */
-function httpFailure(status: number, text: string, context: { operation: TargetOperation; method: string }) {
-  const message = xmlText(text, "success") === "false" ? xmlText(text, "message") : undefined;
+/**
+ * An HTTP error, or Target's own refusal: an answer saying `<success>false</success>`, or (JSON
+ * endpoints) a final status whose body is `{ status, message }`. Statuses that were retried stay
+ * HTTP errors: what counts for them is the status.
+ */
+function httpFailure(
+  status: number,
+  text: string,
+  context: { operation: TargetOperation; method: string },
+  call: Call,
+) {
+  const message = refusalMessage(status, text, call);
   return message === undefined
     ? new TargetHttpError(status, context)
     : new TargetRejectedError(message, context.operation, status);
+}
+
+function refusalMessage(status: number, text: string, call: Call): string | undefined {
+  if (call.refusal !== "json") return xmlText(text, "success") === "false" ? xmlText(text, "message") : undefined;
+  const retried = RETRY_STATUSES.includes(status) || !!call.retryStatuses?.includes(status);
+  return retried ? undefined : jsonMessage(text);
+}
+
+/** The `message` of a JSON error answer (`{ "status": 400, "message": "…" }`), if it is one. */
+function jsonMessage(text: string): string | undefined {
+  try {
+    const body = JSON.parse(text) as unknown;
+    const message = typeof body === "object" && body !== null ? (body as { message?: unknown }).message : undefined;
+    return typeof message === "string" ? message : undefined;
+  } catch {
+    return undefined;
+  }
 }

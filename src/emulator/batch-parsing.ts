@@ -6,7 +6,7 @@
 // store decodes a value when it is read).
 import { decodeFormBytes, isFormBytesValid } from "./form-decoding.js";
 import { MAX_BATCH_BYTES, MAX_BATCH_ROWS } from "../limits.js";
-import { isValidAttributeName } from "./limits.js";
+import { isReservedAttributeName, isValidAttributeName, RESERVED_NAME_RULE } from "./limits.js";
 
 export type BatchIdType = "thirdPartyId" | "pcId";
 
@@ -81,7 +81,10 @@ export function parseBatchBody(body: Uint8Array): BatchParseResult {
   }
   const idType = columns[0];
   if (idType !== "thirdPartyId" && idType !== "pcId") return refuse("The first column must be thirdPartyId or pcId");
-  if (!columns.slice(1).every(isValidAttributeName)) return refuse("Invalid attribute name in header");
+  if (!columns.slice(1).every(isValidAttributeName)) {
+    const rule = columns.slice(1).some(isReservedAttributeName) ? `: ${RESERVED_NAME_RULE}` : "";
+    return refuse(`Invalid attribute name in header${rule}`);
+  }
   // Check every row now, so that a bad cell anywhere refuses the whole batch before anything is applied.
   const checked = checkRows(body, headerEnd + 1, field.end, columns.length);
   if (typeof checked !== "number") return checked;

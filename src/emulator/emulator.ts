@@ -2,6 +2,7 @@ import { BULK_CALL_WINDOW_MS, BULK_CALLS_PER_MINUTE } from "../limits.js";
 import { createBatchService } from "./batches.js";
 import { createConsecutiveBatchWriter } from "./consecutive-batches.js";
 import { createDailyQuotas } from "./daily-quotas.js";
+import { createDeliveryService } from "./delivery.js";
 import { createFaultQueue, delay } from "./faults.js";
 import { createPendingWrites } from "./pending-writes.js";
 import { createProfileStore, toStoredProfile } from "./profile-store.js";
@@ -24,7 +25,9 @@ const REALISTIC_DELAY: Required<VisibilityDelay> = { singleUpdate: 60_000, batch
  * An in-memory Adobe Target speaking the Profile APIs over a fetch handler, as documented (see
  * docs/target-api.md): single updates (GET/POST, 8 KB / 60 KB, update only), profile fetch, batch
  * update v1/v2 and batch status (the last 10 per client, for 24 hours), "Require Authentication",
- * the 50 bulk calls a minute, the daily quotas, optional visibility delays, and injected faults.
+ * the 50 bulk calls a minute, the daily quotas, optional visibility delays, injected faults, and the
+ * Delivery API's real-time writes (creating profiles, visible at once, sessions and billed calls
+ * counted).
  * @example
  * import { createTargetEmulator } from "target-profile/emulator";
  * const emulator = createTargetEmulator({ clientCode: "acme" });
@@ -44,15 +47,19 @@ export function createTargetEmulator(options: TargetEmulatorOptions = {}): Targe
   const quotas = createDailyQuotas(options);
   const visibilityDelay = options.visibilityDelay === "realistic" ? REALISTIC_DELAY : options.visibilityDelay;
   const pending = createPendingWrites(now);
+  const edgeHost = options.edgeHost ?? "mboxedge45.tt.omtrdc.net";
+  // Target's tnt ids end in their location hint, the cluster of the edge that made them (`.45_0`).
+  const locationHint = `${/^mboxedge(\d+)\./.exec(edgeHost)?.[1] ?? "01"}_0`;
   let tntSequence = 0;
-  const store = createProfileStore(() => `${now()}-${String(++tntSequence).padStart(6, "0")}.01_00`);
+  const newTntId = () => `${now()}-${String(++tntSequence).padStart(6, "0")}.${locationHint}`;
+  const store = createProfileStore(newTntId);
   const v2Writer = createConsecutiveBatchWriter(options.consecutiveBatches ?? "merge", store);
   const batches = createBatchService({
     store,
     failedRowIds,
     now,
     pollsUntilComplete: options.pollsUntilComplete ?? 1,
-    edgeHost: options.edgeHost ?? "mboxedge45.tt.omtrdc.net",
+    edgeHost,
     pending,
     visibilityDelay: visibilityDelay?.batch ?? 0,
     v2Writer,
@@ -60,9 +67,14 @@ export function createTargetEmulator(options: TargetEmulatorOptions = {}): Targe
   });
   const writeUpdate = (apply: (at: string) => void) =>
     pending.add(visibilityDelay?.singleUpdate ?? 0, (at) => apply(new Date(at).toISOString()));
+  // Real-time writes are visible at once: "the edge that served the call sees the new values". Served
+  // over HTTP (statusUrls "request"), the edge host named is the emulator's own, as status URLs are.
+  const edgeHostOf = (url: URL) => (options.statusUrls === "request" ? url.host : edgeHost);
+  const delivery = createDeliveryService({ store, now, edgeHostOf, newTntId });
 
   function answer(request: Request, url: URL, route: Route | undefined, body: Uint8Array): Response {
-    if (options.token !== undefined && !isAuthorized(request, options.token)) {
+    // "There is no authentication for Target Delivery APIs."
+    if (options.token !== undefined && route?.operation !== "delivery" && !isAuthorized(request, options.token)) {
       return jsonResponse(401, { status: 401, message: "Unauthorized" });
     }
     if (route === undefined) return jsonResponse(404, { status: 404, message: "Not Found" });
@@ -90,6 +102,8 @@ export function createTargetEmulator(options: TargetEmulatorOptions = {}): Targe
         return batches.submit(request, body, route.clientCode, route.version);
       case "batchStatus":
         return batches.status(url);
+      case "delivery":
+        return delivery.answer(request, url, body, route.clientCode);
     }
   }
 
@@ -103,15 +117,26 @@ export function createTargetEmulator(options: TargetEmulatorOptions = {}): Targe
     if (route !== undefined) call.operation = route.operation;
     calls.push(call);
 
-    const body = new Uint8Array(await request.arrayBuffer());
-    call.bodyBytes = body.byteLength;
-    const fault = faults.take(route?.operation);
-    if (fault !== undefined && "disconnect" in fault) throw new TypeError("fetch failed");
-    if (fault !== undefined && "delayMs" in fault) await delay(fault.delayMs, request.signal);
-    const response =
-      fault !== undefined && "status" in fault ? faultResponse(fault) : answer(request, url, route, body);
-    call.status = response.status;
-    return response;
+    // A Delivery API call counts in its session from now until answered (420 past Target's limit).
+    const realtime = route?.operation === "delivery";
+    const full = realtime ? delivery.enter(url) : undefined;
+    if (full !== undefined) {
+      call.status = full.status;
+      return full;
+    }
+    try {
+      const body = new Uint8Array(await request.arrayBuffer());
+      call.bodyBytes = body.byteLength;
+      const fault = faults.take(route?.operation);
+      if (fault !== undefined && "disconnect" in fault) throw new TypeError("fetch failed");
+      if (fault !== undefined && "delayMs" in fault) await delay(fault.delayMs, request.signal);
+      const response =
+        fault !== undefined && "status" in fault ? faultResponse(fault) : answer(request, url, route, body);
+      call.status = response.status;
+      return response;
+    } finally {
+      if (realtime) delivery.leave(url);
+    }
   }
 
   return {
@@ -138,6 +163,7 @@ export function createTargetEmulator(options: TargetEmulatorOptions = {}): Targe
       return calls;
     },
     injectFaults: (fault) => faults.add(fault),
+    deliveryStats: () => delivery.stats(),
     failRows(ids) {
       for (const id of ids) failedRowIds.add(id);
     },
@@ -151,6 +177,7 @@ export function createTargetEmulator(options: TargetEmulatorOptions = {}): Targe
       failedRowIds.clear();
       bulkLimit.clear();
       quotas.clear();
+      delivery.clear();
     },
   };
 }

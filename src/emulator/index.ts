@@ -4,6 +4,7 @@
 export { createTargetEmulator } from "./emulator.js";
 export type {
   ConsecutiveBatches,
+  DeliveryStats,
   EmulatorCall,
   Fault,
   FaultBehaviour,

@@ -9,5 +9,16 @@ export function isValidThirdPartyId(id: string): boolean {
 }
 
 export function isValidAttributeName(name: string): boolean {
-  return name !== "" && name.length <= MAX_NAME_LENGTH;
+  return name !== "" && name.length <= MAX_NAME_LENGTH && !isReservedAttributeName(name);
+}
+
+/**
+ * Our choice, not Target's documented behaviour: the names JavaScript objects treat as more than data are
+ * refused as attribute names, as the client and the relay refuse them, so that a test never sees one pass
+ * here that they would refuse (docs/relay.md).
+ */
+export const RESERVED_NAME_RULE = 'attribute names must not be "__proto__", "constructor" or "prototype"';
+
+export function isReservedAttributeName(name: string): boolean {
+  return name === "__proto__" || name === "constructor" || name === "prototype";
 }

@@ -7,6 +7,7 @@ export type Route =
   | { operation: "update"; clientCode: string }
   | { operation: "batchUpdate"; clientCode: string; version: 1 | 2 }
   | { operation: "batchStatus"; clientCode: string }
+  | { operation: "delivery"; clientCode: string | undefined }
   | { operation: "fetch"; clientCode: string | undefined; idKind: ProfileIdKind; encodedId: string };
 
 export const ROUTE_METHODS: Record<Operation, readonly string[]> = {
@@ -14,10 +15,11 @@ export const ROUTE_METHODS: Record<Operation, readonly string[]> = {
   fetch: ["GET"],
   batchUpdate: ["POST"],
   batchStatus: ["GET"],
+  delivery: ["POST"],
 };
 
 export function answerFormat(route: Route): AnswerFormat {
-  return route.operation === "fetch" ? "json" : "xml";
+  return route.operation === "fetch" || route.operation === "delivery" ? "json" : "xml";
 }
 
 /** Matches a path on any host: batch status URLs point at edge hosts, not the account's host. */
@@ -38,6 +40,10 @@ export function matchRoute(url: URL): Route | undefined {
       case "v2/profile/batchStatus":
         return { operation: "batchStatus", clientCode };
     }
+  }
+  // The Delivery API, on any host: later calls of a session go to the edge host it answered from.
+  if (root === "rest" && second === "v1" && third === "delivery" && rest.length === 0) {
+    return { operation: "delivery", clientCode: queryField(url, "client") };
   }
   if (root === "rest" && second === "v1" && third === "profiles") {
     const clientCode = queryField(url, "client");

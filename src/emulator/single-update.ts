@@ -1,7 +1,7 @@
 // Single Profile Update: `GET|POST /m2/CC/profile/update`.
 import { parseForm } from "./form-decoding.js";
 import { MAX_GET_URL_BYTES, MAX_POST_BODY_BYTES } from "../limits.js";
-import { isValidAttributeName, isValidThirdPartyId } from "./limits.js";
+import { isReservedAttributeName, isValidAttributeName, isValidThirdPartyId, RESERVED_NAME_RULE } from "./limits.js";
 import type { ProfileStore } from "./profile-store.js";
 import { isFormBody, refusal, xmlResponse } from "./responses.js";
 
@@ -46,7 +46,10 @@ export function handleSingleUpdate(
   for (const [name, value] of fields) {
     if (!name.startsWith(PREFIX)) continue;
     const attribute = name.slice(PREFIX.length);
-    if (!isValidAttributeName(attribute)) return refusal("xml", 400, "Invalid profile attribute name");
+    if (!isValidAttributeName(attribute)) {
+      const rule = isReservedAttributeName(attribute) ? `: ${RESERVED_NAME_RULE}` : "";
+      return refusal("xml", 400, `Invalid profile attribute name${rule}`);
+    }
     if (value !== "") attributes.push([attribute, value]);
   }
 

@@ -1,7 +1,7 @@
 import type { ProfileLookup } from "../profile-fetch/profile-fetch.js";
 
-/** The four Profile API operations the emulator answers. */
-export type Operation = "update" | "fetch" | "batchUpdate" | "batchStatus";
+/** The operations the emulator answers: the four Profile APIs, and the Delivery API's real-time writes. */
+export type Operation = "update" | "fetch" | "batchUpdate" | "batchStatus" | "delivery";
 
 /**
  * Options of `createTargetEmulator`.
@@ -17,12 +17,16 @@ export interface TargetEmulatorOptions {
   pollsUntilComplete?: number;
   /** Accepted batchUpdate + batchStatus calls allowed in any rolling 60 s (default 50); more answer 503. */
   bulkCallsPerMinute?: number;
-  /** Host of the returned batch status URLs (default `mboxedge45.tt.omtrdc.net`). */
+  /**
+   * The edge host this emulator answers as (default `mboxedge45.tt.omtrdc.net`): in batch status URLs,
+   * in Delivery API answers (`edgeHost`), and as the location hint of the tnt ids it makes (`.45_0`).
+   */
   edgeHost?: string;
   /**
    * Where batch status URLs point: `"edge"` (default), `https://` and `edgeHost`, as Target does; or
    * `"request"`, back at the scheme and host the batch was submitted to, so that a client configured
-   * with the emulator's URL (served over HTTP, behind a proxy or not) follows them.
+   * with the emulator's URL (served over HTTP, behind a proxy or not) follows them. The Delivery API's
+   * `edgeHost` follows the same choice: `edgeHost`, or the host the call was sent to.
    */
   statusUrls?: "edge" | "request";
   /** Clock in epoch milliseconds (default `Date.now`, read on every call so fake timers apply). */
@@ -145,6 +149,29 @@ export interface TargetEmulator {
   injectFaults(fault: Fault): void;
   /** Batch rows with these ids fail: not stored, counted in failedUpdates, listed in detailed status. */
   failRows(ids: Iterable<string>): void;
-  /** Forgets profiles, batches, writes not yet visible, quotas, calls, faults and failing rows. */
+  /**
+   * What the Delivery API (`/rest/v1/delivery`) counted: billed calls, and how well clients kept their
+   * sessions.
+   * @example
+   * expect(emulator.deliveryStats().sessionSwitches).toBe(0);
+   */
+  deliveryStats(): DeliveryStats;
+  /** Forgets profiles, batches, writes not yet visible, quotas, calls, faults, failing rows and delivery counts. */
   reset(): void;
+}
+
+/**
+ * Counts of the emulator's Delivery API.
+ * @example
+ * const { billedCalls, sessionSwitches, sharedSessions, maxConcurrentRequests } = emulator.deliveryStats();
+ */
+export interface DeliveryStats {
+  /** Executed mboxes: each one is a billed Target server call. */
+  readonly billedCalls: number;
+  /** Visitors whose sessionId changed while their session lived (within 30 minutes of their last call). */
+  readonly sessionSwitches: number;
+  /** SessionIds used for a second visitor while they lived. */
+  readonly sharedSessions: number;
+  /** The most requests of one session in flight at once (Target takes 100, and answers 420 beyond). */
+  readonly maxConcurrentRequests: number;
 }

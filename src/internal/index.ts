@@ -7,7 +7,9 @@ export { objectMessage } from "./schemas.js";
 export { sleep } from "./sleep.js";
 export { formatPath, parseOrThrow } from "./validation.js";
 export { singleUpdateSizeIssue } from "../single-update/build-update-request.js";
+export { deliveryCallCount, deliveryIssues } from "../realtime/realtime-update.js";
 export {
+  attributeRecord,
   AttributeNameSchema,
   AttributeValueSchema,
   ProfileUpdateSchema,

@@ -14,6 +14,14 @@ export const milliseconds = (field: string) =>
     v.maxValue(MAX_TIMER_MS, `${field} must be at most ${MAX_TIMER_MS} ms`),
   );
 
+/** A whole number of at least `min`, named `field` in messages. */
+export const wholeNumber = (field: string, min: number) =>
+  v.pipe(
+    v.number(`${field} must be a number`),
+    v.integer(`${field} must be a whole number`),
+    v.minValue(min, min === 0 ? `${field} must not be negative` : `${field} must be at least ${min}`),
+  );
+
 /** An http(s) URL that paths are appended to: no query, no fragment, no trailing slash. */
 export const httpBaseUrlSchema = (field: string) =>
   v.pipe(

@@ -4,7 +4,7 @@
 // here, and both sides follow.
 import * as v from "valibot";
 import type { BatchStatus } from "../bulk/batch-status.js";
-import { concatBytes, fromHex, toHex } from "../internal/bytes.js";
+import { fromHex, toHex } from "../internal/bytes.js";
 import { objectMessage } from "../internal/schemas.js";
 import { ProfileUpdateRulesSchema, thirdPartyIdSchema, type ProfileUpdate } from "../profile-update.js";
 
@@ -44,7 +44,7 @@ export function relayPath(template: RelayRoute, params: Readonly<Record<string, 
 export const RELAY_HEADERS = {
   /** Unix seconds at which the request was signed. */
   timestamp: "x-relay-timestamp",
-  /** `v1=HEX`: the request's signature; several, comma-separated, while secrets rotate. */
+  /** `v2=HEX`: the request's signature; several, comma-separated, while secrets rotate. */
   signature: "x-relay-signature",
   /** Makes a write safe to repeat: a repeat within 24 hours gets the first answer back. */
   idempotencyKey: "idempotency-key",
@@ -81,6 +81,7 @@ export const RELAY_ERROR_CODES = [
   "idempotency_key_reused",
   "internal_error",
   "upstream_failed",
+  "target_quota_exhausted",
   "not_configured",
   "queue_unavailable",
 ] as const;
@@ -109,9 +110,33 @@ export type ErrorAnswer = v.InferOutput<typeof ErrorAnswerSchema>;
 
 // ── Requests ─────────────────────────────────────────────────────────────────────────────────────
 
-/** An update the relay takes: the core's rules, keyed by `mbox3rdPartyId`; the update itself when valid. */
+type ProfileUpdateInput = v.InferOutput<typeof ProfileUpdateRulesSchema>;
+
+const UNSAFE_NUMBER = `numbers must be within ±${Number.MAX_SAFE_INTEGER} (2^53 − 1): JSON cannot carry a larger integer exactly; send it as a string`;
+
+/**
+ * Numbers a JSON body carries exactly: past ±(2^53 − 1), `JSON.parse` has already rounded the integer sent
+ * (9007199254740993 arrives as 9007199254740992), so the relay would store another value than was meant.
+ */
+const exactNumbers = v.rawCheck<ProfileUpdateInput>(({ dataset, addIssue }) => {
+  if (!dataset.typed) return;
+  const { attributes } = dataset.value;
+  for (const [name, value] of Object.entries(attributes)) {
+    if (typeof value !== "number" || Math.abs(value) <= Number.MAX_SAFE_INTEGER) continue;
+    addIssue({
+      message: UNSAFE_NUMBER,
+      path: [
+        { type: "object", origin: "value", input: dataset.value, key: "attributes", value: attributes },
+        { type: "object", origin: "value", input: attributes, key: name, value },
+      ],
+    });
+  }
+});
+
+/** An update the relay takes: the core's rules, keyed by `mbox3rdPartyId`, numbers JSON carries exactly; the update itself when valid. */
 export const RelayUpdateSchema = v.pipe(
   ProfileUpdateRulesSchema,
+  exactNumbers,
   // Exactly one id is there (ProfileUpdateRulesSchema): with this one, the update is a RelayProfileUpdate.
   v.guard(
     (update: ProfileUpdateInput): update is ProfileUpdateInput & RelayProfileUpdate =>
@@ -119,8 +144,6 @@ export const RelayUpdateSchema = v.pipe(
     "the relay takes updates keyed by mbox3rdPartyId",
   ),
 );
-
-type ProfileUpdateInput = v.InferOutput<typeof ProfileUpdateRulesSchema>;
 
 /**
  * An update the relay takes: it keys profiles by `mbox3rdPartyId`.
@@ -157,16 +180,26 @@ export const UpdateProfileBodySchema = v.strictObject(
   objectMessage("the body must be { attributes }", "unknown field: the body takes only attributes"),
 );
 
+const updatesBody = <TItem extends v.GenericSchema>(item: TItem) =>
+  v.strictObject(
+    {
+      updates: v.pipe(
+        v.array(item, "must be an array of { mbox3rdPartyId, attributes }"),
+        v.nonEmpty("must hold at least one update"),
+      ),
+    },
+    objectMessage("the body must be { updates }", "unknown field: the body takes only updates"),
+  );
+
 /** `POST /v1/profiles`: the updates, each checked. */
-export const UpdateProfilesBodySchema = v.strictObject(
-  {
-    updates: v.pipe(
-      v.array(RelayUpdateSchema, "must be an array of { mbox3rdPartyId, attributes }"),
-      v.nonEmpty("must hold at least one update"),
-    ),
-  },
-  objectMessage("the body must be { updates }", "unknown field: the body takes only updates"),
-);
+export const UpdateProfilesBodySchema = updatesBody(RelayUpdateSchema);
+
+/**
+ * `POST /v1/profiles` as the relay reads it first: the body's shape, its updates still unchecked. The relay
+ * checks them one by one, and stops at the first few bad ones: a 4 MB body of bad updates must not make it
+ * list millions of problems.
+ */
+export const UpdateProfilesShapeSchema = updatesBody(v.unknown());
 
 /** The most dead letters one replay takes. */
 export const MAX_REPLAY = 10_000;
@@ -192,8 +225,22 @@ export const ReplayBodySchema = v.strictObject(
 
 // ── Answers ──────────────────────────────────────────────────────────────────────────────────────
 
-/** `202` to a single update: taken (Target applies it asynchronously), or queued (`queued: 1`). */
-export const UpdateAnswerSchema = v.object({ requestId: v.string(), queued: v.optional(v.number()) });
+/**
+ * Which path took a single update: a Single Profile Update (Target applies it within the hour, to an
+ * existing profile only), the Delivery API (visible at once, the profile created if need be), or the
+ * relay's queues (sent later, coalesced with other writes).
+ */
+export const UPDATE_PATHS = ["single-update", "realtime", "queued"] as const;
+
+/**
+ * `202` to a single update: which path took it (`via`), and `queued: 1` when that was the queues.
+ * `via` is optional for relays older than it.
+ */
+export const UpdateAnswerSchema = v.object({
+  requestId: v.string(),
+  queued: v.optional(v.number()),
+  via: v.optional(v.picklist(UPDATE_PATHS)),
+});
 export type UpdateAnswer = v.InferOutput<typeof UpdateAnswerSchema>;
 
 /** `202` to a batch: the Target batch it became and its rows, or how many updates were queued. */
@@ -238,24 +285,36 @@ export interface ReplayAnswer {
 }
 
 // ── Signing ──────────────────────────────────────────────────────────────────────────────────────
-// Optional, when the relay has RELAY_SIGNING_SECRETS: `x-relay-signature: v1=HEX`, the HMAC-SHA256 of
-// the signed bytes with a shared secret, and `x-relay-timestamp: TIMESTAMP` (Unix seconds). It proves
-// the body was not changed on the way, and the window limits replays. Several `v1=` values may be sent,
-// and several secrets configured, so secrets rotate without downtime.
+// Optional, when the relay has RELAY_SIGNING_SECRETS: `x-relay-timestamp: TIMESTAMP` (Unix seconds) and
+// `x-relay-signature: v2=HEX`, the HMAC-SHA256, with a shared secret, of the request's canonical form:
+//
+//   TIMESTAMP \n METHOD \n PATH?QUERY \n SHA-256 of the body (lowercase hex)
+//
+// It binds the whole request: a captured signature is good for that method, path, query and body only,
+// for the window. Several `v2=` values may be sent, and several secrets configured, so secrets rotate
+// without downtime. docs/relay.md has a worked example to reproduce with openssl.
 
 /** How far a signature's timestamp may be from the relay's clock, either way. */
 export const SIGNATURE_WINDOW_SECONDS = 5 * 60;
 
+/** The most signatures one request may carry: a rotation needs two; each costs the relay an HMAC per secret. */
+export const MAX_SIGNATURES = 5;
+
+/** The longest `x-relay-signature` the relay reads: MAX_SIGNATURES values (`v2=` and 64 hex digits), with separators. */
+export const MAX_SIGNATURE_HEADER_LENGTH = 512;
+
 /** The request a signature is made over. */
 export interface SignedRequest {
   readonly method: string;
+  /** The URL as sent: its path and query string are signed (its origin is not). */
   readonly url: string;
   /** The body's raw bytes (empty for a GET). */
-  readonly body: Uint8Array;
+  readonly body: Uint8Array<ArrayBuffer>;
 }
 
 const TIMESTAMP = /^\d{1,15}$/;
-const SIGNATURE = /^v1=([0-9a-f]{64})$/i;
+const SIGNATURE = /^v2=([0-9a-f]{64})$/i;
+const OLD_SIGNATURE = /^v1=/i;
 const encoder = new TextEncoder();
 
 /** An HMAC-SHA256 key for a signing secret: `sign` for the client, `verify` for the relay. */
@@ -263,9 +322,18 @@ export function importSigningKey(secret: string, usage: "sign" | "verify"): Prom
   return crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [usage]);
 }
 
-/** What the signature is the HMAC of: `TIMESTAMP.` then the raw body (the method and URL are not covered). */
-function signedBytes(timestamp: string, request: SignedRequest): Uint8Array<ArrayBuffer> {
-  return concatBytes(encoder.encode(`${timestamp}.`), request.body);
+/**
+ * What a signature is the HMAC of: the timestamp, the method, the path with its query string (as sent,
+ * percent-encoded, `?` included when there is a query) and the SHA-256 of the body, one per line.
+ * The body is hashed once, however many signatures and secrets are tried against it.
+ * @example
+ * await canonicalRequest("1732420000", { method: "GET", url: "https://relay.example/v1/profiles/crm-42", body: new Uint8Array() });
+ * // "1732420000\nGET\n/v1/profiles/crm-42\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+ */
+export async function canonicalRequest(timestamp: string, request: SignedRequest): Promise<string> {
+  const { pathname, search } = new URL(request.url);
+  const bodyHash = toHex(await crypto.subtle.digest("SHA-256", request.body));
+  return `${timestamp}\n${request.method}\n${pathname}${search}\n${bodyHash}`;
 }
 
 /** The headers that sign `request` with `key`, made at `now`. */
@@ -275,8 +343,57 @@ export async function signatureHeaders(
   now = Date.now(),
 ): Promise<Record<string, string>> {
   const timestamp = String(Math.floor(now / 1000));
-  const mac = await crypto.subtle.sign("HMAC", key, signedBytes(timestamp, request));
-  return { [RELAY_HEADERS.timestamp]: timestamp, [RELAY_HEADERS.signature]: `v1=${toHex(mac)}` };
+  const mac = await crypto.subtle.sign("HMAC", key, encoder.encode(await canonicalRequest(timestamp, request)));
+  return { [RELAY_HEADERS.timestamp]: timestamp, [RELAY_HEADERS.signature]: `v2=${toHex(mac)}` };
+}
+
+/** A request's signature headers, read and checked for form, count, size and window: what the body is then checked against. */
+export interface PresentedSignature {
+  readonly timestamp: string;
+  readonly signatures: readonly Uint8Array<ArrayBuffer>[];
+}
+
+/**
+ * The signature headers of a request, or why they do not hold, from the headers alone: a request
+ * refused here costs no body read and no HMAC. The reasons name the header and the rule, never a value.
+ */
+export function readSignature(headers: Headers, now = Date.now()): PresentedSignature | string {
+  const timestamp = headers.get(RELAY_HEADERS.timestamp);
+  const header = headers.get(RELAY_HEADERS.signature);
+  if (timestamp === null || header === null) {
+    return `missing request signature: send ${RELAY_HEADERS.timestamp} and ${RELAY_HEADERS.signature}`;
+  }
+  if (!TIMESTAMP.test(timestamp)) return `${RELAY_HEADERS.timestamp} must be Unix seconds`;
+  if (Math.abs(now / 1000 - Number(timestamp)) > SIGNATURE_WINDOW_SECONDS) {
+    return `${RELAY_HEADERS.timestamp} is more than ${SIGNATURE_WINDOW_SECONDS} seconds from the relay's clock`;
+  }
+  if (header.length > MAX_SIGNATURE_HEADER_LENGTH) {
+    return `${RELAY_HEADERS.signature} must be at most ${MAX_SIGNATURE_HEADER_LENGTH} characters`;
+  }
+  const parts = header.split(",").map((part) => part.trim());
+  if (parts.length > MAX_SIGNATURES) return `${RELAY_HEADERS.signature} must hold at most ${MAX_SIGNATURES} signatures`;
+  if (parts.some((part) => OLD_SIGNATURE.test(part))) {
+    return `${RELAY_HEADERS.signature}: v1 signatures (over TIMESTAMP.BODY) are no longer taken: sign with v2 (docs/relay.md)`;
+  }
+  const signatures = parts.map((part) => SIGNATURE.exec(part)?.[1]);
+  if (signatures.some((hex) => hex === undefined)) return `${RELAY_HEADERS.signature} must be v2=<64 hex digits>`;
+  return { timestamp, signatures: signatures.map((hex) => fromHex(hex as string)) };
+}
+
+/** Whether one of the presented signatures is `request`'s under one of the keys. */
+export async function signatureMatches(
+  presented: PresentedSignature,
+  request: SignedRequest,
+  keys: readonly CryptoKey[],
+): Promise<boolean> {
+  const signed = encoder.encode(await canonicalRequest(presented.timestamp, request));
+  // crypto.subtle.verify compares in constant time; each check is one HMAC of a short text.
+  for (const signature of presented.signatures) {
+    for (const key of keys) {
+      if (await crypto.subtle.verify("HMAC", key, signature, signed)) return true;
+    }
+  }
+  return false;
 }
 
 /**
@@ -289,25 +406,7 @@ export async function signatureProblem(
   keys: readonly CryptoKey[],
   now = Date.now(),
 ): Promise<string | undefined> {
-  const timestamp = headers.get(RELAY_HEADERS.timestamp);
-  const header = headers.get(RELAY_HEADERS.signature);
-  if (timestamp === null || header === null) {
-    return `missing request signature: send ${RELAY_HEADERS.timestamp} and ${RELAY_HEADERS.signature}`;
-  }
-  if (!TIMESTAMP.test(timestamp)) return `${RELAY_HEADERS.timestamp} must be Unix seconds`;
-  if (Math.abs(now / 1000 - Number(timestamp)) > SIGNATURE_WINDOW_SECONDS) {
-    return `${RELAY_HEADERS.timestamp} is more than ${SIGNATURE_WINDOW_SECONDS} seconds from the relay's clock`;
-  }
-  const signatures = header.split(",").map((part) => SIGNATURE.exec(part.trim())?.[1]);
-  if (signatures.some((hex) => hex === undefined)) return `${RELAY_HEADERS.signature} must be v1=<64 hex digits>`;
-
-  const signed = signedBytes(timestamp, request);
-  // crypto.subtle.verify compares in constant time.
-  for (const hex of signatures) {
-    const signature = fromHex(hex as string);
-    for (const key of keys) {
-      if (await crypto.subtle.verify("HMAC", key, signature, signed)) return undefined;
-    }
-  }
-  return "the request signature does not match";
+  const presented = readSignature(headers, now);
+  if (typeof presented === "string") return presented;
+  return (await signatureMatches(presented, request, keys)) ? undefined : "the request signature does not match";
 }

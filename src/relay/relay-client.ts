@@ -3,6 +3,7 @@
 // before anything is sent; the relay's refusals come back as `TargetRelayError`.
 import * as v from "valibot";
 import type { BatchStatus } from "../bulk/batch-status.js";
+import { concatBytes } from "../internal/bytes.js";
 import { functionSchema, httpBaseUrlSchema, milliseconds, nonEmptyString, objectMessage } from "../internal/schemas.js";
 import { parseOrThrow } from "../internal/validation.js";
 import {
@@ -48,10 +49,12 @@ export interface RelayClientOptions {
 export type { RelayProfileUpdate } from "./contract.js";
 
 /**
- * The relay's answer to a single update: Target accepted it (and applies it asynchronously), or, with
- * `queued: 1`, the relay queued it (its RELAY_DELIVERY is "queue" or "auto").
+ * The relay's answer to a single update, naming the path that took it (`via`): a Single Profile
+ * Update (`single-update`: Target applies it within the hour, to an existing profile only), the
+ * Delivery API (`realtime`: visible at once, the profile created if need be), or the relay's queues
+ * (`queued`, with `queued: 1`: sent later). Its RELAY_DELIVERY decides.
  * @example
- * const { requestId } = await relay.updateProfile(update);
+ * const { requestId, via } = await relay.updateProfile(update);
  */
 export type RelayUpdateResult = UpdateAnswer;
 
@@ -78,7 +81,9 @@ export type RelayProfile = ProfileAnswer;
  */
 export interface RelayClient {
   /**
-   * Sends one visitor's attributes; Target applies them only if the profile exists.
+   * Sends one visitor's attributes. Through a Single Profile Update (or the queues), Target applies
+   * them only if the profile exists; in real time (a relay whose RELAY_DELIVERY is "realtime"), it
+   * creates the profile if need be. The answer's `via` says which path took them.
    * @example
    * await relay.updateProfile({ mbox3rdPartyId: "crm-42", attributes: { tier: "gold", ltv: 1200 } });
    */
@@ -140,7 +145,9 @@ export function createRelayClient(options: RelayClientOptions): RelayClient {
     const headers: Record<string, string> = { authorization: authorization(config.apiKey), accept: "application/json" };
     if (body !== undefined) headers["content-type"] = "application/json";
     if (signingKey !== undefined) {
-      Object.assign(headers, await signatureHeaders(await signingKey, { method, url, body: encoder.encode(text) }));
+      // One buffer of its own (what Web Crypto takes in every runtime's typings).
+      const bytes = concatBytes(encoder.encode(text));
+      Object.assign(headers, await signatureHeaders(await signingKey, { method, url, body: bytes }));
     }
     const signal = config.timeout > 0 ? AbortSignal.timeout(config.timeout) : undefined;
     const request = new Request(url, {

@@ -164,7 +164,7 @@ describe("target-profile push", { timeout: 60_000 }, () => {
   it("shows plain progress lines when not on a terminal, nothing with --quiet", async () => {
     writeFileSync(folder.path("plain.csv"), "mbox3rdPartyId,tier\npl-1,gold\n");
     const answer = await push(["plain.csv"]);
-    expect(answer.stderr).toMatch(/plain\.csv: 1 rows read, 0 rejected, 1 files submitted, 1 complete, [\d,]+ rows\/s/);
+    expect(answer.stderr).toMatch(/plain\.csv: 1 row read, 0 rejected, 1 file submitted, 1 complete, [\d,]+ rows\/s/);
     const quiet = await push(["plain.csv", "--quiet"]);
     expect(quiet.stdout + quiet.stderr).toBe("");
   });
@@ -214,9 +214,7 @@ describe("target-profile push, stopped and run again", { timeout: 90_000 }, () =
       }
       const text = await run(["push", "big.csv", "--rows-per-file", "3"], { cwd: folder.dir, env: emulator.env });
       expect(text.stdout).toContain("already pushed (nothing sent)");
-      expect(text.stdout).toContain(
-        "lines 5-7 were being sent when a run stopped: they were sent again (at most twice)",
-      );
+      expect(text.stdout).toContain("lines 5-7: in flight when a run stopped, so sent again (at most twice)");
     } finally {
       await emulator.stop();
       folder.remove();
@@ -243,7 +241,7 @@ describe("target-profile push on a terminal", { timeout: 60_000 }, () => {
       );
       expect(output).toContain("20,000 rows read");
       expect(output).toContain("\u001b[");
-      expect(output).toContain("20,000 sent in 1 batch files");
+      expect(output).toContain("20,000 sent in 1 batch file");
     } finally {
       await emulator.stop();
       folder.remove();

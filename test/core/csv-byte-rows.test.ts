@@ -87,6 +87,8 @@ describe("bulkUpdate over readCsvRows' bytes", () => {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom("mbox3rdPartyId", "mboxPC", "thirdPartyId"),
+        // Names the bytes cannot take as they lie: an array index (an object puts it first), a reserved one.
+        fc.constantFrom("tier", "tier", "2024", "__proto__", "city%"),
         fc.array(
           fc.record({
             id: fc.oneof(fc.constantFrom("crm-1", "crm-2", "c+1", "", "crm-é"), cell),
@@ -99,11 +101,11 @@ describe("bulkUpdate over readCsvRows' bytes", () => {
         fc.boolean(),
         fc.constantFrom("\n", "\r\n"),
         fc.constantFrom(undefined, 2),
-        async (idColumn, records, size, bom, lineBreak, maxRows) => {
+        async (idColumn, name, records, size, bom, lineBreak, maxRows) => {
           const lines = records.map(({ id, cells, quoted }) =>
             [id, ...cells].map((text) => (quoted ? `"${text.replace(/"/g, '""')}"` : quote(text))).join(","),
           );
-          const text = `${bom ? "\uFEFF" : ""}${idColumn},tier,note,rejected:line${lineBreak}${lines.join(lineBreak)}`;
+          const text = `${bom ? "\uFEFF" : ""}${idColumn},${name},note,rejected:line${lineBreak}${lines.join(lineBreak)}`;
           const bytes = toBytes(text);
           const options = { ignore: ["rejected:line"] };
           const direct = await push(readCsvRows(stream(bytes, size), options), maxRows);

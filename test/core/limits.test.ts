@@ -18,6 +18,13 @@ describe("Target's limits", () => {
       DAILY_QUOTA_WINDOW_MS: core.DAILY_QUOTA_WINDOW_MS,
       BATCH_STATUS_RETENTION_MS: core.BATCH_STATUS_RETENTION_MS,
       KEPT_BATCH_STATUSES: core.KEPT_BATCH_STATUSES,
+      MAX_PROFILE_PARAMETERS_PER_MBOX: core.MAX_PROFILE_PARAMETERS_PER_MBOX,
+      MAX_REALTIME_VALUE_LENGTH: core.MAX_REALTIME_VALUE_LENGTH,
+      MAX_MBOX_NAME_LENGTH: core.MAX_MBOX_NAME_LENGTH,
+      MAX_TNT_ID_LENGTH: core.MAX_TNT_ID_LENGTH,
+      MAX_SESSION_ID_LENGTH: core.MAX_SESSION_ID_LENGTH,
+      REALTIME_SESSION_MS: core.REALTIME_SESSION_MS,
+      MAX_CONCURRENT_SESSION_REQUESTS: core.MAX_CONCURRENT_SESSION_REQUESTS,
     }).toEqual({
       MAX_GET_URL_BYTES: 8 * 1024,
       MAX_POST_BODY_BYTES: 60 * 1024,
@@ -33,6 +40,16 @@ describe("Target's limits", () => {
       DAILY_QUOTA_WINDOW_MS: 24 * 60 * 60 * 1000,
       BATCH_STATUS_RETENTION_MS: 24 * 60 * 60 * 1000,
       KEPT_BATCH_STATUSES: 10,
+      // The Delivery API (real time): 50 profile parameters an mbox, values of 256 characters
+      // (longer ones are cut), mbox names of 250, tnt ids of 128, sessionIds of 128, sessions of
+      // 30 minutes, 100 concurrent requests a session.
+      MAX_PROFILE_PARAMETERS_PER_MBOX: 50,
+      MAX_REALTIME_VALUE_LENGTH: 256,
+      MAX_MBOX_NAME_LENGTH: 250,
+      MAX_TNT_ID_LENGTH: 128,
+      MAX_SESSION_ID_LENGTH: 128,
+      REALTIME_SESSION_MS: 30 * 60 * 1000,
+      MAX_CONCURRENT_SESSION_REQUESTS: 100,
     });
   });
 });

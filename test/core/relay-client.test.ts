@@ -63,6 +63,16 @@ describe("createRelayClient", () => {
     expect(JSON.parse(body)).toEqual({ attributes: { tier: "gold", ltv: 1200, city: null } });
   });
 
+  it("passes on which path took a single update, as the relay says it (an older relay says nothing)", async () => {
+    for (const via of ["single-update", "realtime", "queued"] as const) {
+      const { relay } = setup(() => json(202, { requestId: "r-1", via, ...(via === "queued" ? { queued: 1 } : {}) }));
+      expect((await relay.updateProfile({ mbox3rdPartyId: "crm-1", attributes: { tier: "gold" } })).via).toBe(via);
+    }
+    const unknown = setup(() => json(202, { requestId: "r-1", via: "carrier-pigeon" }));
+    const error = await failure(unknown.relay.updateProfile({ mbox3rdPartyId: "crm-1", attributes: { tier: "gold" } }));
+    expect(isTargetRelayError(error) && error.code).toBe("invalid_response");
+  });
+
   it("posts many updates to /v1/profiles as { updates }", async () => {
     const { relay, requests } = setup(() => json(202, { requestId: "r-2", batchId: "acme-1-2", rows: 2 }));
     const updates = [
@@ -112,23 +122,56 @@ describe("createRelayClient", () => {
     expect(fetch).not.toHaveBeenCalled();
   });
 
-  it("signs TIMESTAMP.BODY with HMAC-SHA256 when given a signing secret", async () => {
+  it("signs the documented canonical form, TIMESTAMP\\nMETHOD\\nPATH?QUERY\\nSHA-256(BODY), with HMAC-SHA256", async () => {
     const secret = "shared-signing-secret";
     const { relay, requests } = setup(() => json(202, { requestId: "r" }), { signingSecret: secret });
 
-    await relay.updateProfile({ mbox3rdPartyId: "crm-1", attributes: { tier: "gold" } });
+    await relay.updateProfile({ mbox3rdPartyId: CANARY_ID, attributes: { tier: "gold" } });
 
     const [{ request, body }] = requests as [{ request: Request; body: string }];
     const timestamp = request.headers.get("x-relay-timestamp") as string;
     expect(Math.abs(Number(timestamp) - Date.now() / 1000)).toBeLessThan(5);
     const encoder = new TextEncoder();
+    const hex = (bytes: ArrayBuffer) => [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
+    const bodyHash = hex(await crypto.subtle.digest("SHA-256", encoder.encode(body)));
+    const path = `/v1/profiles/${encodeURIComponent(CANARY_ID)}`;
     const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
       "sign",
     ]);
-    const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(`${timestamp}.${body}`)));
-    expect(request.headers.get("x-relay-signature")).toBe(
-      `v1=${[...mac].map((byte) => byte.toString(16).padStart(2, "0")).join("")}`,
-    );
+    const mac = await crypto.subtle.sign("HMAC", key, encoder.encode(`${timestamp}\nPOST\n${path}\n${bodyHash}`));
+    expect(request.headers.get("x-relay-signature")).toBe(`v2=${hex(mac)}`);
+  });
+
+  it("signs docs/relay.md's worked examples to the signatures openssl gives", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(1_732_420_000_000);
+    try {
+      const signingSecret = "example-signing-secret-0123456789abcdef";
+      const { relay, requests } = setup(
+        (request) =>
+          request.method === "GET"
+            ? json(404, { error: { code: "not_found", message: "no" } })
+            : json(202, { requestId: "r" }),
+        { signingSecret },
+      );
+
+      await relay.updateProfile({ mbox3rdPartyId: "crm-42", attributes: { tier: "gold", ltv: 1200 } });
+      await relay.getProfile("crm-42");
+
+      expect(requests.map(({ request }) => Object.fromEntries(request.headers))).toEqual([
+        expect.objectContaining({
+          "x-relay-timestamp": "1732420000",
+          "x-relay-signature": "v2=2cea81485f8e002ee9c3d2346accc74305be3b7b7dee419dfd76d021b90503d1",
+        }),
+        expect.objectContaining({
+          "x-relay-timestamp": "1732420000",
+          "x-relay-signature": "v2=a4ee2cc0a249c5138bc67daa8574e6e60a62445da10618a58a46add1e08a4395",
+        }),
+      ]);
+      expect(requests[0]?.body).toBe('{"attributes":{"tier":"gold","ltv":1200}}');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("turns the relay's JSON errors into TargetRelayError, carrying status, code, field and Retry-After", async () => {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import {
+  canonicalRequest,
   importSigningKey,
+  MAX_SIGNATURES,
   RELAY_HEADERS,
   RELAY_ROUTES,
   relayPath,
@@ -29,7 +31,7 @@ describe("the relay contract", () => {
     const keys = await Promise.all(["secret-b", "secret-a"].map((secret) => importSigningKey(secret, "verify")));
 
     expect(headers.get(RELAY_HEADERS.timestamp)).toBe(String(now / 1000));
-    expect(headers.get(RELAY_HEADERS.signature)).toMatch(/^v1=[0-9a-f]{64}$/);
+    expect(headers.get(RELAY_HEADERS.signature)).toMatch(/^v2=[0-9a-f]{64}$/);
     expect(await signatureProblem(headers, request, keys, now + 299_000)).toBeUndefined();
   });
 
@@ -49,8 +51,42 @@ describe("the relay contract", () => {
       `${RELAY_HEADERS.timestamp} is more than 300 seconds from the relay's clock`,
     );
     expect(await problem(new Headers({ ...Object.fromEntries(headers), [RELAY_HEADERS.signature]: "v2=abc" }))).toBe(
-      `${RELAY_HEADERS.signature} must be v1=<64 hex digits>`,
+      `${RELAY_HEADERS.signature} must be v2=<64 hex digits>`,
+    );
+    expect(await problem(headers, now, { ...request, method: "PUT" })).toBe("the request signature does not match");
+    expect(await problem(headers, now, { ...request, url: "https://relay.example/v1/profiles?x=1" })).toBe(
+      "the request signature does not match",
+    );
+    // The origin is not signed: a relay behind a proxy sees another host.
+    expect(await problem(headers, now, { ...request, url: "http://internal:8080/v1/profiles" })).toBeUndefined();
+    const many = (count: number) =>
+      new Headers({
+        ...Object.fromEntries(headers),
+        [RELAY_HEADERS.signature]: Array.from({ length: count }, () => headers.get(RELAY_HEADERS.signature)).join(","),
+      });
+    expect(await problem(many(MAX_SIGNATURES))).toBeUndefined();
+    expect(await problem(many(MAX_SIGNATURES + 1))).toBe(
+      `${RELAY_HEADERS.signature} must hold at most ${MAX_SIGNATURES} signatures`,
     );
     expect(await problem(new Headers())).toMatch(/^missing request signature/);
+  });
+
+  it("signs the canonical form: timestamp, method, path and query as sent, body's SHA-256, one per line", async () => {
+    const empty = new Uint8Array(0);
+
+    expect(
+      await canonicalRequest("1732420000", {
+        method: "GET",
+        url: "https://relay.example/v1/profiles/crm-42",
+        body: empty,
+      }),
+    ).toBe("1732420000\nGET\n/v1/profiles/crm-42\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    expect(
+      await canonicalRequest("1", {
+        method: "GET",
+        url: "https://relay.example/v1/profiles/Jos%C3%A9%2042?a=1&b",
+        body: empty,
+      }),
+    ).toMatch(/^1\nGET\n\/v1\/profiles\/Jos%C3%A9%2042\?a=1&b\n/);
   });
 });

@@ -2,8 +2,11 @@
 // `typecheck.include`; `npm run test:types` runs only these) and by `npm run typecheck`.
 // Imports go through the package name, as a user writes them.
 import {
+  buildDeliveryRequest,
   buildUpdateRequest,
+  createMemorySessionStore,
   createTargetClient,
+  parseDeliveryResponse,
   encodeBatches,
   encodeBatchesAsync,
   isTargetBulkUpdateError,
@@ -34,6 +37,10 @@ import {
   type NetworkFailureKind,
   type SourceRow,
   type BulkReport,
+  type DeliveryResult,
+  type RealtimeResult,
+  type RealtimeSession,
+  type RealtimeSessionStore,
   type ProfileLookup,
   type RelayErrorCode,
   type TargetRelayErrorCode,
@@ -86,6 +93,13 @@ describe("the update input", () => {
     encodeBatches([{ mbox3rdPartyId: "crm-42", mboxPC: "pc", attributes: { tier: "gold" } }]);
     // @ts-expect-error: bulkUpdate rows
     void target.bulkUpdate([{ mbox3rdPartyId: "crm-42", mboxPC: "pc", attributes: { tier: "gold" } }]);
+    // @ts-expect-error: updateProfileRealtime
+    void target.updateProfileRealtime({ mbox3rdPartyId: "crm-42", mboxPC: "pc", attributes: { tier: "gold" } });
+    buildDeliveryRequest(
+      // @ts-expect-error: buildDeliveryRequest
+      { mbox3rdPartyId: "crm-42", mboxPC: "pc", attributes: { tier: "gold" } },
+      { clientCode: "acme", sessionId: "s" },
+    );
   });
 
   it("takes only strings, numbers and booleans as values", () => {
@@ -125,6 +139,31 @@ describe("the client's answers", () => {
 
   it("buildUpdateRequest returns a Request, not sent", () => {
     expectTypeOf(buildUpdateRequest).returns.toEqualTypeOf<Request>();
+  });
+
+  it("updateProfileRealtime resolves to Target's answer and the session, and builds like the others", () => {
+    expectTypeOf(target.updateProfileRealtime).returns.toEqualTypeOf<Promise<RealtimeResult>>();
+    expectTypeOf<RealtimeResult>().toExtend<DeliveryResult>();
+    expectTypeOf<RealtimeResult["sessionId"]>().toEqualTypeOf<string>();
+    expectTypeOf<RealtimeResult["tntId"]>().toEqualTypeOf<string | undefined>();
+    expectTypeOf<RealtimeResult["mboxes"]>().toEqualTypeOf<number>();
+    expectTypeOf(buildDeliveryRequest).returns.toEqualTypeOf<Request>();
+    expectTypeOf(parseDeliveryResponse).returns.toEqualTypeOf<DeliveryResult>();
+    // @ts-expect-error: a Delivery API request needs the visitor's sessionId
+    buildDeliveryRequest({ mbox3rdPartyId: "crm-42", attributes: { tier: "gold" } }, { clientCode: "acme" });
+  });
+
+  it("a session store is pluggable, sync or async", () => {
+    expectTypeOf(createMemorySessionStore()).toEqualTypeOf<RealtimeSessionStore>();
+    assertType<TargetClientOptions>({
+      clientCode: "acme",
+      sessionStore: { open: async (_visitor, fresh) => fresh, save: async () => {} },
+      realtimeMbox: "crm-sync",
+      propertyToken: "token",
+    });
+    const incomplete = { open: (_visitor: string, fresh: RealtimeSession) => fresh };
+    // @ts-expect-error: a store needs save too
+    assertType<TargetClientOptions>({ clientCode: "acme", sessionStore: incomplete });
   });
 });
 

@@ -74,15 +74,15 @@ export async function errorOf(response: Response): Promise<{ code: string; messa
   return body.error;
 }
 
-/** Every line the relay logged while `run` ran. */
-export async function capturedLogs(run: () => Promise<unknown>): Promise<string[]> {
+/** Every line the relay logged while `run` ran (which sees them come, as `lines`). */
+export async function capturedLogs(run: (lines: readonly string[]) => Promise<unknown>): Promise<string[]> {
   const lines: string[] = [];
   const capture = (...args: unknown[]) => void lines.push(args.map(String).join(" "));
   const spies = (["log", "info", "warn", "error", "debug"] as const).map((method) =>
     vi.spyOn(console, method).mockImplementation(capture),
   );
   try {
-    await run();
+    await run(lines);
   } finally {
     for (const spy of spies) spy.mockRestore();
   }

@@ -265,15 +265,19 @@ export class QueueSimulator {
   readonly #queues = new Map<string, SimulatedQueue>();
   readonly #random: () => number;
   readonly #redeliver: number;
+  readonly #clock: ((seconds: number) => void) | undefined;
   #sequence = 0;
 
   constructor(options: {
     readonly random: () => number;
     readonly redeliver?: number;
     readonly batchSizes?: Partial<Record<keyof typeof QUEUES, number>>;
+    /** Told each time virtual time moves on (seconds since the start): to move a fake clock along. */
+    readonly clock?: (seconds: number) => void;
   }) {
     this.#random = options.random;
     this.#redeliver = options.redeliver ?? 0;
+    this.#clock = options.clock;
     const sizes = options.batchSizes ?? {};
     // The timeouts, retries and dead-letter queue of wrangler.toml.
     this.#add(QUEUES.updates, sizes.updates ?? 100, 2, 5, QUEUES.deadLetters);
@@ -320,6 +324,7 @@ export class QueueSimulator {
       const ready = queues.filter((queue) => this.#nextBatchAt(queue) <= this.now);
       if (ready.length === 0) {
         this.now = Math.min(...queues.map((queue) => this.#nextBatchAt(queue)));
+        this.#clock?.(this.now);
         continue;
       }
       for (const queue of ready) await this.#deliver(queue, bindings);

@@ -11,6 +11,7 @@ import type { BatchLedger } from "../objects/batch-ledger.js";
 import type { DeadLetterStore } from "../objects/dead-letter-store.js";
 import type { IdempotencyKeys } from "../objects/idempotency-keys.js";
 import type { NewestWrites } from "../objects/newest-writes.js";
+import type { RealtimeSessions } from "../objects/realtime-sessions.js";
 import type { TargetQuotas } from "../objects/target-quotas.js";
 
 /** The bindings queued delivery runs on (wrangler.toml declares them all). */
@@ -18,9 +19,18 @@ export interface QueuedDelivery {
   readonly updates: Queue;
   readonly deliveries: Queue;
   readonly newestWrites: DurableObjectNamespace<NewestWrites>;
-  readonly quotas: DurableObjectNamespace<TargetQuotas>;
   readonly deadLetters: DurableObjectNamespace<DeadLetterStore>;
   readonly ledgers: DurableObjectNamespace<BatchLedger>;
+}
+
+/** The most signing secrets: each costs an HMAC per signature a request carries (MAX_SIGNATURES of them). */
+const MAX_SIGNING_SECRETS = 5;
+
+/** What realtime delivery runs on, besides the queues it falls back to. */
+export interface RealtimeDelivery {
+  readonly sessions: DurableObjectNamespace<RealtimeSessions>;
+  /** Billed Delivery API calls (one per mbox of 50 attributes) the relay may make in any rolling 24 hours. */
+  readonly callsPerDay: number;
 }
 
 /** Keys and secrets must be this long against Target; the emulator takes short dev keys. */
@@ -69,7 +79,6 @@ const QUEUED_BINDINGS = [
   "UPDATES_QUEUE",
   "DELIVERIES_QUEUE",
   "NEWEST_WRITES",
-  "TARGET_QUOTAS",
   "DEAD_LETTERS",
   "BATCH_LEDGERS",
 ] as const;
@@ -96,12 +105,32 @@ const list = <TSchema extends v.GenericSchema<string, unknown>>(item: TSchema, w
     v.nonEmpty("must name at least one entry (leave it unset otherwise)"),
   );
 
+/** Milliseconds, from a TOML number or a string. */
+const delayMs = v.union(
+  [v.pipe(v.number(), v.integer(), v.minValue(0)), v.pipe(v.string(), v.regex(/^\d+$/), v.transform(Number))],
+  "must be a whole number of milliseconds",
+);
+
+/** The local emulator's visibility delay: `"realistic"` (1 minute, 1 hour), or `{ singleUpdate?, batch? }` in ms. */
+const VisibilityDelaySchema = v.union(
+  [
+    v.literal("realistic"),
+    v.pipe(
+      v.union([v.pipe(v.string(), v.parseJson()), v.looseObject({})]),
+      v.strictObject({ singleUpdate: v.exactOptional(delayMs), batch: v.exactOptional(delayMs) }),
+    ),
+  ],
+  'must be "realistic" or { "singleUpdate"?, "batch"? } in milliseconds',
+);
+
 const SecretsSchema = v.pipe(
   v.array(
     v.pipe(v.string("must hold strings"), v.nonEmpty("must not hold empty secrets")),
     "must be a JSON array of secrets",
   ),
   v.nonEmpty("must hold at least one secret"),
+  // Each is tried against every signature a request carries: a rotation needs two.
+  v.maxLength(MAX_SIGNING_SECRETS, `must hold at most ${MAX_SIGNING_SECRETS} secrets`),
 );
 
 const EnvSchema = v.pipe(
@@ -111,6 +140,8 @@ const EnvSchema = v.pipe(
       TARGET_UPSTREAM: v.optional(v.picklist(["target", "emulator"], 'must be "target" or "emulator"'), "target"),
       TARGET_TOKEN: v.optional(v.pipe(v.string("must be a string"), v.nonEmpty("must not be empty"))),
       TARGET_EMULATOR_SEED: v.optional(list(thirdPartyIdSchema("each seed id"), "comma-separated mbox3rdPartyIds")),
+      TARGET_EMULATOR_VISIBILITY_DELAY: v.optional(VisibilityDelaySchema),
+      TARGET_EMULATOR_CONSECUTIVE_BATCHES: v.optional(v.picklist(["merge", "replace"], 'must be "merge" or "replace"')),
       TARGET_RETRY: v.optional(
         v.union(
           [v.pipe(v.string(), v.parseJson(undefined, "must be JSON")), v.number(), v.looseObject({})],
@@ -125,18 +156,22 @@ const EnvSchema = v.pipe(
       RELAY_RATE_LIMIT: binding<RateLimit>("[[ratelimits]]", (value) => typeof value.limit === "function"),
       RELAY_DELIVERY: v.optional(v.picklist(DELIVERY_MODES, `must be ${oneOf(DELIVERY_MODES)}`), "direct"),
       RELAY_SINGLE_UPDATE_SHARE: v.optional(share, DEFAULT_SINGLE_UPDATE_SHARE),
+      RELAY_REALTIME_CALLS_PER_DAY: v.optional(wholeNumber(1, Number.MAX_SAFE_INTEGER)),
       TARGET_BULK_CALLS_PER_MINUTE: v.optional(
         wholeNumber(1, BULK_CALLS_PER_MINUTE, " (Target's limit)"),
         BULK_CALLS_PER_MINUTE,
       ),
       IDEMPOTENCY_KEYS: durableObject<IdempotencyKeys>(),
+      // Every bulk call the relay makes, in every mode, takes a slot of the one budget it keeps.
+      TARGET_QUOTAS: durableObject<TargetQuotas>(),
       // Queued delivery's: each is required unless delivery is direct (parseEnv).
       UPDATES_QUEUE: v.optional(queue()),
       DELIVERIES_QUEUE: v.optional(queue()),
       NEWEST_WRITES: v.optional(durableObject<NewestWrites>()),
-      TARGET_QUOTAS: v.optional(durableObject<TargetQuotas>()),
       DEAD_LETTERS: v.optional(durableObject<DeadLetterStore>()),
       BATCH_LEDGERS: v.optional(durableObject<BatchLedger>()),
+      // Realtime delivery's (parseEnv).
+      REALTIME_SESSIONS: v.optional(durableObject<RealtimeSessions>()),
     },
     // A var, secret or binding that is not set at all (rather than set to something else).
     (issue) => (issue.path ? "is required (see wrangler.toml)" : "must be the Worker's bindings"),
@@ -176,12 +211,33 @@ const EnvSchema = v.pipe(
     ),
     ["TARGET_EMULATOR_SEED"],
   ),
+  v.forward(
+    v.partialCheck(
+      [["TARGET_UPSTREAM"], ["TARGET_EMULATOR_VISIBILITY_DELAY"]],
+      (env) => env.TARGET_UPSTREAM === "emulator" || env.TARGET_EMULATOR_VISIBILITY_DELAY === undefined,
+      'only applies with TARGET_UPSTREAM = "emulator"',
+    ),
+    ["TARGET_EMULATOR_VISIBILITY_DELAY"],
+  ),
+  v.forward(
+    v.partialCheck(
+      [["TARGET_UPSTREAM"], ["TARGET_EMULATOR_CONSECUTIVE_BATCHES"]],
+      (env) => env.TARGET_UPSTREAM === "emulator" || env.TARGET_EMULATOR_CONSECUTIVE_BATCHES === undefined,
+      'only applies with TARGET_UPSTREAM = "emulator"',
+    ),
+    ["TARGET_EMULATOR_CONSECUTIVE_BATCHES"],
+  ),
 );
 
 /** The environment's settings, checked: its vars, secrets and bindings, queued delivery's gathered. */
-export type EnvSettings = Omit<v.InferOutput<typeof EnvSchema>, (typeof QUEUED_BINDINGS)[number]> & {
+export type EnvSettings = Omit<
+  v.InferOutput<typeof EnvSchema>,
+  (typeof QUEUED_BINDINGS)[number] | "REALTIME_SESSIONS" | "RELAY_REALTIME_CALLS_PER_DAY"
+> & {
   /** Set when every binding of queued delivery is there (always, unless delivery is direct). */
   readonly queued: QueuedDelivery | undefined;
+  /** Set when delivery is realtime. */
+  readonly realtime: RealtimeDelivery | undefined;
 };
 
 export type ParsedEnv =
@@ -199,23 +255,30 @@ export function parseEnv(env: Env): ParsedEnv {
     UPDATES_QUEUE: updates,
     DELIVERIES_QUEUE: deliveries,
     NEWEST_WRITES: newestWrites,
-    TARGET_QUOTAS: quotas,
     DEAD_LETTERS: deadLetters,
     BATCH_LEDGERS: ledgers,
+    REALTIME_SESSIONS: sessions,
+    RELAY_REALTIME_CALLS_PER_DAY: callsPerDay,
     ...settings
   } = parsed.output;
   const queued =
-    updates && deliveries && newestWrites && quotas && deadLetters && ledgers
-      ? { updates, deliveries, newestWrites, quotas, deadLetters, ledgers }
+    updates && deliveries && newestWrites && deadLetters && ledgers
+      ? { updates, deliveries, newestWrites, deadLetters, ledgers }
       : undefined;
+  const problems: string[] = [];
+  const required = (name: string) => `${name}: is required when RELAY_DELIVERY is "${settings.RELAY_DELIVERY}"`;
   if (queued === undefined && settings.RELAY_DELIVERY !== "direct") {
     const missing = QUEUED_BINDINGS.filter((name) => parsed.output[name] === undefined);
-    return {
-      ok: false,
-      problems: missing.map(
-        (name) => `${name}: is required when RELAY_DELIVERY is "${settings.RELAY_DELIVERY}" (see wrangler.toml)`,
-      ),
-    };
+    problems.push(...missing.map((name) => `${required(name)} (see wrangler.toml)`));
   }
-  return { ok: true, settings: { ...settings, queued } };
+  const realtime =
+    settings.RELAY_DELIVERY === "realtime" && sessions && callsPerDay ? { sessions, callsPerDay } : undefined;
+  if (settings.RELAY_DELIVERY === "realtime") {
+    if (sessions === undefined) problems.push(`${required("REALTIME_SESSIONS")} (see wrangler.toml)`);
+    if (callsPerDay === undefined) {
+      problems.push(`${required("RELAY_REALTIME_CALLS_PER_DAY")}: the most billed calls in any rolling 24 hours`);
+    }
+  }
+  if (problems.length > 0) return { ok: false, problems };
+  return { ok: true, settings: { ...settings, queued, realtime } };
 }

@@ -3,7 +3,9 @@ import type { RelayProfileUpdate } from "../../src/index.js";
 import type { QueuedDelivery } from "../config/relay-config.js";
 import { RelayError } from "../relay-error.js";
 import { stampArrival } from "./arrival-stamp.js";
+import { expectCreations } from "../objects/newest-writes-client.js";
 import { packBundles } from "./bundles.js";
+import { createsProfile } from "./profile-creation.js";
 import type { QueuedUpdate } from "./queue-messages.js";
 import { sendMessages } from "./send-messages.js";
 
@@ -20,17 +22,26 @@ export function toQueuedUpdate(update: RelayProfileUpdate, origin: QueuedUpdate[
   return { ...stampArrival(), mbox3rdPartyId: update.mbox3rdPartyId, attributes: kept, origin };
 }
 
-/** Queues one single-route update on the updates queue, to be gathered with others. Resolves once it is durably queued. */
+/**
+ * Queues one update on the updates queue, to be gathered with others. Resolves once it is durably queued.
+ * One that creates its visitor's profile (a real-time write falling back) is noted first, as in `enqueueBundles`.
+ */
 export async function enqueueUpdate(queued: QueuedDelivery, update: QueuedUpdate): Promise<void> {
+  if (createsProfile(update)) await expectCreations(queued.newestWrites, [update.mbox3rdPartyId]);
   await queued.updates.send({ type: "update", ...update }, { contentType: "json" });
 }
 
 /**
  * Queues updates that are already many (a batch request, a replay, rows to try again) straight on
- * the deliveries queue, packed into bundles. Resolves once all of them are durably queued.
+ * the deliveries queue, packed into bundles. Resolves once all of them are durably queued. Those that
+ * create their visitors' profiles are noted first (`expectCreations`): until they are delivered, newer
+ * writes of those visitors create too, whichever reaches Target first.
  */
 export async function enqueueBundles(queued: QueuedDelivery, updates: readonly QueuedUpdate[]): Promise<void> {
-  await sendMessages(queued.deliveries, packBundles(updates));
+  const bundles = packBundles(updates);
+  const creating = updates.filter(createsProfile).map(({ mbox3rdPartyId }) => mbox3rdPartyId);
+  if (creating.length > 0) await expectCreations(queued.newestWrites, creating);
+  await sendMessages(queued.deliveries, bundles);
 }
 
 /** The caller's answer when a write had to be queued and the queue would not take it: try again. */

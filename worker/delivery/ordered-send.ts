@@ -20,7 +20,8 @@ export type DirectSend = "sent" | "unconfirmed" | "queue";
 /**
  * Sends writes to Target at once, in order with the queues: only when nothing older of those
  * visitors' attributes is on its way through them (a backlog, a replay, a batch being delivered),
- * holding a lease meanwhile so that no newer queued write overtakes this one.
+ * holding a lease meanwhile so that no newer queued write overtakes this one; and, unless the send
+ * `creates` missing profiles itself, when no write that is to create those visitors' profiles is.
  *
  * Confirmed once Target took them; on failure released (older queued writes no longer wait for
  * them) and the error rethrown. The send is aborted (a 502) before the lease ends, so it can never
@@ -30,11 +31,12 @@ export async function sendInOrder(
   namespace: DurableObjectNamespace<NewestWrites>,
   writes: readonly Write[],
   send: (signal: AbortSignal) => Promise<unknown>,
+  creates = false,
 ): Promise<DirectSend> {
   const leaseUntil = Date.now() + DIRECT_LEASE_MS;
   const release = () => releaseWrites(namespace, writes).catch(() => {});
   try {
-    if (!(await admitDirectWrites(namespace, writes, leaseUntil))) return "queue";
+    if (!(await admitDirectWrites(namespace, writes, leaseUntil, creates))) return "queue";
   } catch {
     return "queue";
   }

@@ -5,7 +5,7 @@
 // Bodies are checked again on the way out (valibot): a malformed one is retried alone (queue/handle-queue.ts)
 // instead of failing its whole batch on every retry.
 import * as v from "valibot";
-import { AttributeNameSchema, AttributeValueSchema, thirdPartyIdSchema } from "../../src/internal/index.js";
+import { attributeRecord, AttributeValueSchema, thirdPartyIdSchema } from "../../src/internal/index.js";
 
 const UpdateFields = {
   /** A UUIDv7 (arrival-stamp.ts): unique, and the tie-breaker between writes of one millisecond. */
@@ -14,7 +14,7 @@ const UpdateFields = {
   receivedAt: v.pipe(v.number(), v.integer(), v.minValue(0)),
   mbox3rdPartyId: thirdPartyIdSchema("mbox3rdPartyId"),
   attributes: v.pipe(
-    v.record(AttributeNameSchema, AttributeValueSchema),
+    attributeRecord(AttributeValueSchema, "attributes must be an object of name → value"),
     v.check((attributes) => Object.keys(attributes).length > 0, "attributes must not be empty"),
   ),
   /** The route it came through: single-route updates may go out as single updates (update-only). */
@@ -46,6 +46,10 @@ export const FollowUpMessageSchema = v.object({
   statusUrl: v.pipe(v.string(), v.url()),
   /** Status checks already made. */
   checks: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  /** The batch's version: a v2 batch's complete rows are created profiles (profile-creation.ts). Default 2. */
+  version: v.optional(v.picklist([1, 2])),
+  /** The batch's slot among the relay's unfinished batches (objects/target-quotas.ts), given back once read. */
+  slot: v.optional(v.string()),
 });
 export type FollowUpMessage = v.InferOutput<typeof FollowUpMessageSchema>;
 

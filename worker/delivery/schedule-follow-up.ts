@@ -16,9 +16,10 @@ export async function scheduleFollowUp(
   queued: QueuedDelivery,
   { batchId, statusUrl }: BatchSubmission,
   updates: readonly QueuedUpdate[],
+  batch: { readonly version: 1 | 2; readonly slot: string },
 ): Promise<void> {
   await ledgerOf(queued.ledgers, batchId).record(updates);
-  const followUp: FollowUpMessage = { type: "follow-up", batchId, statusUrl, checks: 0 };
+  const followUp: FollowUpMessage = { type: "follow-up", batchId, statusUrl, checks: 0, ...batch };
   await sendMessages(queued.deliveries, [followUp], { delaySeconds: FIRST_CHECK_SECONDS });
 }
 

@@ -1,6 +1,6 @@
 import { RELAY_HEADERS } from "../../src/internal/index.js";
 import { authenticate } from "../auth/relay-keys.js";
-import { verifySignature } from "../auth/request-signature.js";
+import { presentedSignature, verifySignature } from "../auth/request-signature.js";
 import { loadConfig } from "../config/load-config.js";
 import { describeUpstreamFailure } from "../delivery/failure-reason.js";
 import type { Env } from "../env.js";
@@ -38,7 +38,8 @@ export async function handleRequest(request: Request, env: Env): Promise<Respons
 }
 
 /**
- * Route → configuration → key → scope → rate limit → body → signature → idempotency → handler.
+ * Route → configuration → key → scope → rate limit → signature headers → body → signature → idempotency →
+ * handler.
  * Callers are authenticated before their body is read, and the body is read before anything goes
  * upstream.
  */
@@ -66,11 +67,13 @@ async function respond(request: Request, env: Env, log: RequestLog): Promise<Res
   }
 
   if (handler.maxBodyBytes > 0) requireJson(request);
+  // The signature headers are checked before the body is read, the body hashed once after.
+  const signature = config.signingSecrets && presentedSignature(request);
   const raw = handler.maxBodyBytes > 0 ? await readBody(request, handler.maxBodyBytes) : new Uint8Array(0);
-  if (config.signingSecrets !== undefined) await verifySignature(request, raw, config.signingSecrets);
+  if (signature && config.signingSecrets) await verifySignature(request, raw, signature, config.signingSecrets);
   const body = handler.maxBodyBytes > 0 ? parseJsonBody(raw) : undefined;
 
-  const run = () => handler.handle({ requestId: log.requestId, params, body, config, log });
+  const run = () => handler.handle({ requestId: log.requestId, params, body, bodyBytes: raw.byteLength, config, log });
   const idempotencyKey = handler.idempotent ? request.headers.get(RELAY_HEADERS.idempotencyKey) : null;
   // Awaited, not returned: workerd reports a rejected promise that is handed on unawaited.
   if (idempotencyKey === null) return await run();

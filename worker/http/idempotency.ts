@@ -1,8 +1,13 @@
 import { concatBytes, RELAY_HEADERS, toHex } from "../../src/internal/index.js";
-import { idempotencyKeysFor, type IdempotencyKeys, type StoredAnswer } from "../objects/idempotency-keys.js";
+import {
+  CLAIM_RENEW_MS,
+  idempotencyKeysFor,
+  type IdempotencyKeys,
+  type StoredAnswer,
+} from "../objects/idempotency-keys.js";
 import { RelayError } from "../relay-error.js";
 import { JSON_HEADERS } from "./json-response.js";
-import type { RequestLog } from "./request-log.js";
+import { noteFailedStep, type RequestLog } from "./request-log.js";
 
 /** Printable ASCII, as the IETF draft and Stripe take it; long enough for a UUID or a hash. */
 const KEY = /^[\x21-\x7e]{1,255}$/;
@@ -23,7 +28,8 @@ interface IdempotentCall {
  * Runs a write once per `Idempotency-Key`: a repeat within 24 hours (same caller key, same method,
  * path and body) gets the first answer back, with `idempotent-replayed: true`, and nothing is sent
  * or queued again. Only successful answers are kept: after a failure, a repeat runs anew. A repeat
- * while the first is still running gets 409; the same key with another request, 422.
+ * while the first is still running gets 409 (its claim is renewed while it runs, however long); the same
+ * key with another request, 422.
  */
 export async function runOnce(call: IdempotentCall, run: () => Promise<Response>): Promise<Response> {
   const { keys, keyName, idempotencyKey, request, body, log } = call;
@@ -57,15 +63,22 @@ export async function runOnce(call: IdempotentCall, run: () => Promise<Response>
   }
 
   log.idempotency = "first";
+  const { claimId } = claim;
+  // The claim lasts as long as the request runs, however slow Target is: renewed until it ends.
+  const renewal = setInterval(() => {
+    store.renew(scope, claimId, Date.now()).catch(() => {});
+  }, CLAIM_RENEW_MS);
   let response: Response;
   try {
     response = await run();
   } catch (error) {
-    await store.release(scope).catch(() => {});
+    clearInterval(renewal);
+    await store.release(scope, claimId).catch(() => {});
     throw error;
   }
+  clearInterval(renewal);
   if (!response.ok) {
-    await store.release(scope).catch(() => {});
+    await store.release(scope, claimId).catch(() => {});
     return response;
   }
   const headers = Object.fromEntries(
@@ -73,7 +86,9 @@ export async function runOnce(call: IdempotentCall, run: () => Promise<Response>
   );
   const text = await response.text();
   // The write is done whatever happens here: failing to keep its answer only means a repeat would run again.
-  await store.answer(scope, { status: response.status, body: text, headers }).catch(() => {});
+  await store.answer(scope, claimId, { status: response.status, body: text, headers }).catch(() => {
+    noteFailedStep(log, "idempotency_answer", "lost");
+  });
   return new Response(text, response);
 }
 

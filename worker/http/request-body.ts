@@ -4,7 +4,7 @@ import { RelayError } from "../relay-error.js";
  * The request body, read chunk by chunk and abandoned as soon as it passes `maxBytes`: a missing
  * or lying `Content-Length` cannot make the relay buffer more than that.
  */
-export async function readBody(request: Request, maxBytes: number): Promise<Uint8Array> {
+export async function readBody(request: Request, maxBytes: number): Promise<Uint8Array<ArrayBuffer>> {
   // A declared size over the limit is refused before reading; a smaller one is not trusted.
   if (Number(request.headers.get("content-length")) > maxBytes) throw tooLarge(maxBytes);
   if (request.body === null) return new Uint8Array(0);

@@ -11,6 +11,8 @@ export interface HandlerCall {
   readonly params: Readonly<Record<string, string>>;
   /** The parsed JSON body (`undefined` for routes without one). */
   readonly body: unknown;
+  /** The body's size in bytes, as received. */
+  readonly bodyBytes: number;
   readonly config: RelayConfig;
   /** The request's log line, for the handler to add its counts to. */
   readonly log: RequestLog;

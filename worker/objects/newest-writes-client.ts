@@ -1,7 +1,7 @@
 // The Worker's side of NewestWrites (newest-writes.ts): writes spread over the objects by their
 // visitor's shard, one call per shard, in parallel, and each answer put back in the writes' order.
 import type { Write } from "../delivery/writes.js";
-import type { Admission, NewestWrites, Version } from "./newest-writes.js";
+import type { Admission, CreationState, NewestWrites, Version } from "./newest-writes.js";
 import { shardOf } from "./shard.js";
 
 /** How many objects the versions are spread over. Fixed: changing it would lose the versions on record. */
@@ -23,16 +23,19 @@ export async function admitWrites(
 
 /**
  * Admits writes for a direct send (`NewestWrites.admitDirect`), all or none: true when they may go
- * now, under a lease until `leaseUntil`. Shards answer on their own, so a shard's admissions are
+ * now, under a lease until `leaseUntil`; `creates` when the send creates missing profiles (a v2 batch). Shards answer on their own, so a shard's admissions are
  * released when another refuses or fails (a failure is then rethrown).
  */
 export async function admitDirectWrites(
   namespace: DurableObjectNamespace<NewestWrites>,
   writes: readonly Write[],
   leaseUntil: number,
+  creates = false,
 ): Promise<boolean> {
   const now = Date.now();
-  const shards = await eachShard(namespace, writes, (shard, versions) => shard.admitDirect(versions, leaseUntil, now));
+  const shards = await eachShard(namespace, writes, (shard, versions) =>
+    shard.admitDirect(versions, leaseUntil, now, creates),
+  );
   if (shards.every((shard) => shard.answer === true)) return true;
   // Best effort: what is not released now is taken back when its lease runs out.
   const admitted = shards.flatMap(({ indexes, answer }) => (answer === true ? indexes : []));
@@ -66,6 +69,71 @@ export async function retractWrites(
   writes: readonly Write[],
 ): Promise<void> {
   fulfilled(await eachShard(namespace, writes, (shard, versions) => shard.retract(versions)));
+}
+
+/** Notes that writes creating these visitors' profiles are on their way (`NewestWrites.expectCreations`). */
+export async function expectCreations(namespace: DurableObjectNamespace<NewestWrites>, visitors: Iterable<string>) {
+  const now = Date.now();
+  await eachVisitorShard(namespace, visitors, (shard, ids) => shard.expectCreations(ids, now));
+}
+
+/** Each visitor's creation state, where there is one (`NewestWrites.creationStates`). */
+export async function creationStates(
+  namespace: DurableObjectNamespace<NewestWrites>,
+  visitors: Iterable<string>,
+): Promise<Map<string, CreationState>> {
+  const now = Date.now();
+  const states = new Map<string, CreationState>();
+  await eachVisitorShard(namespace, visitors, async (shard, ids) => {
+    const found = await shard.creationStates(ids, now);
+    ids.forEach((id, index) => {
+      const state = found[index];
+      if (state !== null && state !== undefined) states.set(id, state);
+    });
+  });
+  return states;
+}
+
+/**
+ * Notes these visitors as `promised` when none of them has a creation state (`NewestWrites.claimCreations`),
+ * shard by shard: true when every shard did. A shard that did not leaves the others' visitors `promised`,
+ * which is what the queue, where the batch then goes, makes of batch-route writes anyway.
+ */
+export async function claimCreations(namespace: DurableObjectNamespace<NewestWrites>, visitors: Iterable<string>) {
+  const now = Date.now();
+  const claimed = await eachVisitorShard(namespace, visitors, (shard, ids) => shard.claimCreations(ids, now));
+  return claimed.every(Boolean);
+}
+
+/** Takes back a claim whose batch failed (`NewestWrites.releaseCreations`). */
+export async function releaseCreations(namespace: DurableObjectNamespace<NewestWrites>, visitors: Iterable<string>) {
+  await eachVisitorShard(namespace, visitors, (shard, ids) => shard.releaseCreations(ids));
+}
+
+/** Records what became of these visitors' creation (`NewestWrites.recordCreations`). */
+export async function recordCreations(
+  namespace: DurableObjectNamespace<NewestWrites>,
+  visitors: Iterable<string>,
+  state: CreationState,
+) {
+  const now = Date.now();
+  await eachVisitorShard(namespace, visitors, (shard, ids) => shard.recordCreations(ids, state, now));
+}
+
+/** `call` once per shard with its visitors, in parallel; rejects when any shard failed. */
+function eachVisitorShard<T>(
+  namespace: DurableObjectNamespace<NewestWrites>,
+  visitors: Iterable<string>,
+  call: (shard: DurableObjectStub<NewestWrites>, visitors: string[]) => Promise<T>,
+): Promise<T[]> {
+  const byShard = new Map<number, string[]>();
+  for (const visitor of new Set(visitors)) {
+    const shard = shardOf(visitor, SHARDS);
+    const ids = byShard.get(shard);
+    if (ids === undefined) byShard.set(shard, [visitor]);
+    else ids.push(visitor);
+  }
+  return Promise.all([...byShard].map(([shard, ids]) => call(namespace.getByName(`shard-${shard}`), ids)));
 }
 
 /** What one shard's call did: for the writes at `indexes`, its answer, or why it failed. */

@@ -2,6 +2,20 @@ import { DurableObject } from "cloudflare:workers";
 import { compareVersions } from "../delivery/writes.js";
 
 /**
+ * Where the creation of a visitor's profile stands, as far as the relay made it (docs/relay.md, "Whether a
+ * write creates a profile", and "Consecutive v2 batches"):
+ *  - `promised`: a write that creates it (a batch-route write) is on its way through the queues;
+ *  - `sent`: it went out in a v2 file Target accepted, whose outcome is not known yet;
+ *  - `created`: that v2 file is complete: the profile exists. Kept, like versions: the visitor never needs
+ *    a v2 file from the relay again, so the relay never sends it two (the strict reading of consecutive v2
+ *    batches would have the later one take back what the earlier one set).
+ */
+export type CreationState = "promised" | "sent" | "created";
+
+/** How long a creation stays `promised` or `sent` without news: past the queues' retries and follow-ups. */
+export const CREATION_PENDING_MS = 2 * 24 * 60 * 60 * 1000;
+
+/**
  * What becomes of a write, against the versions on record for its visitor's attribute:
  *  - `send`: it is the newest admitted (or equal to it: a retry of the same write), and now on record.
  *  - `delivered`: Target already accepted it or a newer write: nothing to send, nothing lost.
@@ -40,6 +54,88 @@ export class NewestWrites extends DurableObject {
          direct_until INTEGER,
          PRIMARY KEY (visitor, attribute)) WITHOUT ROWID`,
     );
+    this.#sql.exec(
+      `CREATE TABLE IF NOT EXISTS creation_states (
+         visitor TEXT PRIMARY KEY, state TEXT NOT NULL, since INTEGER NOT NULL) WITHOUT ROWID`,
+    );
+    this.#sql.exec("CREATE INDEX IF NOT EXISTS creation_states_by_age ON creation_states (since)");
+  }
+
+  /**
+   * Notes that writes creating these visitors' profiles are on their way through the queues (`promised`),
+   * unless a v2 file carried them already (`sent`, `created`). Until that file is sent, the visitor's
+   * writes create too, whatever reaches Target first; until it is complete, none goes out at once.
+   */
+  expectCreations(visitors: readonly string[], now: number): void {
+    this.ctx.storage.transactionSync(() => {
+      for (const visitor of visitors) {
+        this.#sql.exec(
+          `INSERT INTO creation_states (visitor, state, since) VALUES (?, 'promised', ?)
+             ON CONFLICT (visitor) DO UPDATE SET since = excluded.since WHERE state = 'promised'`,
+          visitor,
+          now,
+        );
+      }
+    });
+  }
+
+  /**
+   * For a batch sent at once in a v2 file: when none of these visitors has a creation state, notes them all
+   * as `promised` and answers true, atomically (two requests racing for a visitor cannot both send it in a
+   * v2 file); otherwise changes nothing and answers false.
+   */
+  claimCreations(visitors: readonly string[], now: number): boolean {
+    return this.ctx.storage.transactionSync(() => {
+      this.#forgetStaleCreations(now);
+      if (visitors.some((visitor) => this.#creationState(visitor) !== null)) return false;
+      this.expectCreations(visitors, now);
+      return true;
+    });
+  }
+
+  /** Takes back a claim (`claimCreations`) whose batch was not sent after all: still only `promised` ones. */
+  releaseCreations(visitors: readonly string[]): void {
+    this.ctx.storage.transactionSync(() => {
+      for (const visitor of visitors)
+        this.#sql.exec("DELETE FROM creation_states WHERE visitor = ? AND state = 'promised'", visitor);
+    });
+  }
+
+  /** Each visitor's creation state (`null`: the relay never promised, sent or saw its creation). */
+  creationStates(visitors: readonly string[], now: number): (CreationState | null)[] {
+    this.#forgetStaleCreations(now);
+    return visitors.map((visitor) => this.#creationState(visitor));
+  }
+
+  /**
+   * Records what became of these visitors' creation: `sent` (in a v2 file Target accepted; a `created` one
+   * stays so), `created` (that file is complete), or `promised` again (its row failed: it is sent again).
+   */
+  recordCreations(visitors: readonly string[], state: CreationState, now: number): void {
+    const keep = state === "sent" ? "WHERE state <> 'created'" : state === "promised" ? "WHERE state = 'sent'" : "";
+    this.ctx.storage.transactionSync(() => {
+      for (const visitor of visitors) {
+        this.#sql.exec(
+          `INSERT INTO creation_states (visitor, state, since) VALUES (?, ?, ?)
+             ON CONFLICT (visitor) DO UPDATE SET state = excluded.state, since = excluded.since ${keep}`,
+          visitor,
+          state,
+          now,
+        );
+      }
+    });
+  }
+
+  // A creation promised or sent but never heard of again (a lost follow-up) stops holding the visitor's writes.
+  #forgetStaleCreations(now: number): void {
+    this.#sql.exec("DELETE FROM creation_states WHERE state <> 'created' AND since <= ?", now - CREATION_PENDING_MS);
+  }
+
+  #creationState(visitor: string): CreationState | null {
+    const row = this.#sql
+      .exec<{ state: CreationState }>("SELECT state FROM creation_states WHERE visitor = ?", visitor)
+      .toArray()[0];
+    return row?.state ?? null;
   }
 
   /** Each version's admission, in order; `send` ones become the admitted version on record. */
@@ -84,10 +180,18 @@ export class NewestWrites extends DurableObject {
    * versions or none. Only when nothing older is on its way for those attributes (every admitted
    * version delivered): otherwise the queue must carry this one after it. Admitted, each holds a
    * lease until `leaseUntil`, the latest the direct call can still reach Target: until then, newer
-   * writes wait for it (`admit`). Then `confirm` or `release` it.
+   * writes wait for it (`admit`). Then `confirm` or `release` it. A send that creates no profile (a
+   * single update) is not admitted either while its visitor's creation is `promised` or `sent`: it could
+   * reach Target before the profile exists (a single update is applied within a minute, a batch within
+   * the hour), so it goes through the queues, in a file that Target applies after the creating one.
    */
-  admitDirect(versions: readonly Version[], leaseUntil: number, now: number): boolean {
+  admitDirect(versions: readonly Version[], leaseUntil: number, now: number, creates = false): boolean {
     return this.ctx.storage.transactionSync(() => {
+      if (!creates) {
+        this.#forgetStaleCreations(now);
+        const pending = (visitor: string) => ["promised", "sent"].includes(this.#creationState(visitor) ?? "");
+        if (versions.some(({ visitor }) => pending(visitor))) return false;
+      }
       const clear = versions.every((version) => {
         const held = this.#current(version, now);
         if (held === undefined) return true;

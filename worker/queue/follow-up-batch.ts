@@ -1,5 +1,6 @@
 import { isTargetHttpError, isTargetRejectedError, type BatchStatus } from "../../src/index.js";
 import type { QueuedDelivery, RelayConfig } from "../config/relay-config.js";
+import { closeBatchSlot } from "../delivery/batch-slots.js";
 import { takeBulkCall } from "../delivery/bulk-budget.js";
 import { enqueueBundles } from "../delivery/enqueue.js";
 import { failureReason } from "../delivery/failure-reason.js";
@@ -8,7 +9,7 @@ import { scheduleNextCheck } from "../delivery/schedule-follow-up.js";
 import { writesOf } from "../delivery/writes.js";
 import { ledgerOf } from "../objects/batch-ledger.js";
 import { deadLetterStoreOf } from "../objects/dead-letter-store.js";
-import { retractWrites } from "../objects/newest-writes-client.js";
+import { recordCreations, retractWrites } from "../objects/newest-writes-client.js";
 import type { QueueLog } from "./queue-log.js";
 import { ackAll, retryAll, type Received } from "./settle.js";
 
@@ -20,8 +21,10 @@ export const MAX_CHECKS = 28;
  * it is `incomplete` (or cannot be read), the check is scheduled again (a new delayed message; the
  * retry count is kept for real failures). Once it is `complete`, the updates of the ids Target
  * listed as failed are queued once more, marked `requeued`; those that were already are
- * dead-lettered (their confirmations are taken back first). A `stuck` batch, or one whose status never comes (404, or too many checks), counts
- * as all of its rows failed. Then the batch's ledger is forgotten and the message acked.
+ * dead-lettered (their confirmations are taken back first). A `stuck` batch, or one whose status never
+ * comes (404: gone, or too many checks), counts as all of its rows failed. A v2 batch's rows that did not
+ * fail are created profiles (delivery/profile-creation.ts). Then the batch's ledger is forgotten, its slot
+ * among the relay's unfinished batches given back, and the message acked.
  */
 export async function followUpBatch(
   received: Received,
@@ -36,7 +39,9 @@ export async function followUpBatch(
     if (outcome === "check again") {
       await scheduleNextCheck(queued, followUp);
     } else {
-      await settleRows(followUp.batchId, outcome, queued, log);
+      await settleRows(followUp, outcome, queued, log);
+      // Read: the batch no longer holds one of the statuses Target keeps (delivery/batch-slots.ts).
+      if (followUp.slot !== undefined) await closeBatchSlot(config, followUp.slot);
     }
     ackAll([received], log);
   } catch (error) {
@@ -51,7 +56,7 @@ async function checkStatus(followUp: FollowUpMessage, config: RelayConfig, queue
   const lastCheck = followUp.checks + 1 >= MAX_CHECKS;
   let status: BatchStatus;
   try {
-    await takeBulkCall(config, queued);
+    await takeBulkCall(config);
     status = await config.deliveryTarget.getBatchStatus(followUp.statusUrl, { details: true });
   } catch (error) {
     const gone = (isTargetHttpError(error) || isTargetRejectedError(error)) && error.status === 404;
@@ -67,15 +72,25 @@ async function checkStatus(followUp: FollowUpMessage, config: RelayConfig, queue
 }
 
 async function settleRows(
-  batchId: string,
+  { batchId, version = 2 }: FollowUpMessage,
   { failedIds, reason }: Exclude<Outcome, "check again">,
   queued: QueuedDelivery,
   log: QueueLog,
 ) {
   const ledger = ledgerOf(queued.ledgers, batchId);
-  const failed = (await ledger.read()).filter((update) => failedIds === "all" || failedIds.has(update.mbox3rdPartyId));
+  const updates = await ledger.read();
+  const failed = updates.filter((update) => failedIds === "all" || failedIds.has(update.mbox3rdPartyId));
   // Not delivered after all: older writes wait for these again, and these are sent again.
   await retractWrites(queued.newestWrites, writesOf(failed));
+  if (version === 2) {
+    // A complete v2 row created its profile (a visitor's later writes go in v1 files); a failed one did not.
+    const failedVisitors = new Set(failed.map(({ mbox3rdPartyId }) => mbox3rdPartyId));
+    const created = new Set(
+      updates.map(({ mbox3rdPartyId }) => mbox3rdPartyId).filter((id) => !failedVisitors.has(id)),
+    );
+    if (created.size > 0) await recordCreations(queued.newestWrites, created, "created");
+    if (failedVisitors.size > 0) await recordCreations(queued.newestWrites, failedVisitors, "promised");
+  }
   const again = failed.filter((update) => !update.requeued).map((update) => ({ ...update, requeued: true as const }));
   const dead = failed.filter((update) => update.requeued);
   if (again.length > 0) await enqueueBundles(queued, again);

@@ -14,6 +14,8 @@ export interface QueueLog {
   superseded?: number;
   /** Messages holding a write older than one still on its way: retried, to go once that one went. */
   waiting?: number;
+  /** Messages put back for later: the relay's unfinished batches were as many as Target keeps statuses of. */
+  parked?: number;
   /** Visitors sent to Target. */
   rows?: number;
   via?: "bulk" | "single";

@@ -1,4 +1,9 @@
-import { createTargetEmulator, type EmulatorCall, type TargetEmulator } from "../../src/emulator/index.js";
+import {
+  createTargetEmulator,
+  type EmulatorCall,
+  type TargetEmulator,
+  type TargetEmulatorOptions,
+} from "../../src/emulator/index.js";
 import { toHex } from "../../src/internal/index.js";
 
 /** The built-in emulator a local relay talks to (TARGET_UPSTREAM = "emulator"), with the time of each call. */
@@ -14,18 +19,29 @@ export interface LocalEmulatorSettings {
   readonly clientCode: string;
   readonly token: string | undefined;
   readonly seed: readonly string[];
+  /** TARGET_EMULATOR_VISIBILITY_DELAY: how long accepted writes take to be applied (default: at once). */
+  readonly visibilityDelay?: TargetEmulatorOptions["visibilityDelay"] | undefined;
+  /** TARGET_EMULATOR_CONSECUTIVE_BATCHES: the reading of consecutive v2 batches (default "merge"). */
+  readonly consecutiveBatches?: TargetEmulatorOptions["consecutiveBatches"] | undefined;
 }
 
 // One emulator per isolate and settings: workerd may hand each request (and each queue batch) a
 // fresh `env`, and a local round trip (write, then read back) needs the same profiles throughout.
 const emulators = new Map<string, LocalEmulator>();
 
-export function localEmulator({ clientCode, token, seed }: LocalEmulatorSettings): LocalEmulator {
-  const key = JSON.stringify([clientCode, token, seed]);
+export function localEmulator(settings: LocalEmulatorSettings): LocalEmulator {
+  const { clientCode, token, seed, visibilityDelay, consecutiveBatches } = settings;
+  const key = JSON.stringify([clientCode, token, seed, visibilityDelay, consecutiveBatches]);
   let local = emulators.get(key);
   if (local === undefined) {
     // Batches complete at their first status check: a local run need not wait for Target's processing.
-    const emulator = createTargetEmulator({ clientCode, pollsUntilComplete: 0, ...(token ? { token } : {}) });
+    const emulator = createTargetEmulator({
+      clientCode,
+      pollsUntilComplete: 0,
+      ...(token ? { token } : {}),
+      ...(visibilityDelay !== undefined ? { visibilityDelay } : {}),
+      ...(consecutiveBatches !== undefined ? { consecutiveBatches } : {}),
+    });
     for (const thirdPartyId of seed) emulator.seedProfile({ thirdPartyId });
     const calls: { at: number; call: EmulatorCall }[] = [];
     local = {
@@ -45,13 +61,18 @@ export function localEmulator({ clientCode, token, seed }: LocalEmulatorSettings
         level: "warn",
         message: 'TARGET_UPSTREAM is "emulator": updates go to an in-memory emulator, not to Adobe Target',
         seededProfiles: seed.length,
+        visibilityDelay: visibilityDelay ?? "none",
+        consecutiveBatches: consecutiveBatches ?? "merge",
       }),
     );
   }
   return local;
 }
 
-/** What a benchmark needs to know of the emulator: counts, bulk call times, and a digest of every profile's attributes. */
+/**
+ * What a benchmark needs to know of the emulator: counts, bulk call times, real-time sessions, and a
+ * digest of every profile's attributes.
+ */
 export async function emulatorStats({ emulator, calls }: LocalEmulator) {
   const profiles = emulator
     .profiles()
@@ -77,7 +98,10 @@ export async function emulatorStats({ emulator, calls }: LocalEmulator) {
       fetch: count("fetch"),
       batchUpdate: count("batchUpdate"),
       batchStatus: count("batchStatus"),
+      delivery: count("delivery"),
     },
+    /** Real-time writes: billed calls, sessions switched or shared, the most concurrent requests of a session. */
+    realtime: emulator.deliveryStats(),
     /** When each accepted bulk call (batch submission or status check) was made. */
     bulkCallTimes: accepted
       .filter(({ call }) => call.operation === "batchUpdate" || call.operation === "batchStatus")

@@ -1,5 +1,10 @@
-import { createTargetClient, type TargetClient, type TargetClientOptions } from "../../src/index.js";
-import { localEmulator, type LocalEmulator } from "./local-emulator.js";
+import {
+  createTargetClient,
+  type RealtimeSessionStore,
+  type TargetClient,
+  type TargetClientOptions,
+} from "../../src/index.js";
+import { localEmulator, type LocalEmulator, type LocalEmulatorSettings } from "./local-emulator.js";
 
 /** Where updates go: Adobe Target itself, or (local runs only) the built-in emulator. */
 export interface UpstreamSettings {
@@ -12,14 +17,21 @@ export interface UpstreamSettings {
   readonly timeout: number | undefined;
   /** Profiles the emulator starts with (Target's single update never creates one). */
   readonly seed: readonly string[];
+  /** How long the emulator takes to apply accepted writes (default: at once). */
+  readonly visibilityDelay?: LocalEmulatorSettings["visibilityDelay"];
+  /** The emulator's reading of consecutive v2 batches (default `"merge"`). */
+  readonly consecutiveBatches?: LocalEmulatorSettings["consecutiveBatches"];
+  /** Where real-time writes keep visitors' sessions (the client's own memory when undefined). */
+  readonly sessionStore?: RealtimeSessionStore | undefined;
 }
 
 export interface Upstream {
-  /** For the routes: the core's retries ride out brief failures while the caller waits. */
+  /** For the routes' single updates and profile reads: the core's retries ride out brief failures. */
   readonly target: TargetClient;
   /**
-   * For queued deliveries: no retries of its own. The queue retries instead, with backoff, and
-   * each call is then exactly one call of Target's bulk budget (objects/target-quotas.ts).
+   * For every bulk call (routes and queues) and queued deliveries: no retries of its own. Each bulk
+   * call is then exactly one slot of the relay's bulk budget (delivery/bulk-budget.ts); the queue
+   * retries its deliveries instead, with backoff.
    */
   readonly deliveryTarget: TargetClient;
   /** The local emulator, when it is the upstream. */
@@ -39,6 +51,7 @@ export function createUpstream(settings: UpstreamSettings): Upstream {
     ...(token ? { token } : {}),
     ...(timeout !== undefined ? { timeout } : {}),
     ...(emulator ? { fetch: emulator.fetch } : {}),
+    ...(settings.sessionStore ? { sessionStore: settings.sessionStore } : {}),
   };
   return {
     target: createTargetClient({

@@ -76,6 +76,21 @@ describe("configuration, checked on first use", () => {
       'TARGET_EMULATOR_SEED: only applies with TARGET_UPSTREAM = "emulator"',
     ],
     [
+      "an emulator visibility delay is set against Target",
+      { TARGET_EMULATOR_VISIBILITY_DELAY: "realistic" },
+      'TARGET_EMULATOR_VISIBILITY_DELAY: only applies with TARGET_UPSTREAM = "emulator"',
+    ],
+    [
+      "an emulator visibility delay is neither realistic nor milliseconds",
+      { TARGET_UPSTREAM: "emulator", TARGET_EMULATOR_VISIBILITY_DELAY: '{"batch":"an hour"}' },
+      'TARGET_EMULATOR_VISIBILITY_DELAY: must be "realistic" or { "singleUpdate"?, "batch"? } in milliseconds',
+    ],
+    [
+      "an emulator reading of consecutive batches is unknown",
+      { TARGET_UPSTREAM: "emulator", TARGET_EMULATOR_CONSECUTIVE_BATCHES: "strict" },
+      'TARGET_EMULATOR_CONSECUTIVE_BATCHES: must be "merge" or "replace"',
+    ],
+    [
       "the signing secrets are not a list",
       { RELAY_SIGNING_SECRETS: CANARY_SECRET },
       "RELAY_SIGNING_SECRETS: must be a JSON array of secrets",
@@ -84,6 +99,11 @@ describe("configuration, checked on first use", () => {
       "a signing secret is short",
       { RELAY_SIGNING_SECRETS: JSON.stringify([CANARY_SECRET]) },
       "RELAY_SIGNING_SECRETS: secrets must be at least 32 characters",
+    ],
+    [
+      "more than 5 signing secrets",
+      { RELAY_SIGNING_SECRETS: JSON.stringify(Array.from({ length: 6 }, (_, index) => `${CANARY_SECRET}-${index}`)) },
+      "RELAY_SIGNING_SECRETS: must hold at most 5 secrets",
     ],
     [
       "the allow-list names a prefixed attribute",
@@ -102,7 +122,11 @@ describe("configuration, checked on first use", () => {
     ],
     ["TARGET_RETRY is no policy", { TARGET_RETRY: { limit: -1 } }, "TARGET_RETRY: retry.limit must not be negative"],
     ["TARGET_TIMEOUT is zero", { TARGET_TIMEOUT: "0" }, "TARGET_TIMEOUT: must be at least 1"],
-    ["RELAY_DELIVERY is unknown", { RELAY_DELIVERY: "later" }, 'RELAY_DELIVERY: must be "direct", "queue" or "auto"'],
+    [
+      "RELAY_DELIVERY is unknown",
+      { RELAY_DELIVERY: "later" },
+      'RELAY_DELIVERY: must be "direct", "queue", "auto" or "realtime"',
+    ],
     [
       "a queue binding is missing in queue mode",
       { RELAY_DELIVERY: "queue", UPDATES_QUEUE: undefined },
@@ -114,9 +138,34 @@ describe("configuration, checked on first use", () => {
       'NEWEST_WRITES: is required when RELAY_DELIVERY is "auto"',
     ],
     [
+      "the cap of billed calls is missing in realtime mode",
+      { RELAY_DELIVERY: "realtime" },
+      'RELAY_REALTIME_CALLS_PER_DAY: is required when RELAY_DELIVERY is "realtime"',
+    ],
+    [
+      "the sessions binding is missing in realtime mode",
+      { RELAY_DELIVERY: "realtime", RELAY_REALTIME_CALLS_PER_DAY: "1000", REALTIME_SESSIONS: undefined },
+      'REALTIME_SESSIONS: is required when RELAY_DELIVERY is "realtime"',
+    ],
+    [
+      "a queue binding is missing in realtime mode (its fallback)",
+      { RELAY_DELIVERY: "realtime", RELAY_REALTIME_CALLS_PER_DAY: 1000, UPDATES_QUEUE: undefined },
+      'UPDATES_QUEUE: is required when RELAY_DELIVERY is "realtime"',
+    ],
+    [
+      "the cap of billed calls is no whole number",
+      { RELAY_DELIVERY: "realtime", RELAY_REALTIME_CALLS_PER_DAY: "0.5" },
+      "RELAY_REALTIME_CALLS_PER_DAY: must be a whole number",
+    ],
+    [
       "a queue binding is something else",
       { DELIVERIES_QUEUE: { send: CANARY_SECRET } },
       "DELIVERIES_QUEUE: must be a [[queues.producers]] binding",
+    ],
+    [
+      "the quotas binding is missing, even in direct delivery",
+      { TARGET_QUOTAS: undefined },
+      "TARGET_QUOTAS: must be a [[durable_objects.bindings]] binding",
     ],
     [
       "the idempotency binding is missing",
@@ -255,6 +304,65 @@ describe('TARGET_UPSTREAM = "emulator" (npm start)', () => {
 
     expect([single.status, afterSingle.status, batch.status, afterBatch.status]).toEqual([202, 404, 202, 200]);
     expect(await afterBatch.json()).toMatchObject({ attributes: { tier: "gold" } });
+  });
+
+  it("with a realistic visibility delay (TARGET_EMULATOR_VISIBILITY_DELAY), reads show a write only once Target applied it", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      const delayed = envWith({
+        TARGET_CLIENT_CODE: "demo-delayed",
+        TARGET_UPSTREAM: "emulator",
+        TARGET_EMULATOR_SEED: "crm-42",
+        TARGET_EMULATOR_VISIBILITY_DELAY: "realistic",
+        TARGET_TOKEN: undefined,
+        RELAY_KEYS: DEV_KEYS,
+        UPDATES_QUEUE: undefined,
+      });
+      const read = async (id: string) => {
+        const response = await handleRequest(get(`/v1/profiles/${id}`, { key: "dev-read-key" }), delayed);
+        return response.status === 200
+          ? ((await response.json()) as { attributes: Record<string, string> }).attributes
+          : response.status;
+      };
+      const batchStatus = async (batchId: string) =>
+        (
+          (await (await handleRequest(get(`/v1/batches/${batchId}`, { key: "dev-read-key" }), delayed)).json()) as {
+            status: string;
+          }
+        ).status;
+
+      const single = await handleRequest(
+        post("/v1/profiles/crm-42", { attributes: { tier: "gold" } }, { key: "dev-key" }),
+        delayed,
+      );
+      const batch = await handleRequest(
+        post(
+          "/v1/profiles",
+          { updates: [{ mbox3rdPartyId: "crm-new-2", attributes: { tier: "silver" } }] },
+          { key: "dev-key" },
+        ),
+        delayed,
+      );
+      const { batchId } = (await batch.json()) as { batchId: string };
+      const accepted = [
+        single.status,
+        batch.status,
+        await read("crm-42"),
+        await read("crm-new-2"),
+        await batchStatus(batchId),
+      ];
+      vi.setSystemTime(Date.now() + 61_000);
+      const afterAMinute = [await read("crm-42"), await read("crm-new-2")];
+      // Past the status cache too (10 s).
+      vi.setSystemTime(Date.now() + 60 * 60_000);
+      const afterAnHour = [await read("crm-new-2"), await batchStatus(batchId)];
+
+      expect(accepted).toEqual([202, 202, {}, 404, "incomplete"]);
+      expect(afterAMinute).toEqual([{ tier: "gold" }, 404]);
+      expect(afterAnHour).toEqual([{ tier: "silver" }, "complete"]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("takes short dev keys against the emulator only", async () => {

@@ -35,7 +35,7 @@ describe('RELAY_DELIVERY = "queue"', () => {
 
     expect(response.status).toBe(202);
     const body = (await response.json()) as { requestId: string; queued: number };
-    expect(body).toEqual({ requestId: response.headers.get("x-request-id"), queued: 1 });
+    expect(body).toEqual({ requestId: response.headers.get("x-request-id"), queued: 1, via: "queued" });
     expect(sent).toEqual([]);
     const message = updates.sent[0]?.body as UpdateMessage;
     expect(message).toEqual({
@@ -405,7 +405,8 @@ describe("GET /_emulator/stats", () => {
       profiles: 1,
       attributes: 1,
       digest: expect.stringMatching(/^[0-9a-f]{64}$/),
-      calls: { update: 0, fetch: 0, batchUpdate: 1, batchStatus: 0 },
+      calls: { update: 0, fetch: 0, batchUpdate: 1, batchStatus: 0, delivery: 0 },
+      realtime: { billedCalls: 0, sessionSwitches: 0, sharedSessions: 0, maxConcurrentRequests: 0 },
       bulkCallTimes: [expect.any(Number)],
     });
     expect(againstTarget.status).toBe(404);

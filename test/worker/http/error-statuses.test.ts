@@ -112,6 +112,39 @@ describe("400: invalid input names the field and the rule, never the value", () 
   });
 });
 
+describe("400: what a bad batch costs the relay is bounded by what it names", () => {
+  it("checks a body of invalid updates only as far as the 5th, and names each by its first problem", async () => {
+    const { sent } = fakeTarget();
+    // 4 MB of empty updates, then an update whose every attribute name breaks a rule.
+    const empties = Array(1_300_000).fill("{}").join(",");
+    const manyBadNames = Object.fromEntries(Array.from({ length: 1_000 }, (_, index) => [`profile.${index}`, 1]));
+    const body = `{"updates":[${empties},${JSON.stringify({ mbox3rdPartyId: "crm-1", attributes: manyBadNames })}]}`;
+
+    const response = await send(post("/v1/profiles", body));
+
+    expect(response.status).toBe(400);
+    expect(await errorOf(response)).toEqual({
+      code: "invalid_input",
+      field: "updates[0].attributes",
+      message: [0, 1, 2, 3, 4].map((index) => `updates[${index}].attributes: is required`).join("; "),
+    });
+    expect(sent).toEqual([]);
+  });
+
+  it("names only the first problem of an update with many", async () => {
+    fakeTarget();
+    const attributes = Object.fromEntries(Array.from({ length: 1_000 }, (_, index) => [`profile.${index}`, 1]));
+
+    const response = await send(post("/v1/profiles", { updates: [{ mbox3rdPartyId: "crm-1", attributes }] }));
+
+    expect(await errorOf(response)).toEqual({
+      code: "invalid_input",
+      field: 'updates[0].attributes["profile.0"]',
+      message: `updates[0].attributes["profile.0"]: attribute names must not start with 'profile.': drop the prefix, it is added on the wire`,
+    });
+  });
+});
+
 describe("404: unknown routes", () => {
   it.each(["/", "/v1", "/v1/profiles/", "/v1/profiles/crm-1/extra", "/v2/profiles/crm-1", "/v1/profiles/%2e%2e"])(
     "%s",
@@ -212,9 +245,10 @@ describe("413: bodies over the limit", () => {
     );
 
     expect(tooMany.status).toBe(413);
-    expect(await errorOf(tooMany)).toMatchObject({
+    expect(await errorOf(tooMany)).toEqual({
       code: "payload_too_large",
-      message: expect.stringContaining("at most 2 distinct"),
+      field: "updates",
+      message: "the updates hold 3 distinct mbox3rdPartyIds: send at most 2 per request",
     });
     expect(merged.status).toBe(202);
     expect(sent).toHaveLength(1);

@@ -33,7 +33,7 @@ describe("createRelayClient against the Worker", () => {
     });
     const profile = await relay(READ_KEY).getProfile("crm-c1");
 
-    expect(result).toEqual({ requestId: expect.any(String) });
+    expect(result).toEqual({ requestId: expect.any(String), via: "single-update" });
     expect(profile).toEqual({
       mbox3rdPartyId: "crm-c1",
       modifiedAt: expect.any(String),
@@ -78,7 +78,7 @@ describe("createRelayClient against the Worker", () => {
       { mbox3rdPartyId: "crm-q2", attributes: { ltv: 5 } },
     ]);
 
-    expect(single).toEqual({ requestId: expect.any(String), queued: 1 });
+    expect(single).toEqual({ requestId: expect.any(String), queued: 1, via: "queued" });
     expect(batch).toEqual({ requestId: expect.any(String), rows: 1, queued: 2 });
     expect([updates.sent.length, deliveries.sent.length, sent.length]).toEqual([1, 1, 0]);
   });

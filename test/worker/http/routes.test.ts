@@ -14,7 +14,7 @@ describe("POST /v1/profiles/{mbox3rdPartyId}", () => {
 
     expect(response.status).toBe(202);
     const body = (await response.json()) as { requestId: string };
-    expect(body).toEqual({ requestId: expect.stringMatching(UUID) });
+    expect(body).toEqual({ requestId: expect.stringMatching(UUID), via: "single-update" });
     expect(response.headers.get("x-request-id")).toBe(body.requestId);
     expect(response.headers.get("cache-control")).toBe("no-store");
     expect(sent.map(({ url }) => url)).toEqual([

@@ -17,7 +17,7 @@ describe("the real local queues", () => {
     const bindings = envWith({ RELAY_DELIVERY: "queue" });
     const expected: Record<string, Record<string, string>> = Object.fromEntries(visitors.map((id) => [id, {}]));
 
-    const lines = await capturedLogs(async () => {
+    const lines = await capturedLogs(async (logged) => {
       const statuses = [];
       for (let step = 0; step < 36; step++) {
         const id = visitors[step % visitors.length] as string;
@@ -32,10 +32,13 @@ describe("the real local queues", () => {
       expect(statuses.every((status) => status === 202)).toBe(true);
 
       await vi.waitFor(
-        () =>
+        () => {
           expect(
             Object.fromEntries(visitors.map((id) => [id, emulator.getProfile({ thirdPartyId: id })?.attributes])),
-          ).toEqual(expected),
+          ).toEqual(expected);
+          // The delivery's log line comes once it has settled its messages, after Target took the batch.
+          expect(logged.some((line) => line.includes(`"queue":"${QUEUES.deliveries}"`))).toBe(true);
+        },
         { timeout: 15_000, interval: 50 },
       );
     });

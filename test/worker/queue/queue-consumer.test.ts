@@ -84,9 +84,11 @@ describe("the updates queue's consumer", () => {
 });
 
 describe("the deliveries queue's consumer", () => {
-  it("coalesces the bundles per visitor into one v2 batch, acks them once Target accepted it, and follows the batch up", async () => {
+  it("coalesces the bundles per visitor into one batch, acks them once Target accepted it, and follows the batch up", async () => {
     const { emulator } = fakeTarget();
     const { bindings, deliveries } = queuedBindings();
+    // Single-route writes go in a v1 file, which updates existing profiles only.
+    for (const id of ["d-1", "d-2", "d-3"]) emulator.seedProfile({ thirdPartyId: id });
     const t = now();
     const first = bundleMessage([
       updateMessage("d-1", { tier: "silver", ltv: 1 }, t),
@@ -147,6 +149,7 @@ describe("the deliveries queue's consumer", () => {
   it("retries every bundle with backoff on its attempts when Target fails, and the same bundle goes through on its retry", async () => {
     const { emulator } = fakeTarget();
     const { bindings } = queuedBindings();
+    for (const id of ["d-6", "d-7", "d-8"]) emulator.seedProfile({ thirdPartyId: id });
     const bundle = bundleMessage([
       updateMessage("d-6", { tier: "gold" }, now()),
       updateMessage("d-7", { tier: "gold" }, now()),
@@ -197,9 +200,9 @@ describe("the deliveries queue's consumer", () => {
     const { emulator } = fakeTarget();
     const { bindings } = queuedBindings();
     const bundle = bundleMessage([
-      updateMessage("d-12", { tier: "gold" }, now()),
-      updateMessage("d-13", { tier: "gold" }, now()),
-      updateMessage("d-14", { tier: "gold" }, now()),
+      updateMessage("d-12", { tier: "gold" }, now(), "batch"),
+      updateMessage("d-13", { tier: "gold" }, now(), "batch"),
+      updateMessage("d-14", { tier: "gold" }, now(), "batch"),
     ]);
     (bundle.updates as unknown[]).push({ id: "broken", mbox3rdPartyId: "d/15", attributes: { tier: "" } });
 

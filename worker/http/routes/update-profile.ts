@@ -14,8 +14,9 @@ import type { ProtectedHandler } from "../route-handler.js";
 
 /**
  * `POST /v1/profiles/{mbox3rdPartyId}` with `{ attributes }`: checked once (the body's shape, then the
- * update with its id), then one Single Profile Update (update-only at Target), or queued
- * (RELAY_DELIVERY, delivery/deliver-update.ts): `202 { requestId }`, plus `queued: 1` when it was queued.
+ * update with its id), then one Single Profile Update (update-only at Target), one Delivery API call
+ * (realtime), or queued (RELAY_DELIVERY, delivery/deliver-update.ts): `202 { requestId, via }`, `via`
+ * naming the path that took it, plus `queued: 1` when it was queued.
  */
 export const updateProfile: ProtectedHandler = {
   scopes: ["write"],
@@ -25,15 +26,18 @@ export const updateProfile: ProtectedHandler = {
     const { attributes } = parseOrThrow(UpdateProfileBodySchema, body);
     const mbox3rdPartyId = decodePathParam("mbox3rdPartyId", params.mbox3rdPartyId ?? "");
     const update = parseOrThrow(RelayUpdateSchema, { mbox3rdPartyId, attributes });
-    // The names as sent (`attributes` is the body's own object): see update-profiles.ts.
-    refuseUnlistedAttributes(config.allowedAttributes, [{ attributes: attributes as object }], (_, name) =>
+    // Every name as sent, `null`-valued ones too (the schema drops none: reserved names are refused).
+    refuseUnlistedAttributes(config.allowedAttributes, [update], (_, name) =>
       formatPath([{ key: "attributes" }, { key: name }]),
     );
     log.updates = 1;
     log.attributes = attributeCount(update);
 
     log.delivery = await deliverUpdate(config, update, log);
-    const answer: UpdateAnswer = log.delivery === "queued" ? { requestId, queued: 1 } : { requestId };
+    const answer: UpdateAnswer =
+      log.delivery === "queued"
+        ? { requestId, queued: 1, via: "queued" }
+        : { requestId, via: log.delivery === "realtime" ? "realtime" : "single-update" };
     return jsonResponse(202, answer);
   },
 };

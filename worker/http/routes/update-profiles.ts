@@ -3,13 +3,14 @@ import {
   parseOrThrow,
   RELAY_ROUTES,
   relayPath,
-  UpdateProfilesBodySchema,
+  RelayUpdateSchema,
+  UpdateProfilesShapeSchema,
   type BatchAnswer,
-  type RelayProfileUpdate,
 } from "../../../src/internal/index.js";
 import { refuseUnlistedAttributes } from "../../auth/attribute-allow-list.js";
 import { deliverBatch } from "../../delivery/deliver-batch.js";
 import { jsonResponse } from "../json-response.js";
+import { parseItems } from "../parse-items.js";
 import { attributeCount } from "../request-log.js";
 import type { ProtectedHandler } from "../route-handler.js";
 
@@ -22,18 +23,16 @@ export const updateProfiles: ProtectedHandler = {
   scopes: ["write"],
   maxBodyBytes: 4 * 1024 * 1024,
   idempotent: true,
-  async handle({ requestId, body, config, log }) {
-    const { updates } = parseOrThrow(UpdateProfilesBodySchema, body);
-    // The names as sent: the schema's records leave names such as `__proto__` out, which a relay with
-    // an allow-list refuses rather than drops.
-    const sent = (body as { readonly updates: readonly RelayProfileUpdate[] }).updates;
-    refuseUnlistedAttributes(config.allowedAttributes, sent, (index, name) =>
+  async handle({ requestId, body, bodyBytes, config, log }) {
+    const updates = parseItems(RelayUpdateSchema, parseOrThrow(UpdateProfilesShapeSchema, body).updates, "updates");
+    // Every name as sent, `null`-valued ones too (the schema drops none: reserved names are refused).
+    refuseUnlistedAttributes(config.allowedAttributes, updates, (index, name) =>
       formatPath([{ key: "updates" }, { key: index }, { key: "attributes" }, { key: name }]),
     );
     log.updates = updates.length;
     log.attributes = updates.reduce((sum, update) => sum + attributeCount(update), 0);
 
-    const delivery = await deliverBatch(config, updates);
+    const delivery = await deliverBatch(config, updates, bodyBytes, log);
     log.rows = delivery.rows;
     log.delivery = delivery.via;
     if (delivery.via === "queued") {
