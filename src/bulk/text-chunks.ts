@@ -16,19 +16,20 @@ export const REPLACEMENT = "\uFFFD";
 
 /** The input as strings, UTF-8 decoded across chunk boundaries (a leading BOM dropped). */
 export async function* textChunks(input: TextInput, call: string): AsyncGenerator<string, void, undefined> {
-  const decoder = new TextDecoder();
-  let first = true;
+  // The byte order mark is dropped here, once: some decoders (workerd's) drop one at the start of
+  // every streamed chunk, a U+FEFF in the text included.
+  const decoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
+  let atStart = true;
+  const dropMark = (text: string) => {
+    if (!atStart || text.length === 0) return text;
+    atStart = false;
+    return text.startsWith("\uFEFF") ? text.slice(1) : text;
+  };
   for await (const chunk of inputChunks(input, call)) {
-    if (typeof chunk === "string") {
-      // The decoder drops a byte order mark; a string source keeps it unless dropped here.
-      yield first && chunk.startsWith("\uFEFF") ? chunk.slice(1) : chunk;
-    } else {
-      const text = decoder.decode(chunk, { stream: true });
-      if (text.length > 0) yield text;
-    }
-    first = false;
+    const text = dropMark(typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true }));
+    if (text.length > 0) yield text;
   }
-  const rest = decoder.decode();
+  const rest = dropMark(decoder.decode());
   if (rest.length > 0) yield rest;
 }
 

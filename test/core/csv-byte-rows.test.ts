@@ -140,6 +140,16 @@ describe("bulkUpdate over readCsvRows' bytes", () => {
     }
   });
 
+  it("keeps a U+FEFF inside the text, however the bytes are cut; only the input's first is dropped", async () => {
+    const bytes = new TextEncoder().encode("\uFEFFmbox3rdPartyId,tier\ncrm-1,\uFEFFx\ncrm-2,y\uFEFF");
+    for (const rows of [readCsvRows(stream(bytes, 1)), plain(readCsvRows(stream(bytes, 1)))]) {
+      const result = await push(rows);
+      expect(result.files.map((file) => file.body)).toEqual([
+        "batch=thirdPartyId,tier\ncrm-1,%EF%BB%BFx\ncrm-2,y%EF%BB%BF",
+      ]);
+    }
+  });
+
   it("takes for UTF-8 exactly what TextDecoder reads without a replacement character", () => {
     fc.assert(
       fc.property(
