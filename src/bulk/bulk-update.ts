@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import type { BatchBytes, BatchFile, BatchInput } from "./batch-file.js";
+import type { BatchBytes, BatchFile, BatchInput, ByteRow } from "./batch-file.js";
 import { atRow } from "./batch-row.js";
 import type { BatchStatus } from "./batch-status.js";
 import { BatchVersionSchema, type BatchSubmission, type BatchVersion } from "./batch-submission.js";
@@ -262,11 +262,10 @@ export async function bulkUpdate(
       const position = asBytes ? byteRow.line : isSourceRow(item) ? item.line : rowsRead;
       rowsRead++;
       const update: unknown = isSourceRow(item) ? item.update : item;
-      const add = asBytes ? () => encoder.addBytes(byteRow, position) : () => encoder.add(update, position);
-      let added = isSourceRow(item) && item.issues ? item.issues : add();
+      let added = isSourceRow(item) && item.issues ? item.issues : addRow(encoder, asBytes, byteRow, update, position);
       if (added === "full") {
         await send(encoder.takeBytes());
-        added = add();
+        added = addRow(encoder, asBytes, byteRow, update, position);
       }
       if (added !== undefined) {
         const issues = added as readonly ValidationIssue[];
@@ -294,6 +293,17 @@ export async function bulkUpdate(
     throw new TargetBulkUpdateError(report(), error);
   }
   return report();
+}
+
+/** Adds a row to its file: a CSV source's row of bytes as it lies, or any update (checked then). */
+function addRow(
+  encoder: BatchEncoder,
+  asBytes: boolean,
+  byteRow: ByteRow | undefined,
+  update: unknown,
+  position: number,
+): ReturnType<BatchEncoder["add"]> {
+  return asBytes ? encoder.addBytes(byteRow!, position) : encoder.add(update, position);
 }
 
 /**
