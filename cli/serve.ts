@@ -1,6 +1,7 @@
 // A fetch handler (the emulator's) served over HTTP with node:http.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { Readable } from "node:stream";
 
 export interface Served {
   /** `http://127.0.0.1:PORT`. */
@@ -38,19 +39,19 @@ async function answer(
   outgoing: ServerResponse,
   host: string,
 ): Promise<void> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of incoming) chunks.push(chunk as Buffer);
   const headers = new Headers();
   for (const [name, value] of Object.entries(incoming.headers)) {
     if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(", ") : value);
   }
   const method = incoming.method ?? "GET";
-  const body = method === "GET" || method === "HEAD" ? undefined : Buffer.concat(chunks);
-  const request = new Request(`http://${incoming.headers.host ?? host}${incoming.url ?? "/"}`, {
-    method,
-    headers,
-    ...(body ? { body } : {}),
-  });
+  const url = `http://${incoming.headers.host ?? host}${incoming.url ?? "/"}`;
+  // The body streams into the request as it arrives: a 50 MB batch is then copied once, by the
+  // handler reading it, rather than also gathered here and copied again into the request.
+  // (`duplex`, which a streamed body needs, is missing from this TypeScript's RequestInit.)
+  const init: RequestInit & { duplex?: "half" } = { method, headers };
+  if (method === "GET" || method === "HEAD") incoming.resume();
+  else Object.assign(init, { body: Readable.toWeb(incoming) as ReadableStream<Uint8Array>, duplex: "half" });
+  const request = new Request(url, init);
   const response = await handler(request);
   outgoing.statusCode = response.status;
   response.headers.forEach((value, name) => outgoing.setHeader(name, value));

@@ -48,6 +48,25 @@ export interface BatchLimits {
 }
 
 /**
+ * A row whose id and values are UTF-8 bytes where they lie (a CSV record's cells), checked already:
+ * written percent-encoded as they are, never decoded. Cell `c` is `source[starts[c], ends[c])`,
+ * `doubled[c]` when it holds `""` for each quote (a quoted CSV cell).
+ */
+export interface ByteRow {
+  readonly idType: IdType;
+  readonly source: Uint8Array;
+  readonly starts: Int32Array;
+  readonly ends: Int32Array;
+  readonly doubled: Uint8Array;
+  /** The id's cell. */
+  readonly id: number;
+  /** `count` values: the name of each, and its cell. */
+  readonly count: number;
+  readonly names: readonly string[];
+  readonly cells: Int32Array;
+}
+
+/**
  * What `BatchFileBuilder.add` did with a row: took it; left it for the next file (it would break a
  * limit, or make padding dominate); or refused it, as too large for any file of `maxBytes`, or
  * because its id or a value is not valid Unicode text (a lone surrogate).
@@ -65,6 +84,7 @@ export const SIZE_BOUND = 4;
 
 const NEWLINE = 0x0a;
 const COMMA = 0x2c;
+const QUOTE = 0x22;
 // Every row has a slot of three numbers: where its text starts, how many cells it holds (-1 once a
 // merge replaced it), and the hash of its id. Rows lie in slot order, so a row ends where the next
 // one starts.
@@ -140,16 +160,85 @@ export class BatchFileBuilder {
   add(row: BatchRow, position: number): Added {
     const { names, values } = row;
     const count = names.length;
+    // Room: 9 bytes a character at most (numbers take a bounded width).
+    let valueRoom = 0;
+    for (let i = 0; i < count; i++) {
+      const value = values[i]!;
+      valueRoom += typeof value === "number" ? MAX_NUMBER_BYTES : 9 * value.length;
+    }
+    const columns = this.#findColumns(names, count);
+    const start = this.#makeRoom(1 + 9 * row.id.length + columns + valueRoom);
+    const bytes = this.#bytes;
+    const rowColumns = this.#rowColumns;
+    const order = this.#inOrder ? undefined : columnOrder(rowColumns, count);
+    bytes[start] = NEWLINE;
+    let idEnd: number;
+    let end: number;
+    let width = 0;
+    try {
+      end = idEnd = percentEncodeInto(row.id, bytes, start + 1);
+      for (let k = 0; k < count; k++) {
+        const i = order ? order[k]! : k;
+        for (const column = rowColumns[i]!; width < column; width++) bytes[end++] = COMMA;
+        bytes[end++] = COMMA;
+        const value = values[i]!;
+        end = typeof value === "string" ? percentEncodeInto(value, bytes, end) : writeNumber(value, bytes, end);
+        width++;
+      }
+    } catch (error) {
+      // A lone surrogate, left for the writing to find (rows are read without that check).
+      if (error instanceof URIError) return "not text";
+      throw error;
+    }
+    return this.#place(start, idEnd, end, width, count, position);
+  }
+
+  /** `add` for a row of UTF-8 bytes where they lie (checked already), percent-encoded as they are. */
+  addBytes(row: ByteRow, position: number): Exclude<Added, "not text"> {
+    const { names, count, cells, source, starts, ends, doubled } = row;
+    // Room: 3 bytes a byte at most.
+    let valueRoom = 0;
+    for (let i = 0; i < count; i++) valueRoom += 3 * (ends[cells[i]!]! - starts[cells[i]!]!);
+    const columns = this.#findColumns(names, count);
+    const id = row.id;
+    const start = this.#makeRoom(1 + 3 * (ends[id]! - starts[id]!) + columns + valueRoom);
+    const bytes = this.#bytes;
+    const rowColumns = this.#rowColumns;
+    const order = this.#inOrder ? undefined : columnOrder(rowColumns, count);
+    bytes[start] = NEWLINE;
+    const idEnd = percentEncodeBytes(source, starts[id]!, ends[id]!, doubled[id] === 1, bytes, start + 1);
+    let end = idEnd;
+    let width = 0;
+    for (let k = 0; k < count; k++) {
+      const i = order ? order[k]! : k;
+      for (const column = rowColumns[i]!; width < column; width++) bytes[end++] = COMMA;
+      bytes[end++] = COMMA;
+      const cell = cells[i]!;
+      end = percentEncodeBytes(source, starts[cell]!, ends[cell]!, doubled[cell] === 1, bytes, end);
+      width++;
+    }
+    return this.#place(start, idEnd, end, width, count, position);
+  }
+
+  // What #findColumns found of the row being added.
+  #inOrder = true;
+  #rowHeaderBytes = 0;
+  #rowNamesBytes = 0;
+
+  /**
+   * The column of each of the row's `count` names into `#rowColumns` (names new to this file take the
+   * next ones, into `#newNames`), the header's size with them and `,NAME` per value; answers how many
+   * columns the file has with them.
+   */
+  #findColumns(names: readonly string[], count: number): number {
     if (this.#rowColumns.length < count) this.#rowColumns = new Int32Array(2 * count);
     const rowColumns = this.#rowColumns;
     const known = this.#columns.length;
     const newNames = this.#newNames;
     const newNameBytes = this.#newNameBytes;
     if (newNames.length > 0) newNames.length = newNameBytes.length = 0;
-    // The column of each value (names new to this file take the next ones), and `,NAME` per cell.
     let headerBytes = this.#headerBytes;
     let namesBytes = 0;
-    let valueRoom = 0;
     let inOrder = true;
     const seenNames = this.#seenNames;
     const seenColumns = this.#seenColumns;
@@ -171,49 +260,45 @@ export class BatchFileBuilder {
       namesBytes += nameBytes;
       if (i > 0 && column < rowColumns[i - 1]!) inOrder = false;
       rowColumns[i] = column;
-      const value = values[i]!;
-      valueRoom += typeof value === "number" ? MAX_NUMBER_BYTES : 9 * value.length;
     }
-    const columns = known + newNames.length;
+    this.#inOrder = inOrder;
+    this.#rowHeaderBytes = headerBytes;
+    this.#rowNamesBytes = namesBytes;
+    return known + newNames.length;
+  }
 
-    // Write the row past the text, then look its id up. Room: 9 bytes a character at most (numbers
-    // take a bounded width), measured while the columns were found.
-    const room = 1 + 9 * row.id.length + columns + valueRoom;
+  /** Where a row of at most `room` bytes is written: past the text, the buffer made large enough. */
+  #makeRoom(room: number): number {
     // Out of room: drop the dead text first when it is worth a pass (a quarter of the text, or the
     // buffer is as large as it gets); otherwise the buffer grows.
     if (this.#used + room > this.#bytes.length && this.#deadBytes > 0) {
       if (4 * this.#deadBytes >= this.#used || this.#bytes.length >= this.#limits.maxBytes + SLACK) this.#compact();
     }
-    const start = this.#used;
-    this.#reserve(start + room);
-    const bytes = this.#bytes;
-    bytes[start] = NEWLINE;
-    let idEnd: number;
-    let end: number;
-    let width = 0;
-    try {
-      end = idEnd = percentEncodeInto(row.id, bytes, start + 1);
-      const order = inOrder ? undefined : columnOrder(rowColumns, count);
-      for (let k = 0; k < count; k++) {
-        const i = order ? order[k]! : k;
-        const column = rowColumns[i]!;
-        for (; width < column; width++) bytes[end++] = COMMA;
-        bytes[end++] = COMMA;
-        const value = values[i]!;
-        end = typeof value === "string" ? percentEncodeInto(value, bytes, end) : writeNumber(value, bytes, end);
-        width++;
-      }
-    } catch (error) {
-      // A lone surrogate, left for the writing to find (rows are read without that check).
-      if (error instanceof URIError) return "not text";
-      throw error;
-    }
+    this.#reserve(this.#used + room);
+    return this.#used;
+  }
+
+  /**
+   * Takes the row just written at `[start, end)` (its id up to `idEnd`, `width` cells of which
+   * `count` hold a value): merged into the row of its id if there is one, when the file's limits
+   * and the padding bound allow.
+   */
+  #place(
+    start: number,
+    idEnd: number,
+    end: number,
+    width: number,
+    count: number,
+    position: number,
+  ): Exclude<Added, "not text"> {
+    const headerBytes = this.#rowHeaderBytes;
+    const columns = this.#columns.length + this.#newNames.length;
     // What the row stands for (its text without the empty cells it was given, and `,NAME` per
     // value): alone in a file, it takes exactly that past the prefix.
-    const inputBytes = end - start - (width - count) + namesBytes;
+    const inputBytes = end - start - (width - count) + this.#rowNamesBytes;
     if (this.#prefixBytes + inputBytes > this.#limits.maxBytes) return "too large";
 
-    const hash = hashOf(bytes, start + 1, idEnd);
+    const hash = hashOf(this.#bytes, start + 1, idEnd);
     const place = this.#find(hash, start + 1, idEnd);
     const slot = this.#index[place]! - 1;
     let oldBytes = 0;
@@ -232,6 +317,8 @@ export class BatchFileBuilder {
     if (rows > this.#limits.maxRows || size > this.#limits.maxBytes) return "full";
     if (size - this.#prefixBytes > SIZE_BOUND * input) return "full";
 
+    const newNames = this.#newNames;
+    const newNameBytes = this.#newNameBytes;
     for (let i = 0; i < newNames.length; i++) {
       this.#columnByName.set(newNames[i]!, this.#columns.length);
       this.#columns.push(newNames[i]!);
@@ -506,6 +593,30 @@ export function percentEncodeInto(text: string, bytes: Uint8Array, at: number): 
       at = escape(bytes, at, 0x80 | ((code >> 12) & 0x3f));
       at = escape(bytes, at, 0x80 | ((code >> 6) & 0x3f));
       at = escape(bytes, at, 0x80 | (code & 0x3f));
+    }
+  }
+  return at;
+}
+
+/**
+ * Writes the UTF-8 bytes `source[from, to)` as `encodeURIComponent` writes their text, into `bytes`
+ * at `at`; with `doubled`, each `""` is one quote. Answers where it ended. Needs room for 3 bytes a byte.
+ */
+export function percentEncodeBytes(
+  source: Uint8Array,
+  from: number,
+  to: number,
+  doubled: boolean,
+  bytes: Uint8Array,
+  at: number,
+): number {
+  for (let i = from; i < to; i++) {
+    const byte = source[i]!;
+    if (byte < 0x80 && UNRESERVED[byte] === 1) {
+      bytes[at++] = byte;
+    } else {
+      at = escape(bytes, at, byte);
+      if (byte === QUOTE && doubled) i++;
     }
   }
   return at;

@@ -1,11 +1,11 @@
 import * as v from "valibot";
-import type { BatchBytes, BatchFile, BatchInput } from "./batch-file.js";
+import type { BatchBytes, BatchFile, BatchInput, ByteRow } from "./batch-file.js";
 import { atRow } from "./batch-row.js";
 import type { BatchStatus } from "./batch-status.js";
 import { BatchVersionSchema, type BatchSubmission, type BatchVersion } from "./batch-submission.js";
 import { BatchEncoder, parseEncodeOptions, type EncodeOptions } from "./encode-batches.js";
 import { anyRows } from "./rows-input.js";
-import { isSourceRow, type SourceRow } from "./source-row.js";
+import { byteRowsOf, isSourceRow, type SourceRow } from "./source-row.js";
 import { PollingOptionsSchema, type WaitForBatchOptions } from "./wait-for-batch.js";
 import { errorGuard, TargetProfileError, TargetValidationError, type ValidationIssue } from "../errors.js";
 import { KEPT_BATCH_STATUSES } from "../limits.js";
@@ -193,7 +193,10 @@ export async function bulkUpdate(
     BulkOptionsSchema,
     options,
   );
-  const input = anyRows(rows, "bulkUpdate");
+  // A CSV source's records, valid ones as bytes (see readCsvRows), or any rows as they are given.
+  const bytes = byteRowsOf(rows);
+  const input = bytes?.rows ?? anyRows(rows, "bulkUpdate");
+  const byteRow = bytes?.byteRow;
   const batches: BulkBatch[] = [];
   let [rowsRead, rowsRejected, rowsEncoded, filesFinished] = [0, 0, 0, 0];
   const report = (): BulkReport => ({
@@ -255,13 +258,14 @@ export async function bulkUpdate(
     const encoder = new BatchEncoder(parseEncodeOptions({ maxRows: options.maxRows, maxBytes: options.maxBytes }));
     signal?.throwIfAborted();
     for await (const item of input) {
-      const position = isSourceRow(item) ? item.line : rowsRead;
+      const asBytes = item === byteRow;
+      const position = asBytes ? byteRow.line : isSourceRow(item) ? item.line : rowsRead;
       rowsRead++;
       const update: unknown = isSourceRow(item) ? item.update : item;
-      let added = isSourceRow(item) && item.issues ? item.issues : encoder.add(update, position);
+      let added = isSourceRow(item) && item.issues ? item.issues : addRow(encoder, asBytes, byteRow, update, position);
       if (added === "full") {
         await send(encoder.takeBytes());
-        added = encoder.add(update, position);
+        added = addRow(encoder, asBytes, byteRow, update, position);
       }
       if (added !== undefined) {
         const issues = added as readonly ValidationIssue[];
@@ -271,7 +275,7 @@ export async function bulkUpdate(
           );
         }
         rowsRejected++;
-        onInvalidRow({ position, issues, row: item });
+        onInvalidRow({ position, issues, row: asBytes ? bytes!.sourceRow() : item });
       }
       if (rowsRead % 16 === 0) {
         if (failure) throw failure.error;
@@ -289,6 +293,17 @@ export async function bulkUpdate(
     throw new TargetBulkUpdateError(report(), error);
   }
   return report();
+}
+
+/** Adds a row to its file: a CSV source's row of bytes as it lies, or any update (checked then). */
+function addRow(
+  encoder: BatchEncoder,
+  asBytes: boolean,
+  byteRow: ByteRow | undefined,
+  update: unknown,
+  position: number,
+): ReturnType<BatchEncoder["add"]> {
+  return asBytes ? encoder.addBytes(byteRow!, position) : encoder.add(update, position);
 }
 
 /**

@@ -1,5 +1,12 @@
 import * as v from "valibot";
-import { BatchFileBuilder, type BatchBytes, type BatchFile, type BatchLimits } from "./batch-file.js";
+import {
+  BatchFileBuilder,
+  type Added,
+  type BatchBytes,
+  type BatchFile,
+  type BatchLimits,
+  type ByteRow,
+} from "./batch-file.js";
 import { atRow, emptyRow, readRow, type BatchRow } from "./batch-row.js";
 import { anyRows, syncRows } from "./rows-input.js";
 import { TargetValidationError, type ValidationIssue } from "../errors.js";
@@ -130,14 +137,28 @@ export class BatchEncoder {
   add(input: unknown, position: number): undefined | "full" | readonly ValidationIssue[] {
     const row = readRow(input, this.#knownNames, this.#row, false);
     if (Array.isArray(row)) return row as readonly ValidationIssue[];
-    const { idType } = row as BatchRow;
+    const added = this.#builder((row as BatchRow).idType).add(row as BatchRow, position);
+    return added === "not text"
+      ? (readRow(input, this.#knownNames) as readonly ValidationIssue[])
+      : this.#answer(added);
+  }
+
+  /** `add` for a row of bytes as it lies in a CSV source, valid already (`ByteRow`). */
+  addBytes(row: ByteRow, position: number): undefined | "full" | readonly ValidationIssue[] {
+    return this.#answer(this.#builder(row.idType).addBytes(row, position));
+  }
+
+  /** The open file of `idType`. */
+  #builder(idType: IdType): BatchFileBuilder {
     let builder = this.#last?.idType === idType ? this.#last : this.#open.get(idType);
     if (!builder) this.#open.set(idType, (builder = new BatchFileBuilder(idType, this.#limits)));
     this.#last = builder;
-    const added = builder.add(row as BatchRow, position);
+    return builder;
+  }
+
+  #answer(added: Exclude<Added, "not text">): undefined | "full" | readonly ValidationIssue[] {
     if (added === "added") return undefined;
     if (added === "full") return "full";
-    if (added === "not text") return readRow(input, this.#knownNames) as readonly ValidationIssue[];
     return [
       {
         path: "",

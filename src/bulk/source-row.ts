@@ -1,6 +1,7 @@
 // One row as a row source read it from a file: where it was, its text, and the update it holds.
 import type { ValidationIssue } from "../errors.js";
 import type { ProfileUpdate } from "../profile-update.js";
+import type { ByteRow } from "./batch-file.js";
 
 /**
  * A row read from CSV or NDJSON text by `readCsvRows` / `readNdjsonRows`: its line number and
@@ -31,4 +32,34 @@ export function isSourceRow(item: unknown): item is SourceRow {
     typeof (item as SourceRow).line === "number" &&
     typeof (item as SourceRow).text === "string"
   );
+}
+
+/** A CSV record's row as it lies in its bytes (valid: `bulkUpdate` adds it as it is), and its line. */
+export interface LineByteRow extends ByteRow {
+  readonly line: number;
+}
+
+/**
+ * The rows of a source read as bytes, for `bulkUpdate`: `byteRow` itself (refilled for each record,
+ * valid until the next is asked for) for a record that is a valid update as it lies, else the
+ * record's `SourceRow`; `sourceRow()` makes the one of the record `byteRow` holds now.
+ */
+export interface ByteRows {
+  readonly rows: AsyncGenerator<SourceRow | LineByteRow, void, undefined>;
+  readonly byteRow: LineByteRow;
+  sourceRow(): SourceRow;
+}
+
+const BYTE_ROWS = Symbol("byte rows");
+
+/** `rows`, able to hand `bulkUpdate` its input's bytes instead (`open` answers undefined once it cannot). */
+export function withByteRows<T extends object>(rows: T, open: () => ByteRows | undefined): T {
+  return Object.defineProperty(rows, BYTE_ROWS, { value: open });
+}
+
+/** The bytes behind a bulk input, when it came from a row source that has them and nothing was read yet. */
+export function byteRowsOf(input: unknown): ByteRows | undefined {
+  const open =
+    typeof input === "object" && input !== null ? (input as { [BYTE_ROWS]?: unknown })[BYTE_ROWS] : undefined;
+  return typeof open === "function" ? (open as () => ByteRows | undefined)() : undefined;
 }

@@ -16,6 +16,28 @@ export const REPLACEMENT = "\uFFFD";
 
 /** The input as strings, UTF-8 decoded across chunk boundaries (a leading BOM dropped). */
 export async function* textChunks(input: TextInput, call: string): AsyncGenerator<string, void, undefined> {
+  // The byte order mark is dropped here, once: some decoders (workerd's) drop one at the start of
+  // every streamed chunk, a U+FEFF in the text included.
+  const decoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
+  let atStart = true;
+  const dropMark = (text: string) => {
+    if (!atStart || text.length === 0) return text;
+    atStart = false;
+    return text.startsWith("\uFEFF") ? text.slice(1) : text;
+  };
+  for await (const chunk of inputChunks(input, call)) {
+    const text = dropMark(typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true }));
+    if (text.length > 0) yield text;
+  }
+  const rest = dropMark(decoder.decode());
+  if (rest.length > 0) yield rest;
+}
+
+/** The input's chunks as they come, bytes or strings (a stream is cancelled if left early). */
+export async function* inputChunks(
+  input: TextInput,
+  call: string,
+): AsyncGenerator<Uint8Array | string, void, undefined> {
   const chunks = typeof ReadableStream !== "undefined" && input instanceof ReadableStream ? streamValues(input) : input;
   if (
     typeof chunks !== "object" ||
@@ -28,20 +50,10 @@ export async function* textChunks(input: TextInput, call: string): AsyncGenerato
       { path: "input", message: `${call} reads a ReadableStream, or an (async) iterable of bytes or strings` },
     ]);
   }
-  const decoder = new TextDecoder();
-  let first = true;
   for await (const chunk of chunks as AsyncIterable<Uint8Array | string>) {
-    if (typeof chunk === "string") {
-      // The decoder drops a byte order mark; a string source keeps it unless dropped here.
-      yield first && chunk.startsWith("\uFEFF") ? chunk.slice(1) : chunk;
-    } else if (chunk instanceof Uint8Array) {
-      const text = decoder.decode(chunk, { stream: true });
-      if (text.length > 0) yield text;
-    } else {
+    if (typeof chunk !== "string" && !(chunk instanceof Uint8Array)) {
       throw new TargetValidationError([{ path: "input", message: `${call} reads chunks of bytes or strings` }]);
     }
-    first = false;
+    yield chunk;
   }
-  const rest = decoder.decode();
-  if (rest.length > 0) yield rest;
 }

@@ -1,11 +1,11 @@
 // Bulk Profile Update and Batch Status. A batch's rows are applied once it becomes visible (at once
 // by default); its status reads `complete` only then, and only the last statuses of each client are kept.
-import { parseBatchBody, type ParsedBatch } from "./batch-parsing.js";
+import { parseBatchBody, type BatchRow, type ParsedBatch } from "./batch-parsing.js";
 import { BATCH_STATUS_RETENTION_MS, KEPT_BATCH_STATUSES } from "../limits.js";
 import type { ConsecutiveBatchWriter } from "./consecutive-batches.js";
 import { isValidThirdPartyId } from "./limits.js";
 import type { PendingWrites } from "./pending-writes.js";
-import type { ProfileStore } from "./profile-store.js";
+import type { ProfileRecord, ProfileStore } from "./profile-store.js";
 import { escapeXml, isFormBody, refusal, xmlResponse } from "./responses.js";
 import { queryField } from "./routing.js";
 
@@ -53,8 +53,16 @@ export function createBatchService(options: BatchServiceOptions): BatchService {
   function apply(batch: ParsedBatch, version: 1 | 2, batchId: string, at: string): BatchResult {
     const kind = batch.idType === "pcId" ? "tntId" : "thirdPartyId";
     const result: BatchResult = { successfulUpdates: 0, profilesNotFound: 0, failedIds: [] };
-    for (const { id, attributes } of batch.rows()) {
-      if (options.failedRowIds.has(id) || (kind === "thirdPartyId" ? !isValidThirdPartyId(id) : id === "")) {
+    // The store keeps each row where it lies in the body, as one write for the whole batch.
+    const write = store.newWrite(at);
+    const { source } = batch;
+    const names: string[] = [];
+    let row: BatchRow;
+    const setRow = (record: ProfileRecord) => store.setRow(record, source, row.start, row.columns, row.count, write);
+    for (row of batch.rows()) {
+      const { id } = row;
+      const failing = options.failedRowIds.size > 0 && options.failedRowIds.has(id);
+      if (failing || (kind === "thirdPartyId" ? !isValidThirdPartyId(id) : id === "")) {
         result.failedIds.push(id);
         continue;
       }
@@ -64,8 +72,13 @@ export function createBatchService(options: BatchServiceOptions): BatchService {
         result.profilesNotFound++;
         continue;
       }
-      if (version === 2 && kind === "thirdPartyId") options.v2Writer.apply(record, batchId, attributes, at);
-      else store.setAttributes(record, attributes, at);
+      if (version === 2 && kind === "thirdPartyId" && options.v2Writer.chains) {
+        names.length = row.count;
+        for (let i = 0; i < row.count; i++) names[i] = source.columns[row.columns[i]!]!;
+        options.v2Writer.apply(record, batchId, names, setRow);
+      } else {
+        setRow(record);
+      }
       result.successfulUpdates++;
     }
     return result;

@@ -12,15 +12,17 @@ import type { ConsecutiveBatches } from "./types.js";
 /** What one v2 batch wrote to one profile: per attribute, the value before it and the one it left. */
 interface BatchWrites {
   readonly batchId: string;
-  readonly attributes: Map<
-    string,
-    { readonly before: AttributeRecord | undefined; written?: AttributeRecord | undefined }
-  >;
+  readonly attributes: Map<string, { readonly before: AttributeRecord | undefined; written?: number | undefined }>;
 }
 
 export interface ConsecutiveBatchWriter {
-  /** Applies one v2 row keyed by thirdPartyId, as the configured reading says. */
-  apply(record: ProfileRecord, batchId: string, attributes: ReadonlyArray<readonly [string, string]>, at: string): void;
+  /** Whether v2 batches are chained ("replace"): only then does `apply` read the names it is given. */
+  readonly chains: boolean;
+  /**
+   * Applies one v2 row keyed by thirdPartyId, as the configured reading says: `write` sets its
+   * attributes, these `names`, in the store.
+   */
+  apply(record: ProfileRecord, batchId: string, names: readonly string[], write: (record: ProfileRecord) => void): void;
   clear(): void;
 }
 
@@ -28,24 +30,24 @@ export function createConsecutiveBatchWriter(mode: ConsecutiveBatches, store: Pr
   // The last v2 batch's writes, per profile (only kept under "replace").
   const lastBatch = new Map<ProfileRecord, BatchWrites>();
   return {
-    apply(record, batchId, attributes, at) {
-      if (mode === "merge") return store.setAttributes(record, attributes, at);
+    chains: mode === "replace",
+    apply(record, batchId, names, write) {
+      if (mode === "merge") return write(record);
       let writes = lastBatch.get(record);
       if (writes !== undefined && writes.batchId !== batchId) {
         for (const [name, { before, written }] of writes.attributes) {
-          // Only what is still the earlier batch's own value gives way.
-          if (record.attributes.get(name) !== written) continue;
-          if (before === undefined) record.attributes.delete(name);
-          else record.attributes.set(name, before);
+          // Only what is still the earlier batch's own value (its own write) gives way.
+          if (store.attribute(record, name)?.write !== written) continue;
+          store.restoreAttribute(record, name, before);
         }
         writes = undefined;
       }
       if (writes === undefined) lastBatch.set(record, (writes = { batchId, attributes: new Map() }));
-      for (const [name] of attributes) {
-        if (!writes.attributes.has(name)) writes.attributes.set(name, { before: record.attributes.get(name) });
+      for (const name of names) {
+        if (!writes.attributes.has(name)) writes.attributes.set(name, { before: store.attribute(record, name) });
       }
-      store.setAttributes(record, attributes, at);
-      for (const [name] of attributes) writes.attributes.get(name)!.written = record.attributes.get(name);
+      write(record);
+      for (const name of names) writes.attributes.get(name)!.written = store.attribute(record, name)!.write;
     },
     clear() {
       lastBatch.clear();

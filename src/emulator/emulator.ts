@@ -153,11 +153,11 @@ export function createTargetEmulator(options: TargetEmulatorOptions = {}): Targe
           : id.tntId !== undefined
             ? store.find("tntId", id.tntId)
             : store.find("marketingCloudVisitorId", id.marketingCloudVisitorId);
-      return record && toStoredProfile(record);
+      return record && toStoredProfile(store, record);
     },
     profiles() {
       pending.applyDue();
-      return [...store.records()].map(toStoredProfile);
+      return [...store.records()].map((record) => toStoredProfile(store, record));
     },
     get calls() {
       return calls;

@@ -5,7 +5,7 @@ import { MAX_ID_LENGTH, MAX_NAME_LENGTH } from "../limits.js";
 /** `mbox3rdPartyId`: at most 256 characters, no `+` or `/`. */
 // Lengths are UTF-16 code units: Target's services are Java, whose String.length() counts those.
 export function isValidThirdPartyId(id: string): boolean {
-  return id !== "" && id.length <= MAX_ID_LENGTH && !/[+/]/.test(id);
+  return id !== "" && id.length <= MAX_ID_LENGTH && !id.includes("+") && !id.includes("/");
 }
 
 export function isValidAttributeName(name: string): boolean {

@@ -27,7 +27,7 @@ export function handleProfileFetch(
     return refusal("json", 404, `No profile found for client ${clientCode} with ${ID_WORDING[idKind]}=${id}`);
   }
   const profileAttributes = Object.fromEntries(
-    [...record.attributes].map(([name, { value, modifiedAt }]) => [name, { value, modifiedAt }]),
+    store.attributes(record).map(([name, { value, modifiedAt }]) => [name, { value, modifiedAt }]),
   );
   return jsonResponse(200, { client: clientCode, visitorId: id, modifiedAt: record.modifiedAt, profileAttributes });
 }

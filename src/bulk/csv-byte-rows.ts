@@ -1,0 +1,203 @@
+// CSV read as UTF-8 bytes, for bulkUpdate: a record that is a valid update as it lies (the usual one)
+// goes into its batch file as bytes, never decoded nor made an object (decoding, slicing cells and
+// building objects cost more than encoding them). Any other record (the header, a bad or doubtful
+// row) is decoded alone and read as readCsvRows reads text, so both readings make the same rows.
+import { MAX_ID_LENGTH } from "../limits.js";
+import { checkProfileUpdate } from "./check-profile-update.js";
+import { ATTRIBUTE, CsvRowMaker, IGNORED, THIRD_PARTY_ID, type Header, type RowSourceOptions } from "./csv-header.js";
+import { RecordReader, type CsvRecord } from "./csv-records.js";
+import type { ByteRows, LineByteRow, SourceRow } from "./source-row.js";
+import { inputChunks, type TextInput } from "./text-chunks.js";
+
+const PLUS = 0x2b;
+const SLASH = 0x2f;
+const encoder = new TextEncoder();
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** The rows of CSV `input` for bulkUpdate (see `ByteRows`), read as `readCsvRows` would read them. */
+export function readCsvBytes(input: TextInput, options: RowSourceOptions): ByteRows {
+  const maker = new CsvRowMaker(options.ignore, options.onHeader);
+  const reader = new RecordReader();
+  const { record } = reader;
+  // A record read alone, as text (a byte order mark there is text: only the input's first is dropped).
+  const decoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
+  const textReader = new RecordReader();
+  const byteRow: Mutable<LineByteRow> = {
+    idType: "thirdPartyId",
+    source: new Uint8Array(0),
+    starts: record.starts,
+    ends: record.ends,
+    doubled: record.doubled,
+    id: 0,
+    count: 0,
+    names: [],
+    cells: new Int32Array(0),
+    line: 0,
+  };
+  // The bytes being read (a view of `pending`'s memory, refilled for each chunk).
+  let source: Uint8Array = new Uint8Array(0);
+  const pending = new PendingBytes();
+  // Whether the header's attribute names let records go as bytes (decided once, when it is read).
+  let plainHeader: boolean | undefined;
+
+  /** The row of the record just read, read again from its decoded text. */
+  function textRow(line: number): SourceRow | undefined {
+    const text = decoder.decode(source.subarray(record.start, record.end));
+    textReader.reset();
+    textReader.read(text, 0, true, maker.header?.names.length ?? 0);
+    return maker.make(text, textReader.record, text, line, true);
+  }
+
+  async function* rows(): AsyncGenerator<SourceRow | LineByteRow, void, undefined> {
+    let line = 1;
+    let first = true;
+    const chunks = inputChunks(input, "readCsvRows");
+    for (let done = false; !done;) {
+      const next = await chunks.next();
+      done = next.done === true;
+      if (!done) source = pending.append(source, next.value as Uint8Array | string);
+      if (first) {
+        // The input's byte order mark is dropped, as TextDecoder drops it.
+        if (source.length < 3 && !done) continue;
+        first = false;
+        if (source[0] === 0xef && source[1] === 0xbb && source[2] === 0xbf) source = source.subarray(3);
+      }
+      reader.reset();
+      let at = 0;
+      while (reader.read(source, at, done, maker.header?.names.length ?? 0)) {
+        at = record.next;
+        const start = line;
+        line += record.lines;
+        const header = maker.header;
+        if (header !== undefined && record.problem === undefined) {
+          plainHeader ??= isPlainHeader(header);
+          if (plainHeader && fill(byteRow, source, record, header, start)) {
+            yield byteRow;
+            continue;
+          }
+        }
+        const row = textRow(start);
+        if (row) yield row;
+      }
+      source = source.subarray(at);
+    }
+  }
+
+  return { rows: rows(), byteRow, sourceRow: () => textRow(byteRow.line)! };
+}
+
+/**
+ * One buffer, reused for every chunk (fresh memory costs more than the copy): what is left of the
+ * last chunk, then the next. Rows point into it, so it changes only when the next chunk is read.
+ */
+class PendingBytes {
+  #memory = new Uint8Array(0);
+
+  /** `rest` (the end of the last answer), then `chunk`. */
+  append(rest: Uint8Array, chunk: Uint8Array | string): Uint8Array {
+    const bytes = typeof chunk === "string" ? encoder.encode(chunk) : chunk;
+    const length = rest.length + bytes.length;
+    if (length > this.#memory.length) {
+      const memory = new Uint8Array(Math.max(length, 2 * this.#memory.length));
+      memory.set(rest);
+      this.#memory = memory;
+    } else {
+      this.#memory.copyWithin(0, rest.byteOffset, rest.byteOffset + rest.length);
+    }
+    this.#memory.set(bytes, rest.length);
+    return this.#memory.subarray(0, length);
+  }
+}
+
+/**
+ * Whether records under this header may go as bytes: every attribute name passes the row check, and
+ * none is an array index (an object of attributes puts those first, so the text's columns differ).
+ */
+function isPlainHeader(header: Header): boolean {
+  return header.names.every(
+    (name, column) =>
+      header.kinds[column] !== ATTRIBUTE ||
+      (!/^\d+$/.test(name) && checkProfileUpdate({ mbox3rdPartyId: "x", attributes: { [name]: "x" } }).length === 0),
+  );
+}
+
+/**
+ * Fills `row` with the record when it is a valid update as it lies: one id (ASCII, not too long,
+ * no `+` or `/` in a customer id), at least one value, all of it UTF-8 that TextDecoder reads
+ * without a replacement character. Anything else (false) is left to the reading of text.
+ */
+function fill(row: Mutable<LineByteRow>, source: Uint8Array, record: CsvRecord, header: Header, line: number): boolean {
+  const { starts, ends, count } = record;
+  const { kinds, names } = header;
+  if (row.cells.length < count) row.cells = new Int32Array(count);
+  const rowNames = row.names as string[];
+  const cells = row.cells as Int32Array;
+  let id = -1;
+  let values = 0;
+  for (let cell = 0; cell < count; cell++) {
+    // An empty cell is absent.
+    if (starts[cell] === ends[cell]) continue;
+    const kind = kinds[cell];
+    if (kind === ATTRIBUTE) {
+      rowNames[values] = names[cell]!;
+      cells[values++] = cell;
+    } else if (kind !== IGNORED) {
+      if (id >= 0) return false;
+      id = cell;
+    }
+  }
+  if (id < 0 || values === 0) return false;
+  const idStart = starts[id]!;
+  const idEnd = ends[id]!;
+  if (record.doubled[id] === 1 || idEnd - idStart > MAX_ID_LENGTH) return false;
+  const customer = kinds[id] === THIRD_PARTY_ID;
+  for (let i = idStart; i < idEnd; i++) {
+    const byte = source[i]!;
+    if (byte >= 0x80 || (customer && (byte === PLUS || byte === SLASH))) return false;
+  }
+  if (!record.ascii && !isPlainUtf8(source, record.start, record.end)) return false;
+  rowNames.length = values;
+  row.idType = customer ? "thirdPartyId" : "pcId";
+  row.source = source;
+  row.starts = starts;
+  row.ends = ends;
+  row.doubled = record.doubled;
+  row.id = id;
+  row.count = values;
+  row.line = line;
+  return true;
+}
+
+const isContinuation = (byte: number | undefined) => byte !== undefined && (byte & 0xc0) === 0x80;
+
+/**
+ * Whether `bytes[from, to)` is UTF-8 that TextDecoder reads without a replacement character (no bad
+ * byte, overlong form or surrogate), and holds no U+FFFD itself, which the reading of text takes
+ * for bad bytes.
+ */
+export function isPlainUtf8(bytes: Uint8Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const byte = bytes[i]!;
+    if (byte < 0x80) continue;
+    if (byte >= 0xc2 && byte <= 0xdf) {
+      if (i + 1 >= to || !isContinuation(bytes[i + 1])) return false;
+      i += 1;
+    } else if (byte >= 0xe0 && byte <= 0xef) {
+      const [second, third] = [bytes[i + 1]!, bytes[i + 2]!];
+      if (i + 2 >= to || !isContinuation(second) || !isContinuation(third)) return false;
+      if ((byte === 0xe0 && second < 0xa0) || (byte === 0xed && second >= 0xa0)) return false;
+      if (byte === 0xef && second === 0xbf && third === 0xbd) return false;
+      i += 2;
+    } else if (byte >= 0xf0 && byte <= 0xf4) {
+      const second = bytes[i + 1]!;
+      if (i + 3 >= to || !isContinuation(second) || !isContinuation(bytes[i + 2]) || !isContinuation(bytes[i + 3]))
+        return false;
+      if ((byte === 0xf0 && second < 0x90) || (byte === 0xf4 && second >= 0x90)) return false;
+      i += 3;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
