@@ -133,49 +133,66 @@ const SecretsSchema = v.pipe(
   v.maxLength(MAX_SIGNING_SECRETS, `must hold at most ${MAX_SIGNING_SECRETS} secrets`),
 );
 
+const EnvObjectSchema = v.object(
+  {
+    TARGET_CLIENT_CODE: v.pipe(v.string("is required (a var in wrangler.toml)"), ClientCodeSchema),
+    TARGET_UPSTREAM: v.optional(v.picklist(["target", "emulator"], 'must be "target" or "emulator"'), "target"),
+    TARGET_TOKEN: v.optional(v.pipe(v.string("must be a string"), v.nonEmpty("must not be empty"))),
+    TARGET_EMULATOR_SEED: v.optional(list(thirdPartyIdSchema("each seed id"), "comma-separated mbox3rdPartyIds")),
+    TARGET_EMULATOR_VISIBILITY_DELAY: v.optional(VisibilityDelaySchema),
+    TARGET_EMULATOR_CONSECUTIVE_BATCHES: v.optional(v.picklist(["merge", "replace"], 'must be "merge" or "replace"')),
+    TARGET_RETRY: v.optional(
+      v.union(
+        [v.pipe(v.string(), v.parseJson(undefined, "must be JSON")), v.number(), v.looseObject({})],
+        "must be a retry policy",
+      ),
+    ),
+    RELAY_KEYS: json(RelayKeysSchema, "a JSON array of { name, key, scope } (wrangler secret put RELAY_KEYS)"),
+    RELAY_SIGNING_SECRETS: v.optional(json(SecretsSchema, "a JSON array of secrets")),
+    RELAY_ALLOWED_ATTRIBUTES: v.optional(list(AttributeNameSchema, "a list of attribute names")),
+    RELAY_MAX_BATCH_ROWS: v.optional(wholeNumber(1, MAX_BATCH_ROWS, " (Target's limit)"), DEFAULT_MAX_BATCH_ROWS),
+    TARGET_TIMEOUT: v.optional(wholeNumber(1, 10 * 60 * 1000)),
+    RELAY_RATE_LIMIT: binding<RateLimit>("[[ratelimits]]", (value) => typeof value.limit === "function"),
+    RELAY_DELIVERY: v.optional(v.picklist(DELIVERY_MODES, `must be ${oneOf(DELIVERY_MODES)}`), "direct"),
+    RELAY_SINGLE_UPDATE_SHARE: v.optional(share, DEFAULT_SINGLE_UPDATE_SHARE),
+    RELAY_REALTIME_CALLS_PER_DAY: v.optional(wholeNumber(1, Number.MAX_SAFE_INTEGER)),
+    TARGET_BULK_CALLS_PER_MINUTE: v.optional(
+      wholeNumber(1, BULK_CALLS_PER_MINUTE, " (Target's limit)"),
+      BULK_CALLS_PER_MINUTE,
+    ),
+    IDEMPOTENCY_KEYS: durableObject<IdempotencyKeys>(),
+    // Every bulk call the relay makes, in every mode, takes a slot of the one budget it keeps.
+    TARGET_QUOTAS: durableObject<TargetQuotas>(),
+    // Queued delivery's: each is required unless delivery is direct (parseEnv).
+    UPDATES_QUEUE: v.optional(queue()),
+    DELIVERIES_QUEUE: v.optional(queue()),
+    NEWEST_WRITES: v.optional(durableObject<NewestWrites>()),
+    DEAD_LETTERS: v.optional(durableObject<DeadLetterStore>()),
+    BATCH_LEDGERS: v.optional(durableObject<BatchLedger>()),
+    // Realtime delivery's (parseEnv).
+    REALTIME_SESSIONS: v.optional(durableObject<RealtimeSessions>()),
+  },
+  // A var, secret or binding that is not set at all (rather than set to something else).
+  (issue) => (issue.path ? "is required (see wrangler.toml)" : "must be the Worker's bindings"),
+);
+
+type ParsedVars = v.InferOutput<typeof EnvObjectSchema>;
+type EmulatorSetting =
+  "TARGET_EMULATOR_SEED" | "TARGET_EMULATOR_VISIBILITY_DELAY" | "TARGET_EMULATOR_CONSECUTIVE_BATCHES";
+
+/** A setting of the local emulator is refused against Target rather than silently ignored. */
+const emulatorOnly = (name: EmulatorSetting) =>
+  v.forward<ParsedVars, v.PartialCheckIssue<ParsedVars>, [EmulatorSetting]>(
+    v.partialCheck<ParsedVars, [["TARGET_UPSTREAM"], [EmulatorSetting]], ParsedVars, string>(
+      [["TARGET_UPSTREAM"], [name]],
+      (env) => env.TARGET_UPSTREAM === "emulator" || env[name] === undefined,
+      'only applies with TARGET_UPSTREAM = "emulator"',
+    ),
+    [name],
+  );
+
 const EnvSchema = v.pipe(
-  v.object(
-    {
-      TARGET_CLIENT_CODE: v.pipe(v.string("is required (a var in wrangler.toml)"), ClientCodeSchema),
-      TARGET_UPSTREAM: v.optional(v.picklist(["target", "emulator"], 'must be "target" or "emulator"'), "target"),
-      TARGET_TOKEN: v.optional(v.pipe(v.string("must be a string"), v.nonEmpty("must not be empty"))),
-      TARGET_EMULATOR_SEED: v.optional(list(thirdPartyIdSchema("each seed id"), "comma-separated mbox3rdPartyIds")),
-      TARGET_EMULATOR_VISIBILITY_DELAY: v.optional(VisibilityDelaySchema),
-      TARGET_EMULATOR_CONSECUTIVE_BATCHES: v.optional(v.picklist(["merge", "replace"], 'must be "merge" or "replace"')),
-      TARGET_RETRY: v.optional(
-        v.union(
-          [v.pipe(v.string(), v.parseJson(undefined, "must be JSON")), v.number(), v.looseObject({})],
-          "must be a retry policy",
-        ),
-      ),
-      RELAY_KEYS: json(RelayKeysSchema, "a JSON array of { name, key, scope } (wrangler secret put RELAY_KEYS)"),
-      RELAY_SIGNING_SECRETS: v.optional(json(SecretsSchema, "a JSON array of secrets")),
-      RELAY_ALLOWED_ATTRIBUTES: v.optional(list(AttributeNameSchema, "a list of attribute names")),
-      RELAY_MAX_BATCH_ROWS: v.optional(wholeNumber(1, MAX_BATCH_ROWS, " (Target's limit)"), DEFAULT_MAX_BATCH_ROWS),
-      TARGET_TIMEOUT: v.optional(wholeNumber(1, 10 * 60 * 1000)),
-      RELAY_RATE_LIMIT: binding<RateLimit>("[[ratelimits]]", (value) => typeof value.limit === "function"),
-      RELAY_DELIVERY: v.optional(v.picklist(DELIVERY_MODES, `must be ${oneOf(DELIVERY_MODES)}`), "direct"),
-      RELAY_SINGLE_UPDATE_SHARE: v.optional(share, DEFAULT_SINGLE_UPDATE_SHARE),
-      RELAY_REALTIME_CALLS_PER_DAY: v.optional(wholeNumber(1, Number.MAX_SAFE_INTEGER)),
-      TARGET_BULK_CALLS_PER_MINUTE: v.optional(
-        wholeNumber(1, BULK_CALLS_PER_MINUTE, " (Target's limit)"),
-        BULK_CALLS_PER_MINUTE,
-      ),
-      IDEMPOTENCY_KEYS: durableObject<IdempotencyKeys>(),
-      // Every bulk call the relay makes, in every mode, takes a slot of the one budget it keeps.
-      TARGET_QUOTAS: durableObject<TargetQuotas>(),
-      // Queued delivery's: each is required unless delivery is direct (parseEnv).
-      UPDATES_QUEUE: v.optional(queue()),
-      DELIVERIES_QUEUE: v.optional(queue()),
-      NEWEST_WRITES: v.optional(durableObject<NewestWrites>()),
-      DEAD_LETTERS: v.optional(durableObject<DeadLetterStore>()),
-      BATCH_LEDGERS: v.optional(durableObject<BatchLedger>()),
-      // Realtime delivery's (parseEnv).
-      REALTIME_SESSIONS: v.optional(durableObject<RealtimeSessions>()),
-    },
-    // A var, secret or binding that is not set at all (rather than set to something else).
-    (issue) => (issue.path ? "is required (see wrangler.toml)" : "must be the Worker's bindings"),
-  ),
+  EnvObjectSchema,
   // Against Adobe Target: a token, and keys and secrets too long to guess.
   v.forward(
     v.partialCheck(
@@ -203,30 +220,9 @@ const EnvSchema = v.pipe(
     ),
     ["RELAY_SIGNING_SECRETS"],
   ),
-  v.forward(
-    v.partialCheck(
-      [["TARGET_UPSTREAM"], ["TARGET_EMULATOR_SEED"]],
-      (env) => env.TARGET_UPSTREAM === "emulator" || env.TARGET_EMULATOR_SEED === undefined,
-      'only applies with TARGET_UPSTREAM = "emulator"',
-    ),
-    ["TARGET_EMULATOR_SEED"],
-  ),
-  v.forward(
-    v.partialCheck(
-      [["TARGET_UPSTREAM"], ["TARGET_EMULATOR_VISIBILITY_DELAY"]],
-      (env) => env.TARGET_UPSTREAM === "emulator" || env.TARGET_EMULATOR_VISIBILITY_DELAY === undefined,
-      'only applies with TARGET_UPSTREAM = "emulator"',
-    ),
-    ["TARGET_EMULATOR_VISIBILITY_DELAY"],
-  ),
-  v.forward(
-    v.partialCheck(
-      [["TARGET_UPSTREAM"], ["TARGET_EMULATOR_CONSECUTIVE_BATCHES"]],
-      (env) => env.TARGET_UPSTREAM === "emulator" || env.TARGET_EMULATOR_CONSECUTIVE_BATCHES === undefined,
-      'only applies with TARGET_UPSTREAM = "emulator"',
-    ),
-    ["TARGET_EMULATOR_CONSECUTIVE_BATCHES"],
-  ),
+  emulatorOnly("TARGET_EMULATOR_SEED"),
+  emulatorOnly("TARGET_EMULATOR_VISIBILITY_DELAY"),
+  emulatorOnly("TARGET_EMULATOR_CONSECUTIVE_BATCHES"),
 );
 
 /** The environment's settings, checked: its vars, secrets and bindings, queued delivery's gathered. */
