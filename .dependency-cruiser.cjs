@@ -75,7 +75,7 @@ module.exports = {
       severity: "error",
       comment: "errors.ts and limits.ts import nothing of ours, so every module can import them.",
       from: { path: "^src/(errors|limits)\\.ts$" },
-      to: { path: "^(src|worker|cli)/" },
+      to: { path: "^src/" },
     },
   ],
   options: {
@@ -84,7 +84,7 @@ module.exports = {
     tsConfig: { fileName: "tsconfig.json" },
     doNotFollow: { path: "node_modules" },
     exclude: { path: "^(node_modules|dist|coverage|\\.wrangler|\\.cache|\\.size)/" },
-    // cloudflare:workers, cloudflare:test and node:* are the runtime's own.
+    // cloudflare:workers, cloudflare:test and cloudflare:sockets are the runtime's own (node:* is built in).
     builtInModules: { add: ["cloudflare:workers", "cloudflare:test", "cloudflare:sockets"] },
   },
 };

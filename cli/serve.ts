@@ -48,9 +48,13 @@ async function answer(
   // The body streams into the request as it arrives: a 50 MB batch is then copied once, by the
   // handler reading it, rather than also gathered here and copied again into the request.
   // (`duplex`, which a streamed body needs, is missing from this TypeScript's RequestInit.)
-  const init: RequestInit & { duplex?: "half" } = { method, headers };
-  if (method === "GET" || method === "HEAD") incoming.resume();
-  else Object.assign(init, { body: Readable.toWeb(incoming) as ReadableStream<Uint8Array>, duplex: "half" });
+  const bodied = method !== "GET" && method !== "HEAD";
+  if (!bodied) incoming.resume();
+  const init: RequestInit & { duplex?: "half" } = {
+    method,
+    headers,
+    ...(bodied ? { body: Readable.toWeb(incoming) as ReadableStream<Uint8Array>, duplex: "half" } : {}),
+  };
   const request = new Request(url, init);
   const response = await handler(request);
   outgoing.statusCode = response.status;

@@ -57,15 +57,24 @@ collect(manifest.main);
 collect(manifest.types);
 collect(manifest.module);
 collect(manifest.bin);
+// A bin is run, never imported: it needs no declarations.
+const programs = new Set(
+  (typeof manifest.bin === "string" ? [manifest.bin] : Object.values(manifest.bin ?? {})).map((bin) =>
+    posix.normalize(bin),
+  ),
+);
 for (const target of targets) {
   const path = posix.normalize(target);
   if (!files.has(path))
     fail(
       `package.json points at ${target}, which is not in the package${path.startsWith("dist/") ? " (npm run build first?)" : ""}`,
     );
-  // A bin is run, never imported: it needs no declarations.
-  const program = Object.values(manifest.bin ?? {}).some((bin) => posix.normalize(bin) === path);
-  if (path.startsWith("dist/") && path.endsWith(".js") && !program && !files.has(path.replace(/\.js$/, ".d.ts")))
+  if (
+    path.startsWith("dist/") &&
+    path.endsWith(".js") &&
+    !programs.has(path) &&
+    !files.has(path.replace(/\.js$/, ".d.ts"))
+  )
     fail(`${path} ships without ${path.replace(/\.js$/, ".d.ts")}`);
 }
 if (![...files.keys()].some((path) => path.startsWith("dist/")))

@@ -455,8 +455,8 @@ function report(summary: Summary, settings: PushSettings): Summary {
         `  ${number(summary.rowsSent)} sent in ${counted(summary.batches.length, "batch file")}${summary.rowsAlreadySent > 0 ? ` (${number(summary.rowsAlreadySent)} of them by an earlier run)` : ""}`,
         `  ${number(summary.rowsFailed)} failed${summary.failedFile ? ` (${summary.failedFile})` : ""}${summary.profilesNotFound > 0 ? `, ${counted(summary.profilesNotFound, "profile")} not found (batch version 1 updates existing profiles only)` : ""}`,
       );
-      for (const [first, last] of summary.sentAgain) {
-        lines.push(`  ${lineRange([first, last])}: in flight when a run stopped, so sent again (at most twice)`);
+      for (const range of summary.sentAgain) {
+        lines.push(`  ${lineRange(range)}: in flight when a run stopped, so sent again (at most twice)`);
       }
       for (const batch of summary.batches) {
         lines.push(

@@ -45,7 +45,7 @@ export function createProgress(mode: "bar" | "lines" | "none", label: string): P
   const bar = new cliProgress.SingleBar(
     {
       stream: process.stderr,
-      format: `${label} {bar} {percentage}% | {rows} rows read, {rejected} rejected | files: {submitted} submitted, {complete} complete | {rate} rows/s | {eta_formatted} left`,
+      format: `${label} {bar} {percentage}% | {rows} read, {rejected} rejected | files: {submitted} submitted, {complete} complete | {rate} rows/s | {eta_formatted} left`,
       barsize: 20,
       hideCursor: true,
       etaBuffer: 50,
@@ -57,7 +57,7 @@ export function createProgress(mode: "bar" | "lines" | "none", label: string): P
   return {
     show(counts) {
       const payload = {
-        rows: number(counts.rowsRead),
+        rows: counted(counts.rowsRead, "row"),
         rejected: number(counts.rowsRejected),
         submitted: counts.filesSubmitted,
         complete: counts.filesComplete,

@@ -524,7 +524,9 @@ function mergeCells(bytes: Uint8Array, newFrom: number, newTo: number, oldFrom: 
   for (; newFrom < newTo || oldFrom < oldTo; width++) {
     const newEnd = cellEnd(bytes, newFrom, newTo);
     const oldEnd = cellEnd(bytes, oldFrom, oldTo);
-    const [from, to] = newEnd - newFrom > 1 || oldEnd === oldFrom ? [newFrom, newEnd] : [oldFrom, oldEnd];
+    const takeNew = newEnd - newFrom > 1 || oldEnd === oldFrom;
+    const from = takeNew ? newFrom : oldFrom;
+    const to = takeNew ? newEnd : oldEnd;
     bytes.copyWithin(at, from, to);
     at += to - from;
     newFrom = newEnd;

@@ -53,16 +53,9 @@ export function readRow(
   return into;
 }
 
-/**
- * Checks the row at `index` of a bulk input. Breaking a rule throws the schema's own
- * `TargetValidationError`, its paths prefixed with the row index (`[12].attributes.tier`).
- */
-export function checkRow(input: unknown, index: number, knownNames: Set<string>, into?: BatchRow): BatchRow {
-  const row = readRow(input, knownNames, into);
-  if (!Array.isArray(row)) return row as BatchRow;
-  throw new TargetValidationError(
-    (row as readonly ValidationIssue[]).map(({ path, message }) => ({ path: atRow(index, path), message })),
-  );
+/** The error for the row at `index` of a bulk input: its issues' paths prefixed with it (`[12].attributes.tier`). */
+export function rowError(index: number, issues: readonly ValidationIssue[]): TargetValidationError {
+  return new TargetValidationError(issues.map(({ path, message }) => ({ path: atRow(index, path), message })));
 }
 
 // ProfileUpdateSchema's rules again, inline: valibot costs more per row than encoding the row does.

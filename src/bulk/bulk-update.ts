@@ -1,13 +1,13 @@
 import * as v from "valibot";
 import type { BatchBytes, BatchFile, BatchInput, ByteRow } from "./batch-file.js";
-import { atRow } from "./batch-row.js";
+import { rowError } from "./batch-row.js";
 import type { BatchStatus } from "./batch-status.js";
 import { BatchVersionSchema, type BatchSubmission, type BatchVersion } from "./batch-submission.js";
 import { BatchEncoder, parseEncodeOptions, type EncodeOptions } from "./encode-batches.js";
 import { anyRows } from "./rows-input.js";
 import { byteRowsOf, isSourceRow, type SourceRow } from "./source-row.js";
 import { PollingOptionsSchema, type WaitForBatchOptions } from "./wait-for-batch.js";
-import { errorGuard, TargetProfileError, TargetValidationError, type ValidationIssue } from "../errors.js";
+import { errorGuard, TargetProfileError, type ValidationIssue } from "../errors.js";
 import { KEPT_BATCH_STATUSES } from "../limits.js";
 import type { ProfileUpdate } from "../profile-update.js";
 import { functionSchema, milliseconds, SignalSchema } from "../internal/schemas.js";
@@ -259,21 +259,19 @@ export async function bulkUpdate(
     signal?.throwIfAborted();
     for await (const item of input) {
       const asBytes = item === byteRow;
-      const position = asBytes ? byteRow.line : isSourceRow(item) ? item.line : rowsRead;
+      // Byte rows are never source rows: asked once per row, on the hot path.
+      const sourceRow = !asBytes && isSourceRow(item) ? item : undefined;
+      const position = asBytes ? byteRow.line : (sourceRow?.line ?? rowsRead);
       rowsRead++;
-      const update: unknown = isSourceRow(item) ? item.update : item;
-      let added = isSourceRow(item) && item.issues ? item.issues : addRow(encoder, asBytes, byteRow, update, position);
+      const update: unknown = sourceRow ? sourceRow.update : item;
+      let added = sourceRow?.issues ?? addRow(encoder, asBytes, byteRow, update, position);
       if (added === "full") {
         await send(encoder.takeBytes());
         added = addRow(encoder, asBytes, byteRow, update, position);
       }
       if (added !== undefined) {
         const issues = added as readonly ValidationIssue[];
-        if (!onInvalidRow) {
-          throw new TargetValidationError(
-            issues.map(({ path, message }) => ({ path: atRow(position, path), message })),
-          );
-        }
+        if (!onInvalidRow) throw rowError(position, issues);
         rowsRejected++;
         onInvalidRow({ position, issues, row: asBytes ? bytes!.sourceRow() : item });
       }

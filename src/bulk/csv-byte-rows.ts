@@ -184,7 +184,8 @@ export function isPlainUtf8(bytes: Uint8Array, from: number, to: number): boolea
       if (i + 1 >= to || !isContinuation(bytes[i + 1])) return false;
       i += 1;
     } else if (byte >= 0xe0 && byte <= 0xef) {
-      const [second, third] = [bytes[i + 1]!, bytes[i + 2]!];
+      const second = bytes[i + 1]!;
+      const third = bytes[i + 2]!;
       if (i + 2 >= to || !isContinuation(second) || !isContinuation(third)) return false;
       if ((byte === 0xe0 && second < 0xa0) || (byte === 0xed && second >= 0xa0)) return false;
       if (byte === 0xef && second === 0xbf && third === 0xbd) return false;

@@ -7,9 +7,9 @@ import {
   type BatchLimits,
   type ByteRow,
 } from "./batch-file.js";
-import { atRow, emptyRow, readRow, type BatchRow } from "./batch-row.js";
+import { emptyRow, readRow, rowError, type BatchRow } from "./batch-row.js";
 import { anyRows, syncRows } from "./rows-input.js";
-import { TargetValidationError, type ValidationIssue } from "../errors.js";
+import type { ValidationIssue } from "../errors.js";
 import { MAX_BATCH_BYTES, MAX_BATCH_ROWS } from "../limits.js";
 import type { IdType, ProfileUpdate } from "../profile-update.js";
 import { parseOrThrow } from "../internal/validation.js";
@@ -112,7 +112,7 @@ function addOrTake(encoder: BatchEncoder, row: unknown, index: number): BatchFil
   }
   if (added === undefined) return full;
   const issues = added as readonly ValidationIssue[];
-  throw new TargetValidationError(issues.map(({ path, message }) => ({ path: atRow(index, path), message })));
+  throw rowError(index, issues);
 }
 
 /** The open file of each id type, and the names already checked. */

@@ -77,13 +77,17 @@ async function sendAtOnce(
   log: RequestLog,
 ): Promise<string | undefined> {
   const visitors = new Set(stamped.map(({ mbox3rdPartyId }) => mbox3rdPartyId));
-  const states = await creationStates(queued.newestWrites, visitors).catch(() => undefined);
-  if (states === undefined) return undefined;
-  const created = [...states.values()].filter((state) => state === "created").length;
-  const version = states.size === 0 ? 2 : created === visitors.size ? 1 : undefined;
-  if (version === undefined) return undefined;
-  // Atomically: of two requests racing for a visitor, one sends it in a v2 file, the other is queued.
-  if (version === 2 && !(await claimCreations(queued.newestWrites, visitors).catch(() => false))) return undefined;
+  // Visitors new to the relay go in a v2 file, claimed atomically (of two requests racing for a visitor,
+  // one sends it, the other is queued); visitors all created, in a v1 file; any other mix is queued. The
+  // claim comes first: it is what the usual request (new visitors) needs, and one round trip.
+  let version: 1 | 2 = 2;
+  if (!(await claimCreations(queued.newestWrites, visitors).catch(() => false))) {
+    const states = await creationStates(queued.newestWrites, visitors).catch(() => undefined);
+    if (states === undefined) return undefined;
+    const created = [...states.values()].filter((state) => state === "created").length;
+    if (states.size === 0 || created !== visitors.size) return undefined;
+    version = 1;
+  }
   const slot = await openBatchSlot(config).catch(() => undefined);
   if (slot === undefined) return undefined;
   let submission: BatchSubmission | undefined;

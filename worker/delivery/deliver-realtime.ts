@@ -1,5 +1,5 @@
 import type { RelayProfileUpdate } from "../../src/index.js";
-import { deliveryCallCount, deliveryIssues, toCheckedUpdate } from "../../src/internal/index.js";
+import { deliveryCallCount, deliveryIssues, type CheckedUpdate } from "../../src/internal/index.js";
 import type { QueuedDelivery, RealtimeDelivery, RelayConfig } from "../config/relay-config.js";
 import type { RequestLog } from "../http/request-log.js";
 import { quotasOf } from "../objects/target-quotas.js";
@@ -32,10 +32,10 @@ export async function deliverRealtime(
   queued: QueuedDelivery,
   realtime: RealtimeDelivery,
   update: RelayProfileUpdate,
+  checked: CheckedUpdate,
   log: RequestLog,
 ): Promise<"realtime" | "queued"> {
   const stamped = toQueuedUpdate(update, "batch");
-  const checked = toCheckedUpdate(update);
   const fallBack = async (reason: RealtimeFallback) => {
     log.fallback = reason;
     try {

@@ -32,14 +32,16 @@ export async function deliverUpdate(
   update: RelayProfileUpdate,
   log: RequestLog,
 ): Promise<"direct" | "realtime" | "queued"> {
-  const tooLarge = singleUpdateSizeIssue(toCheckedUpdate(update));
+  const checked = toCheckedUpdate(update);
+  const tooLarge = singleUpdateSizeIssue(checked);
   if (tooLarge !== undefined) throw new TargetValidationError([tooLarge]);
   const { queued } = config;
   if (queued === undefined) {
     await config.target.updateProfile(update);
     return "direct";
   }
-  if (config.realtime !== undefined) return await deliverRealtime(config, queued, config.realtime, update, log);
+  if (config.realtime !== undefined)
+    return await deliverRealtime(config, queued, config.realtime, update, checked, log);
 
   const stamped = toQueuedUpdate(update, "single");
   const direct =

@@ -72,11 +72,11 @@ export async function runOnce(call: IdempotentCall, run: () => Promise<Response>
   try {
     response = await run();
   } catch (error) {
-    clearInterval(renewal);
     await store.release(scope, claimId).catch(() => {});
     throw error;
+  } finally {
+    clearInterval(renewal);
   }
-  clearInterval(renewal);
   if (!response.ok) {
     await store.release(scope, claimId).catch(() => {});
     return response;
