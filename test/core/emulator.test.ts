@@ -272,6 +272,18 @@ describe("bulk update", () => {
     );
   });
 
+  it("reads a body given as bytes as its own copy, as a Request copies it", async () => {
+    const emulator = createTargetEmulator();
+    const body = new TextEncoder().encode("batch=thirdPartyId,tier\ncrm-1,gold");
+    const url = `${BASE}/m2/acme/v2/profile/batchUpdate`;
+    expect((await emulator.fetch(url, { method: "POST", headers: FORM, body })).status).toBe(200);
+    body.fill(0x78);
+    expect(emulator.getProfile({ thirdPartyId: "crm-1" })?.attributes).toEqual({ tier: "gold" });
+    expect(emulator.calls.at(-1)).toMatchObject({ operation: "batchUpdate", status: 200, bodyBytes: 34 });
+    // As fetch does, a GET with a body is refused before it is sent.
+    await expect(emulator.fetch(url, { method: "GET", body })).rejects.toThrow(TypeError);
+  });
+
   it("keys pcId batches by tnt id", async () => {
     const emulator = createTargetEmulator();
     emulator.seedProfile({ tntId: "pc-1" });
