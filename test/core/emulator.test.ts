@@ -272,6 +272,19 @@ describe("bulk update", () => {
     );
   });
 
+  it("gives a profile a batch makes a tnt id of its own, the same on every read and found by it", async () => {
+    const emulator = createTargetEmulator();
+    await submitBatch(emulator, "batch=thirdPartyId,tier\nnew-1,gold\nnew-2,gold");
+    const [first, second] = [
+      emulator.getProfile({ thirdPartyId: "new-1" }),
+      emulator.getProfile({ thirdPartyId: "new-2" }),
+    ];
+    expect(first?.tntId).toMatch(/^\d+-\d{6}\.45_0$/);
+    expect(second?.tntId).not.toBe(first?.tntId);
+    expect(emulator.getProfile({ thirdPartyId: "new-1" })?.tntId).toBe(first?.tntId);
+    expect(emulator.getProfile({ tntId: first!.tntId })).toEqual(first);
+  });
+
   it("reads a body given as bytes as its own copy, as a Request copies it", async () => {
     const emulator = createTargetEmulator();
     const body = new TextEncoder().encode("batch=thirdPartyId,tier\ncrm-1,gold");
