@@ -8,6 +8,7 @@
 // setting the very names of the layer under it replaces that layer (a nightly export of the same
 // columns), and a profile of more than `MAX_LAYERS` layers has them merged into one.
 import type { BatchRows } from "./batch-parsing.js";
+import { IdIndex } from "./id-index.js";
 import type { ProfileSeed, StoredProfile } from "./types.js";
 
 export type ProfileIdKind = "thirdPartyId" | "tntId" | "marketingCloudVisitorId";
@@ -64,10 +65,10 @@ const ID_KINDS: readonly ProfileIdKind[] = ["tntId", "thirdPartyId", "marketingC
 
 /** Profiles keyed by tnt id, with indexes for the two other ids. */
 export function createProfileStore(newTntId: () => string): ProfileStore {
-  const indexes: Record<ProfileIdKind, Map<string, ProfileRecord>> = {
-    tntId: new Map(),
-    thirdPartyId: new Map(),
-    marketingCloudVisitorId: new Map(),
+  const indexes: Record<ProfileIdKind, IdIndex<ProfileRecord>> = {
+    tntId: new IdIndex(),
+    thirdPartyId: new IdIndex(),
+    marketingCloudVisitorId: new IdIndex(),
   };
   // Profiles not yet in the tnt id index, in the order they were made: a batch making 500,000
   // profiles fills one index, not two; the other is filled, in the same order, when first read.
@@ -108,7 +109,7 @@ export function createProfileStore(newTntId: () => string): ProfileStore {
     return record;
   }
 
-  function index(kind: ProfileIdKind): Map<string, ProfileRecord> {
+  function index(kind: ProfileIdKind): IdIndex<ProfileRecord> {
     if (kind === "tntId" && unindexed.length > 0) {
       for (const record of unindexed) indexes.tntId.set(record.tntId, record);
       unindexed = [];
