@@ -168,6 +168,8 @@ export function createTargetEmulator(options: TargetEmulatorOptions = {}): Targe
     injectFaults: (fault) => faults.add(fault),
     deliveryStats: () => delivery.stats(),
     failRows(ids) {
+      // Rows of batches already accepted and due are applied as they were, before these ids fail.
+      pending.applyDue();
       for (const id of ids) failedRowIds.add(id);
     },
     reset() {

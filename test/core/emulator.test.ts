@@ -441,6 +441,14 @@ describe("bulk update", () => {
     );
   });
 
+  it("fails rows of later batches only: a batch already accepted keeps its rows", async () => {
+    const emulator = createTargetEmulator();
+    const result = await submitBatch(emulator, "batch=thirdPartyId,tier\ncrm-1,gold");
+    emulator.failRows(["crm-1"]);
+    expect(emulator.getProfile({ thirdPartyId: "crm-1" })?.attributes).toEqual({ tier: "gold" });
+    expect(await finalStatus(emulator, result.statusUrl!)).toContain("<failedUpdates>0</failedUpdates>");
+  });
+
   it("refuses bodies of 50 MB and more", async () => {
     const header = "batch=thirdPartyId,note\n";
     const row = `crm-1,${"x".repeat(1000)}\n`;
