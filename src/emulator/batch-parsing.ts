@@ -4,7 +4,7 @@
 // array of lines or cells. A first pass checks every row and builds nothing; the rows are read
 // again when applied, one at a time, into the same row, their values left in the body (the profile
 // store decodes a value when it is read).
-import { decodeFormBytes, isFormBytesValid } from "./form-decoding.js";
+import { decodeFormBytes, isAsciiEscape, isFormBytesValid } from "./form-decoding.js";
 import { MAX_BATCH_BYTES, MAX_BATCH_ROWS } from "../limits.js";
 import { isReservedAttributeName, isValidAttributeName, RESERVED_NAME_RULE } from "./limits.js";
 
@@ -125,18 +125,19 @@ function checkRows(body: Uint8Array, start: number, end: number, width: number):
   let cell = start;
   let cells = 1;
   let valued = false;
-  let escaped = false;
+  // Whether the cell holds an escape that only decoding the cell can check (of a byte past ASCII, or malformed).
+  let unchecked = false;
   let malformed = false;
   for (let at = start; at <= end; at++) {
     const byte = at < end ? body[at]! : NEWLINE;
     if (byte > COMMA) continue;
-    if (byte === PERCENT) escaped = true;
+    if (byte === PERCENT && !isAsciiEscape(body, at, end)) unchecked = true;
     if (byte !== COMMA && byte !== NEWLINE) continue;
     const stop = byte === NEWLINE ? textEnd(body, line, at) : at;
-    if (escaped && !malformed) malformed = !isFormBytesValid(body, cell, stop);
+    if (unchecked && !malformed) malformed = !isFormBytesValid(body, cell, stop);
     if (cells > 1 && stop > cell) valued = true;
     cell = at + 1;
-    escaped = false;
+    unchecked = false;
     if (byte === COMMA) {
       cells++;
       continue;

@@ -44,6 +44,14 @@ export function isFormBytesValid(bytes: Uint8Array, from: number, to: number): b
   return decodeUnits(bytes, from, to, true, false) >= 0;
 }
 
+/**
+ * Whether the `%` at `bytes[at]` escapes an ASCII byte (`%3A`) with both digits before `to`: such
+ * an escape decodes alone, whatever surrounds it. Any other needs its whole text decoded to be checked.
+ */
+export function isAsciiEscape(bytes: Uint8Array, at: number, to: number): boolean {
+  return at + 2 < to && hexValue(bytes[at + 1]!) >= 0 && hexValue(bytes[at + 1]!) < 8 && hexValue(bytes[at + 2]!) >= 0;
+}
+
 function decodeText(text: string, plusIsSpace: boolean): string {
   // Fast path: most names and values hold no escape at all.
   if (!text.includes("%")) return plusIsSpace && text.includes("+") ? text.replaceAll("+", " ") : text;
