@@ -155,17 +155,32 @@ function checkRows(body: Uint8Array, start: number, end: number, width: number):
   return lines === 0 ? EMPTY : size;
 }
 
-/** The checked rows from `start` that hold a value, read one by one into the same row. */
-function* readRows(rows: BodyRows, start: number): Generator<BatchRow, void, undefined> {
+/**
+ * The checked rows from `start` that hold a value, read one by one into the same row, and handed
+ * out in the same iterator result: nothing is made per row.
+ */
+function readRows(rows: BodyRows, start: number): IterableIterator<BatchRow> {
   const row: BatchRow = { id: "", start: 0, count: 0, columns: new Int32Array(rows.columns.length) };
-  for (const end = rows.end; start <= end; start = rows.lineEnd + 1) {
-    const count = rows.valued(start, row.columns);
-    if (count === 0) continue;
-    row.id = decodeFormBytes(rows.body, start, rows.idEnd);
-    row.start = start;
-    row.count = count;
-    yield row;
-  }
+  const result: IteratorResult<BatchRow> = { done: false, value: row };
+  let next = start;
+  return {
+    next() {
+      while (next <= rows.end) {
+        const line = next;
+        const count = rows.valued(line, row.columns);
+        next = rows.lineEnd + 1;
+        if (count === 0) continue;
+        row.id = decodeFormBytes(rows.body, line, rows.idEnd);
+        row.start = line;
+        row.count = count;
+        return result;
+      }
+      return { done: true, value: undefined };
+    },
+    [Symbol.iterator]() {
+      return this;
+    },
+  };
 }
 
 /** A checked body's rows, read where they lie. */
