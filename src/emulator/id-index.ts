@@ -10,20 +10,29 @@ export class IdIndex<T> {
   #slots = new Int32Array(2 * 1024);
   #ids: string[] = [];
   #values: T[] = [];
+  // The id last looked up and not found, and its hash: a batch sets the id it just missed.
+  #missed: string | undefined;
+  #missedHash = 0;
 
   get size(): number {
     return this.#ids.length;
   }
 
   get(id: string): T | undefined {
-    const place = this.#place(id, hashOf(id));
-    return place < 0 ? undefined : this.#values[place];
+    const hash = hashOf(id);
+    const place = this.#place(id, hash);
+    if (place >= 0) return this.#values[place];
+    this.#missed = id;
+    this.#missedHash = hash;
+    return undefined;
   }
 
   /** Sets the value of `id`: a new id goes last, a known one keeps its place. */
   set(id: string, value: T): void {
-    const hash = hashOf(id);
-    const place = this.#place(id, hash);
+    const missed = id === this.#missed;
+    this.#missed = undefined;
+    const hash = missed ? this.#missedHash : hashOf(id);
+    const place = missed ? -1 : this.#place(id, hash);
     if (place >= 0) {
       this.#values[place] = value;
       return;
@@ -43,6 +52,7 @@ export class IdIndex<T> {
     this.#slots = new Int32Array(2 * 1024);
     this.#ids = [];
     this.#values = [];
+    this.#missed = undefined;
   }
 
   /** Where `id` is in `#ids`, or -1. */
