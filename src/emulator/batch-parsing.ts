@@ -62,16 +62,87 @@ const COMMA = 0x2c;
 const PERCENT = 0x25;
 
 export function parseBatchBody(body: Uint8Array): BatchParseResult {
-  if (body.byteLength > MAX_BATCH_BYTES) return refuse("Batch file must be smaller than 50 MB");
-  if (!isUtf8(body)) return MALFORMED;
-  if (PREFIX.some((byte, at) => body[at] !== byte)) return refuse("Missing batch parameter");
-  const field = { start: PREFIX.length, end: body.indexOf(AMPERSAND, PREFIX.length) };
-  if (field.end < 0) field.end = body.length;
+  return new BatchCheck().finish(body);
+}
 
-  const headerEnd = lineEnd(body, field.start, field.end);
+/** A batch's header: the id type and attribute names, and where the line holding them ends. */
+interface Header {
+  readonly columns: readonly string[];
+  readonly idType: BatchIdType;
+  readonly end: number;
+}
+
+/**
+ * Checks a body while it arrives, whole lines at a time (a line holds its escapes and UTF-8
+ * sequences whole): a 50 MB batch is then checked by the time its last byte is in. `finish`, given
+ * the whole body, answers as if it had all been checked at once, refusals in the same order.
+ */
+export class BatchCheck {
+  /** The bytes before this are checked: as UTF-8, and those of the batch field as its lines. */
+  #checked = 0;
+  #utf8 = true;
+  /** Where the batch field ends (its first raw `&`, or the body's end), once known; else -1. */
+  #fieldEnd = -1;
+  /** The header, or why it is refused; undefined until its line is in. */
+  #header: Header | BatchParseResult | undefined;
+  /** How many rows (non-empty lines) were checked, and how many of them hold a value. */
+  #lines = 0;
+  #size = 0;
+  /** The first row that breaks a rule: the batch is refused for it. */
+  #refusal: BatchParseResult | undefined;
+
+  /** Checks what has arrived: the body's first `received` bytes. */
+  feed(body: Uint8Array, received: number): void {
+    // Past the limit the batch is refused, whatever it holds.
+    if (received > MAX_BATCH_BYTES) return;
+    const lines = body.subarray(0, received).lastIndexOf(NEWLINE) + 1;
+    if (lines > this.#checked) this.#check(body.subarray(0, lines), false);
+  }
+
+  /** Checks the rest of the whole body, and answers. */
+  finish(body: Uint8Array): BatchParseResult {
+    if (body.byteLength > MAX_BATCH_BYTES) return refuse("Batch file must be smaller than 50 MB");
+    this.#check(body, true);
+    const header = this.#header!;
+    if (!this.#utf8) return MALFORMED;
+    if ("ok" in header) return header;
+    // Every row is checked first, so that a bad cell anywhere refuses the whole batch before anything is applied.
+    if (this.#refusal !== undefined) return this.#refusal;
+    if (this.#lines === 0) return EMPTY;
+    const { idType, columns, end } = header;
+    const source = new BodyRows(body, columns, this.#fieldEnd);
+    return { ok: true, batch: { idType, size: this.#size, rows: () => readRows(source, end + 1), source } };
+  }
+
+  /** Checks `body` from where the last check stopped; `last`: it is the whole body. */
+  #check(body: Uint8Array, last: boolean): void {
+    const from = this.#checked;
+    this.#checked = body.length;
+    if (this.#utf8) this.#utf8 = isUtf8(body.subarray(from));
+    if (this.#fieldEnd < 0) {
+      const ampersand = body.indexOf(AMPERSAND, Math.max(from, PREFIX.length));
+      if (ampersand >= 0) this.#fieldEnd = ampersand;
+      else if (last) this.#fieldEnd = body.length;
+    }
+    // Rows are checked up to the field's end, once known, else up to the last line break in.
+    const end = this.#fieldEnd >= 0 ? this.#fieldEnd : body.length - 1;
+    this.#header ??= readHeader(body, end);
+    const header = this.#header;
+    if ("ok" in header || this.#refusal !== undefined || from > end) return;
+    const rows = checkRows(body, Math.max(from, header.end + 1), end, header.columns.length, this.#lines);
+    if ("ok" in rows) this.#refusal = rows;
+    else [this.#lines, this.#size] = [rows.lines, this.#size + rows.size];
+  }
+}
+
+/** The header, at the start of a field ending at `end`, or why it is refused. */
+function readHeader(body: Uint8Array, end: number): Header | BatchParseResult {
+  if (PREFIX.some((byte, at) => body[at] !== byte)) return refuse("Missing batch parameter");
+  const start = PREFIX.length;
+  const headerEnd = lineEnd(body, start, end);
   const columns: string[] = [];
   try {
-    for (let cell = field.start, stop = textEnd(body, field.start, headerEnd); cell <= stop;) {
+    for (let cell = start, stop = textEnd(body, start, headerEnd); cell <= stop;) {
       const comma = cellEnd(body, cell, stop);
       columns.push(decodeFormBytes(body, cell, comma));
       cell = comma + 1;
@@ -85,17 +156,14 @@ export function parseBatchBody(body: Uint8Array): BatchParseResult {
     const rule = columns.slice(1).some(isReservedAttributeName) ? `: ${RESERVED_NAME_RULE}` : "";
     return refuse(`Invalid attribute name in header${rule}`);
   }
-  // Check every row now, so that a bad cell anywhere refuses the whole batch before anything is applied.
-  const checked = checkRows(body, headerEnd + 1, field.end, columns.length);
-  if (typeof checked !== "number") return checked;
-  const source = new BodyRows(body, columns, field.end);
-  return { ok: true, batch: { idType, size: checked, rows: () => readRows(source, headerEnd + 1), source } };
+  return { columns, idType, end: headerEnd };
 }
 
 /** Whether the body is UTF-8 (ASCII, usually: then without a decoder). */
 function isUtf8(body: Uint8Array): boolean {
   // Four bytes at a time where they are aligned: a 50 MB body is looked at in a few milliseconds.
-  let at = Math.min(body.length, (4 - (body.byteOffset % 4)) % 4);
+  let at = (4 - (body.byteOffset % 4)) % 4;
+  if (at >= body.length) return body.every((byte) => byte < 0x80) || utf8Decodes(body);
   if (body.subarray(0, at).some((byte) => byte >= 0x80)) return utf8Decodes(body);
   const words = new Uint32Array(body.buffer, body.byteOffset + at, (body.length - at) >> 2);
   for (let word = 0; word < words.length; word++) if ((words[word]! & 0x80808080) !== 0) return utf8Decodes(body);
@@ -113,12 +181,18 @@ function utf8Decodes(body: Uint8Array): boolean {
 }
 
 /**
- * Every row of `[start, end)` checked, in order: the first that breaks a rule refuses the batch
- * (too many rows, more cells than the header, a malformed escape). Answers how many hold a value.
- * One pass over the bytes, which mostly are letters and digits: above `,` in ASCII.
+ * Every row of `[start, end)` checked, in order, after `lines` rows before it: the first that breaks
+ * a rule refuses the batch (too many rows, more cells than the header, a malformed escape). Answers
+ * how many rows there are now, and how many of these hold a value. One pass over the bytes, which
+ * mostly are letters and digits: above `,` in ASCII.
  */
-function checkRows(body: Uint8Array, start: number, end: number, width: number): number | BatchParseResult {
-  let lines = 0;
+function checkRows(
+  body: Uint8Array,
+  start: number,
+  end: number,
+  width: number,
+  lines: number,
+): { lines: number; size: number } | BatchParseResult {
   let size = 0;
   // The line and cell being read: where they start, and what was found in them so far.
   let line = start;
@@ -152,7 +226,7 @@ function checkRows(body: Uint8Array, start: number, end: number, width: number):
     cells = 1;
     valued = malformed = false;
   }
-  return lines === 0 ? EMPTY : size;
+  return { lines, size };
 }
 
 /**

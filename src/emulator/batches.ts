@@ -1,6 +1,6 @@
 // Bulk Profile Update and Batch Status. A batch's rows are applied once it becomes visible (at once
 // by default); its status reads `complete` only then, and only the last statuses of each client are kept.
-import { parseBatchBody, type BatchRow, type ParsedBatch } from "./batch-parsing.js";
+import type { BatchCheck, BatchRow, ParsedBatch } from "./batch-parsing.js";
 import { BATCH_STATUS_RETENTION_MS, KEPT_BATCH_STATUSES } from "../limits.js";
 import type { ConsecutiveBatchWriter } from "./consecutive-batches.js";
 import { isValidThirdPartyId } from "./limits.js";
@@ -38,7 +38,8 @@ export interface BatchServiceOptions {
 }
 
 export interface BatchService {
-  submit(request: Request, body: Uint8Array, clientCode: string, version: 1 | 2): Response;
+  /** Answers a batch upload: `check` has seen `body` as it arrived (or nothing of it). */
+  submit(request: Request, body: Uint8Array, check: BatchCheck, clientCode: string, version: 1 | 2): Response;
   status(url: URL): Response;
   clear(): void;
 }
@@ -93,9 +94,9 @@ export function createBatchService(options: BatchServiceOptions): BatchService {
   }
 
   return {
-    submit(request, body, clientCode, version) {
+    submit(request, body, check, clientCode, version) {
       if (!isFormBody(request)) return refusal("xml", 400, "Content-Type must be application/x-www-form-urlencoded");
-      const parsed = parseBatchBody(body);
+      const parsed = check.finish(body);
       if (!parsed.ok) return refusal("xml", parsed.status, parsed.message);
       const { batch } = parsed;
       const submittedAt = now();
