@@ -1,9 +1,9 @@
 // Reads a bulk update body the way docs/target-api.md says the server does: take the `batch` form
 // field (it ends at the first raw `&`), split it into lines and cells, then form-decode each cell.
 // Bodies hold up to 500,000 rows, so the bytes are read where they lie: no text of the body, no
-// array of lines or cells. A first pass checks every row and builds nothing; the rows are read
-// again when applied, one at a time, into the same row, their values left in the body (the profile
-// store decodes a value when it is read).
+// array of lines or cells. A first pass checks every row and builds nothing, while the body arrives
+// (BatchCheck); the rows are read again when applied, one at a time, into the same row, their values
+// left in the body (the profile store decodes a value when it is read).
 import { decodeFormBytes, isAsciiEscape, isFormBytesValid } from "./form-decoding.js";
 import { MAX_BATCH_BYTES, MAX_BATCH_ROWS } from "../limits.js";
 import { isReservedAttributeName, isValidAttributeName, RESERVED_NAME_RULE } from "./limits.js";
