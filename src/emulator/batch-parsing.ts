@@ -85,9 +85,9 @@ export class BatchCheck {
   #fieldEnd = -1;
   /** The header, or why it is refused; undefined until its line is in. */
   #header: Header | BatchParseResult | undefined;
-  /** How many rows (non-empty lines) were checked, and how many of them hold a value. */
+  /** How many rows (non-empty lines) were checked; those holding a value are in the table. */
   #lines = 0;
-  #size = 0;
+  #table: RowTable | undefined;
   /** The first row that breaks a rule: the batch is refused for it. */
   #refusal: BatchParseResult | undefined;
 
@@ -109,9 +109,9 @@ export class BatchCheck {
     // Every row is checked first, so that a bad cell anywhere refuses the whole batch before anything is applied.
     if (this.#refusal !== undefined) return this.#refusal;
     if (this.#lines === 0) return EMPTY;
-    const { idType, columns, end } = header;
-    const source = new BodyRows(body, columns, this.#fieldEnd);
-    return { ok: true, batch: { idType, size: this.#size, rows: () => readRows(source, end + 1), source } };
+    const { idType, columns } = header;
+    const [source, table] = [new BodyRows(body, columns, this.#fieldEnd), this.#table!];
+    return { ok: true, batch: { idType, size: table.count, rows: () => readRows(source, table), source } };
   }
 
   /** Checks `body` from where the last check stopped; `last`: it is the whole body. */
@@ -129,9 +129,10 @@ export class BatchCheck {
     this.#header ??= readHeader(body, end);
     const header = this.#header;
     if ("ok" in header || this.#refusal !== undefined || from > end) return;
-    const rows = checkRows(body, Math.max(from, header.end + 1), end, header.columns.length, this.#lines);
-    if ("ok" in rows) this.#refusal = rows;
-    else [this.#lines, this.#size] = [rows.lines, this.#size + rows.size];
+    this.#table ??= new RowTable(header.columns.length);
+    const lines = checkRows(body, Math.max(from, header.end + 1), end, this.#lines, this.#table);
+    if (typeof lines === "number") this.#lines = lines;
+    else this.#refusal = lines;
   }
 }
 
@@ -182,22 +183,28 @@ function utf8Decodes(body: Uint8Array): boolean {
 
 /**
  * Every row of `[start, end)` checked, in order, after `lines` rows before it: the first that breaks
- * a rule refuses the batch (too many rows, more cells than the header, a malformed escape). Answers
- * how many rows there are now, and how many of these hold a value. One pass over the bytes, which
- * mostly are letters and digits: above `,` in ASCII.
+ * a rule refuses the batch (too many rows, more cells than the header, a malformed escape). Each row
+ * holding a value goes in `table`; answers how many rows there are now. One pass over the bytes,
+ * which mostly are letters and digits: above `,` in ASCII.
  */
 function checkRows(
   body: Uint8Array,
   start: number,
   end: number,
-  width: number,
   lines: number,
-): { lines: number; size: number } | BatchParseResult {
-  let size = 0;
+  table: RowTable,
+): number | BatchParseResult {
+  const width = table.width;
+  // Where the next row holding a value is written in the table (its start, its id's end, its cells).
+  let words = table.words;
+  let slot = table.count * table.stride;
   // The line and cell being read: where they start, and what was found in them so far.
   let line = start;
   let cell = start;
   let cells = 1;
+  let idEnd = start;
+  // The bits of the row's first 32 columns (the table holds those of any further ones).
+  let bits = 0;
   let valued = false;
   // Whether the cell holds an escape that only decoding the cell can check (of a byte past ASCII, or malformed).
   let unchecked = false;
@@ -209,7 +216,13 @@ function checkRows(
     if (byte !== COMMA && byte !== NEWLINE) continue;
     const stop = byte === NEWLINE ? textEnd(body, line, at) : at;
     if (unchecked && !malformed) malformed = !isFormBytesValid(body, cell, stop);
-    if (cells > 1 && stop > cell) valued = true;
+    // The id's cell ends here; a later one holding anything is set in the row's bits (one a column).
+    if (cells === 1) idEnd = stop;
+    else if (stop > cell) {
+      valued = true;
+      if (cells <= 32) bits |= 1 << (cells - 1);
+      else if (cells <= width) words[slot + 2 + ((cells - 1) >> 5)]! |= 1 << ((cells - 1) & 31);
+    }
     cell = at + 1;
     unchecked = false;
     if (byte === COMMA) {
@@ -220,36 +233,72 @@ function checkRows(
       if (++lines > MAX_BATCH_ROWS) return refuse(`Batch file must hold at most ${MAX_BATCH_ROWS} rows`);
       if (cells > width) return refuse(`Row ${lines} has more cells than the header`);
       if (malformed) return MALFORMED;
-      if (valued) size++;
+      if (valued) {
+        words[slot] = line;
+        words[slot + 1] = idEnd;
+        words[slot + 2] = bits;
+        words = table.add();
+        slot += table.stride;
+      }
     }
     line = at + 1;
     cells = 1;
+    bits = 0;
     valued = malformed = false;
   }
-  return { lines, size };
+  return lines;
 }
 
 /**
- * The checked rows from `start` that hold a value, read one by one into the same row, and handed
- * out in the same iterator result: nothing is made per row.
+ * The rows holding a value, as the check found them: for each, where it starts, where its id ends,
+ * and a bit for each column whose cell holds a value. Applying a batch then reads no row again.
  */
-function readRows(rows: BodyRows, start: number): IterableIterator<BatchRow> {
+class RowTable {
+  /** Numbers a row: its start, its id's end, then `ceil(width / 32)` words of bits. */
+  readonly stride: number;
+  words: Int32Array;
+  count = 0;
+
+  constructor(readonly width: number) {
+    this.stride = 2 + Math.ceil(width / 32);
+    this.words = new Int32Array(this.stride * 1024);
+  }
+
+  /** Counts the row just written, and makes room for the next (whose bits are all clear). */
+  add(): Int32Array {
+    if (++this.count * this.stride + this.stride > this.words.length) {
+      const words = new Int32Array(2 * this.words.length);
+      words.set(this.words);
+      this.words = words;
+    }
+    return this.words;
+  }
+}
+
+/**
+ * The rows of the table, read one by one into the same row, and handed out in the same iterator
+ * result: nothing is made per row.
+ */
+function readRows(rows: BodyRows, table: RowTable): IterableIterator<BatchRow> {
   const row: BatchRow = { id: "", start: 0, count: 0, columns: new Int32Array(rows.columns.length) };
   const result: IteratorResult<BatchRow> = { done: false, value: row };
-  let next = start;
+  const { words, stride, count } = table;
+  let next = 0;
   return {
     next() {
-      while (next <= rows.end) {
-        const line = next;
-        const count = rows.valued(line, row.columns);
-        next = rows.lineEnd + 1;
-        if (count === 0) continue;
-        row.id = decodeFormBytes(rows.body, line, rows.idEnd);
-        row.start = line;
-        row.count = count;
-        return result;
+      if (next === count) return { done: true, value: undefined };
+      const slot = stride * next++;
+      let valued = 0;
+      for (let word = 0; word < stride - 2; word++) {
+        // Each bit set, lowest first: its column.
+        for (let bits = words[slot + 2 + word]!; bits !== 0; bits &= bits - 1) {
+          row.columns[valued++] = 32 * word + 31 - Math.clz32(bits & -bits);
+        }
       }
-      return { done: true, value: undefined };
+      row.start = words[slot]!;
+      row.id = decodeFormBytes(rows.body, row.start, words[slot + 1]!);
+      row.count = valued;
+      return result;
     },
     [Symbol.iterator]() {
       return this;
@@ -259,10 +308,6 @@ function readRows(rows: BodyRows, start: number): IterableIterator<BatchRow> {
 
 /** A checked body's rows, read where they lie. */
 class BodyRows implements BatchRows {
-  /** Where the line last read by `valued` ends, and its id. */
-  lineEnd = 0;
-  idEnd = 0;
-
   constructor(
     readonly body: Uint8Array,
     readonly columns: readonly string[],
@@ -282,15 +327,11 @@ class BodyRows implements BatchRows {
       if (byte > COMMA) continue;
       if (byte === NEWLINE) break;
       if (byte !== COMMA) continue;
-      if (column === 0) this.idEnd = at;
-      else if (at > cell) into[count++] = column;
+      if (column > 0 && at > cell) into[count++] = column;
       column++;
       cell = at + 1;
     }
-    this.lineEnd = at;
-    const stop = textEnd(body, start, at);
-    if (column === 0) this.idEnd = stop;
-    else if (stop > cell) into[count++] = column;
+    if (column > 0 && textEnd(body, start, at) > cell) into[count++] = column;
     return count;
   }
 

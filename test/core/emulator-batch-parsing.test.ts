@@ -64,6 +64,16 @@ describe("the emulator's batch parsing, against the plain reading", () => {
     );
   });
 
+  it("reads rows of more than 32 columns as the plain reading does", () => {
+    const names = Array.from({ length: 70 }, (_, index) => `a${index}`);
+    const cells = (valued: number[]) => names.map((_, index) => (valued.includes(index) ? `v${index}` : ""));
+    const rows = [cells([0, 30, 31, 32, 63, 64, 69]), cells([]), cells([33]), cells([69])];
+    const text = `batch=thirdPartyId,${names.join(",")}\n${rows.map((row, index) => [`crm-${index}`, ...row].join(",")).join("\n")}`;
+    const bytes = new TextEncoder().encode(text);
+    expect(read(bytes)).toEqual(referenceRead(bytes));
+    expect(read(bytes)).toMatchObject({ ok: true, size: 3 });
+  });
+
   it("counts rows past the limit as the plain reading does", () => {
     const rows = Array.from({ length: MAX_BATCH_ROWS + 1 }, (_, index) => `crm-${index},x`).join("\n");
     const bytes = new TextEncoder().encode(`batch=thirdPartyId,tier\n${rows}`);
