@@ -1,4 +1,4 @@
-import { batchCell, isPlainObject, type BatchRow } from "./batch-row.js";
+import { batchCell, hasOwn, inheritsHasOwn, type BatchRow } from "./batch-row.js";
 import type { IdType } from "../profile-update.js";
 
 /**
@@ -202,7 +202,8 @@ export class BatchFileBuilder {
    * the rules refuse, or a longer row than it makes room for. `add` then takes the row, or names the rule.
    */
   addAttributes(id: string, attributes: unknown, position: number): Exclude<Added, "not text"> | undefined {
-    if (!isPlainObject(attributes)) return undefined;
+    if (typeof attributes !== "object" || attributes === null) return undefined;
+    const plain = inheritsHasOwn(attributes);
     const seenNames = this.#seenNames;
     const seenColumns = this.#seenColumns;
     const nameBytes = this.#nameBytes;
@@ -224,13 +225,17 @@ export class BatchFileBuilder {
       // The id's place in the index, read now: that memory (rarely in cache) arrives while the values are written.
       this.#early = this.#index[(hash << 1) & (this.#index.length - 1)]!;
       for (const name in attributes) {
-        if (!attributes.hasOwnProperty(name)) return undefined;
+        if (!(plain ? attributes.hasOwnProperty(name) : hasOwn.call(attributes, name))) return undefined;
         // The file's names were checked when they became columns.
-        const column = seenNames[place] === name ? seenColumns[place] : this.#columnByName.get(name);
-        if (column === undefined) return undefined;
-        seenNames[place] = name;
-        seenColumns[place++] = column;
-        const cell = batchCell(attributes[name], false);
+        let column = seenColumns[place]!;
+        if (seenNames[place] !== name) {
+          const found = this.#columnByName.get(name);
+          if (found === undefined) return undefined;
+          seenNames[place] = name;
+          seenColumns[place] = column = found;
+        }
+        place++;
+        const cell = batchCell((attributes as Readonly<Record<string, unknown>>)[name], false);
         if (cell === null) continue;
         if (cell === undefined || column < width) return undefined;
         if (end + (column - width) + 1 + (typeof cell === "number" ? MAX_NUMBER_BYTES : 9 * cell.length) > room) {
@@ -624,8 +629,8 @@ function writeNumber(value: number, bytes: Uint8Array, at: number): number {
   for (let power = 10; rest >= power; power *= 10) digits++;
   // 32-bit integer arithmetic while it fits (most numbers), floating point past it.
   for (let i = at + digits - 1; i >= at; i--) {
-    const next = rest <= 0x7fffffff ? ((rest / 10) | 0) : Math.floor(rest / 10);
-    bytes[i] = 0x30 + rest - 10 * next;
+    const next = rest <= 0x7fffffff ? (rest / 10) | 0 : Math.floor(rest / 10);
+    bytes[i] = 0x30 + (rest - 10 * next);
     rest = next;
   }
   return at + digits;

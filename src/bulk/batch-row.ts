@@ -76,7 +76,8 @@ export function checkRowFast(
   checkText = true,
 ): BatchRow | undefined {
   const attributes = readIdFast(input, into, checkText);
-  if (attributes === undefined || !isPlainObject(attributes)) return undefined;
+  if (typeof attributes !== "object" || attributes === null) return undefined;
+  const plain = inheritsHasOwn(attributes);
 
   // Written over the previous row's names: a name found at its old place was checked already.
   const { names, values } = into;
@@ -84,12 +85,12 @@ export function checkRowFast(
   // for-in rather than Object.keys/values: no arrays per row, and V8 answers `hasOwnProperty` and
   // reads `attributes[name]` from the object's layout. Own names only, as the schema reads them.
   for (const name in attributes) {
-    if (!attributes.hasOwnProperty(name)) return undefined;
+    if (!(plain ? attributes.hasOwnProperty(name) : hasOwn.call(attributes, name))) return undefined;
     if (names[count] !== name && !knownNames.has(name)) {
       if (!isAttributeName(name)) return undefined;
       if (knownNames.size < MAX_KNOWN_NAMES) knownNames.add(name);
     }
-    const cell = batchCell(attributes[name], checkText);
+    const cell = batchCell((attributes as Readonly<Record<string, unknown>>)[name], checkText);
     if (cell === undefined) return undefined;
     if (cell === null) continue;
     values[count] = cell;
@@ -119,14 +120,15 @@ export function readIdFast(input: unknown, into: BatchRow, checkText: boolean): 
   return attributes;
 }
 
-/**
- * An object whose `hasOwnProperty` is Object.prototype's (a plain object, or a class instance): the fast
- * path reads only those. Anything else (no prototype, a shadowing own `hasOwnProperty`) goes to the schema.
- */
-export const isPlainObject = (value: unknown): value is Readonly<Record<string, unknown>> =>
-  typeof value === "object" && value !== null && (value as { hasOwnProperty?: unknown }).hasOwnProperty === hasOwn;
+/** Object.prototype's, called as `hasOwn.call(object, name)` on objects that lack or shadow it. */
+export const hasOwn = Object.prototype.hasOwnProperty;
 
-const hasOwn = Object.prototype.hasOwnProperty;
+/**
+ * Whether `object.hasOwnProperty` is Object.prototype's (a plain object, a class instance): then the
+ * fast paths call it as a method inside their for-in, which V8 answers from the object's layout.
+ */
+export const inheritsHasOwn = (object: object): boolean =>
+  (object as { hasOwnProperty?: unknown }).hasOwnProperty === hasOwn;
 
 /**
  * An attribute value as a batch cell, by the schema's rules: the text or number to write (booleans
