@@ -77,6 +77,10 @@ const PUSH_OPTIONS = {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+// Batch files go out as the encoder's own bytes, not copied: Node's fetch (and Bun's) streams them
+// with their Content-Length. Deno's would send them chunked, which Target is not known to take.
+const streamUploads = !("Deno" in globalThis);
+
 interface PushSettings {
   readonly version: 1 | 2;
   readonly rowsPerFile: number;
@@ -129,7 +133,7 @@ export async function pushCommand(args: readonly string[], env: Env): Promise<nu
     ? undefined
     : values["via-relay"] !== undefined
       ? { kind: "relay", relay: relayClient(values["via-relay"], env) }
-      : { kind: "target", target: targetClient(values, env, { timeout: 60_000 }) };
+      : { kind: "target", target: targetClient(values, env, { timeout: 60_000, streamUploads }) };
 
   let status = OK;
   for (const input of inputs) {
