@@ -103,7 +103,8 @@ const decoder = new TextDecoder();
 /**
  * The batch file being filled for one id type: one row per id (a repeated id is merged into its
  * row, later values winning), its exact size checked against the limits before a row is taken.
- * `take` hands the file over and starts the next one in the same memory.
+ * `take` hands the file over and starts the next one in the same memory (or, after
+ * `useTwoBuffers`, in the other of two).
  *
  * The text is kept URL-encoded in one byte buffer: `\n`, the id, then `,` and a cell per column the
  * row needed when written. A new column thus costs the rows already there nothing until `take` pads
@@ -120,7 +121,10 @@ export class BatchFileBuilder {
   // `,NAME` encoded, by column.
   #nameBytes: number[] = [];
   #headerBytes: number;
+  // The file being filled; after `useTwoBuffers`, the other buffer holds the file taken last.
   #bytes = new Uint8Array(4096);
+  #other: Uint8Array<ArrayBuffer> | undefined;
+  #twoBuffers = false;
   #used = 0;
   #deadBytes = 0;
   #slots = new Int32Array(64 * SLOT);
@@ -417,6 +421,17 @@ export class BatchFileBuilder {
     return "added";
   }
 
+  /**
+   * From now on, a body taken as bytes stays valid while the next file fills: until the first `add`
+   * after the next `takeBytes` (an upload reads it meanwhile). Files fill two buffers in turn, each
+   * made a full file's size at once: growing them would copy, and leave freed blocks that the C
+   * allocator keeps (tens of megabytes), while pages never written cost no memory.
+   */
+  useTwoBuffers(): void {
+    this.#twoBuffers = true;
+    this.#reserve(this.#limits.maxBytes + SLACK);
+  }
+
   /** The finished file; the builder then starts the next one, empty. */
   take(): BatchFile {
     const file = this.takeBytes();
@@ -425,7 +440,8 @@ export class BatchFileBuilder {
 
   /**
    * `take`, the body left as bytes in the builder's own memory: valid until the next `add` only
-   * (copy it, as `new Request(url, { body })` does, before adding anything).
+   * (copy it, as `new Request(url, { body })` does, before adding anything), or after
+   * `useTwoBuffers` until the first `add` after the next `takeBytes`.
    */
   takeBytes(): BatchBytes {
     if (this.#deadBytes > 0) this.#compact(false);
@@ -471,6 +487,7 @@ export class BatchFileBuilder {
     this.#used = this.#slotCount = this.#rows = this.#rowBytes = this.#cells = 0;
     this.#inputBytes = this.#inputRows = 0;
     this.#index.fill(0);
+    if (this.#twoBuffers) [this.#bytes, this.#other] = [this.#other ?? new Uint8Array(bytes.length), bytes];
     return file;
   }
 
