@@ -226,8 +226,6 @@ export class BatchFileBuilder {
     try {
       end = idEnd = percentEncodeInto(id, bytes, start + 1);
       hash = hashOf(bytes, start + 1, idEnd);
-      // The id's place in the index, read now: that memory (rarely in cache) arrives while the values are written.
-      this.#early = this.#index[(hash << 1) & (this.#index.length - 1)]!;
       for (const name in attributes) {
         if (!(plain ? attributes.hasOwnProperty(name) : hasOwn.call(attributes, name))) return undefined;
         // The file's names were checked when they became columns.
@@ -267,9 +265,6 @@ export class BatchFileBuilder {
     this.#rowNamesBytes = namesBytes;
     return this.#place(start, idEnd, end, width, count, position, hash);
   }
-
-  // See addAttributes.
-  #early = 0;
 
   /** `add` for a row of UTF-8 bytes where they lie (checked already), percent-encoded as they are. */
   addBytes(row: ByteRow, position: number): Exclude<Added, "not text"> {
@@ -593,11 +588,12 @@ function columnOrder(columns: Int32Array, count: number): number[] {
   return Array.from({ length: count }, (_, i) => i).sort((a, b) => columns[a]! - columns[b]!);
 }
 
-/** FNV-1a of `bytes[from, to)`. */
+/** FNV-1a of `bytes[from, to)`, its low 30 bits. */
 function hashOf(bytes: Uint8Array, from: number, to: number): number {
   let hash = 0x811c9dc5;
   for (let i = from; i < to; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
-  return hash;
+  // 30 bits: a small integer to V8 wherever it goes, never a boxed number (an allocation per row).
+  return hash & 0x3fffffff;
 }
 
 /** Whether the row text at `start` begins with the id `bytes[from, to)`, then a comma (ids hold none). */

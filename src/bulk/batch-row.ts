@@ -114,10 +114,19 @@ export function readIdFast(input: unknown, into: BatchRow, checkText: boolean): 
   const id = idType === "pcId" ? mboxPC : mbox3rdPartyId;
   if (typeof id !== "string" || id.length === 0 || id.length > MAX_ID_LENGTH) return undefined;
   if (checkText && !isWellFormed(id)) return undefined;
-  if (idType === "thirdPartyId" && (id.includes("+") || id.includes("/"))) return undefined;
+  if (idType === "thirdPartyId" && hasPlusOrSlash(id)) return undefined;
   into.idType = idType;
   into.id = id;
   return attributes;
+}
+
+/** Whether a customer id holds `+` or `/` (one pass over a short string beats two `includes` calls). */
+function hasPlusOrSlash(id: string): boolean {
+  for (let i = 0; i < id.length; i++) {
+    const code = id.charCodeAt(i);
+    if (code === 0x2b || code === 0x2f) return true;
+  }
+  return false;
 }
 
 /** Object.prototype's, called as `hasOwn.call(object, name)` on objects that lack or shadow it. */
