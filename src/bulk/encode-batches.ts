@@ -7,7 +7,7 @@ import {
   type BatchLimits,
   type ByteRow,
 } from "./batch-file.js";
-import { emptyRow, readRow, rowError, type BatchRow } from "./batch-row.js";
+import { emptyRow, readIdFast, readRow, rowError, type BatchRow } from "./batch-row.js";
 import { anyRows, syncRows } from "./rows-input.js";
 import type { ValidationIssue } from "../errors.js";
 import { MAX_BATCH_BYTES, MAX_BATCH_ROWS } from "../limits.js";
@@ -140,6 +140,12 @@ export class BatchEncoder {
    * changes anything.
    */
   add(input: unknown, position: number): undefined | "full" | readonly ValidationIssue[] {
+    // The usual row in one pass; the first rows of a file, and any doubt, the longer way below.
+    const attributes = readIdFast(input, this.#row, false);
+    if (attributes !== undefined) {
+      const added = this.#builder(this.#row.idType).addAttributes(this.#row.id, attributes, position);
+      if (added !== undefined) return this.#answer(added);
+    }
     const row = readRow(input, this.#knownNames, this.#row, false);
     if (Array.isArray(row)) return row as readonly ValidationIssue[];
     const added = this.#builder((row as BatchRow).idType).add(row as BatchRow, position);
