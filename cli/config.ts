@@ -26,7 +26,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 export function targetClient(
   options: { "client-code"?: string | undefined; "base-url"?: string | undefined },
   env: Env,
-  extra: { timeout?: number } = {},
+  extra: { timeout?: number; streamUploads?: boolean } = {},
 ): TargetClient {
   const clientCode = options["client-code"] ?? env["TARGET_CLIENT_CODE"];
   if (!clientCode) throw new UsageError("no client code: pass --client-code CC or set TARGET_CLIENT_CODE");

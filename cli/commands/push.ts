@@ -1,5 +1,6 @@
 // `target-profile push FILE…`: a CRM or point-of-sale export into Target profiles, through the bulk
 // API (or a relay), with rejects, progress, resume and the failed ids.
+import { setFlagsFromString } from "node:v8";
 import {
   checkProfileUpdate,
   MAX_BATCH_ROWS,
@@ -77,6 +78,19 @@ const PUSH_OPTIONS = {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+// Batch files go out as the encoder's own bytes, not copied: Node's fetch (and Bun's) streams them
+// with their Content-Length. Deno's would send them chunked, which Target is not known to take.
+const streamUploads = !("Deno" in globalThis);
+
+/**
+ * Node's fetch parses answers with WebAssembly (undici's llhttp), which V8 compiles again, optimised,
+ * at the first answer: some 30 MB for a moment, which a push would add to the two batch files it
+ * holds by then. Its few small answers need nothing faster than V8's baseline compiler.
+ */
+function baselineWebAssembly(): void {
+  setFlagsFromString("--liftoff-only");
+}
+
 interface PushSettings {
   readonly version: 1 | 2;
   readonly rowsPerFile: number;
@@ -124,12 +138,13 @@ export async function pushCommand(args: readonly string[], env: Env): Promise<nu
       throw new UsageError("--max-rejects reads the input twice: it needs a file, not standard input");
     }
   }
+  if (!settings.check) baselineWebAssembly();
   // Checked up front, so that a wrong configuration stops before anything is read.
   const send: Sender | undefined = settings.check
     ? undefined
     : values["via-relay"] !== undefined
       ? { kind: "relay", relay: relayClient(values["via-relay"], env) }
-      : { kind: "target", target: targetClient(values, env, { timeout: 60_000 }) };
+      : { kind: "target", target: targetClient(values, env, { timeout: 60_000, streamUploads }) };
 
   let status = OK;
   for (const input of inputs) {

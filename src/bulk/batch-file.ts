@@ -1,4 +1,4 @@
-import type { BatchRow } from "./batch-row.js";
+import { batchCell, hasOwn, inheritsHasOwn, type BatchRow } from "./batch-row.js";
 import type { IdType } from "../profile-update.js";
 
 /**
@@ -95,13 +95,16 @@ const SLOT = 3;
 // Room past a full file's text for the row being tried: its worst case is 9 bytes a character, and
 // Target keeps at most 64 KB per profile. (Pages never written cost no memory.)
 const SLACK = 1024 * 1024;
+// Room `addAttributes` makes for a row's values (past its id and commas): a longer row is left to `add`.
+const ROW_ROOM = 8192;
 
 const decoder = new TextDecoder();
 
 /**
  * The batch file being filled for one id type: one row per id (a repeated id is merged into its
  * row, later values winning), its exact size checked against the limits before a row is taken.
- * `take` hands the file over and starts the next one in the same memory.
+ * `take` hands the file over and starts the next one in the same memory (or, after
+ * `useTwoBuffers`, in the other of two).
  *
  * The text is kept URL-encoded in one byte buffer: `\n`, the id, then `,` and a cell per column the
  * row needed when written. A new column thus costs the rows already there nothing until `take` pads
@@ -118,7 +121,10 @@ export class BatchFileBuilder {
   // `,NAME` encoded, by column.
   #nameBytes: number[] = [];
   #headerBytes: number;
+  // The file being filled; after `useTwoBuffers`, the other buffer holds the file taken last.
   #bytes = new Uint8Array(4096);
+  #other: Uint8Array<ArrayBuffer> | undefined;
+  #twoBuffers = false;
   #used = 0;
   #deadBytes = 0;
   #slots = new Int32Array(64 * SLOT);
@@ -191,6 +197,73 @@ export class BatchFileBuilder {
       throw error;
     }
     return this.#place(start, idEnd, end, width, count, position);
+  }
+
+  /**
+   * `add` for an update whose id was read already and whose `attributes` are as given: checked and
+   * written in one pass, with no arrays in between. `undefined` when this way cannot take the row, and
+   * nothing changed: a name new to the file or out of its header's order (a file's first rows), a value
+   * the rules refuse, or a longer row than it makes room for. `add` then takes the row, or names the rule.
+   */
+  addAttributes(id: string, attributes: unknown, position: number): Exclude<Added, "not text"> | undefined {
+    if (typeof attributes !== "object" || attributes === null) return undefined;
+    const plain = inheritsHasOwn(attributes);
+    const seenNames = this.#seenNames;
+    const seenColumns = this.#seenColumns;
+    const nameBytes = this.#nameBytes;
+    const roomNeeded = 1 + 9 * id.length + this.#columns.length + ROW_ROOM;
+    const start = this.#makeRoom(roomNeeded);
+    const bytes = this.#bytes;
+    const room = start + roomNeeded;
+    bytes[start] = NEWLINE;
+    let end: number;
+    let idEnd: number;
+    let width = 0;
+    let count = 0;
+    let place = 0;
+    let namesBytes = 0;
+    let hash: number;
+    try {
+      end = idEnd = percentEncodeInto(id, bytes, start + 1);
+      hash = hashOf(bytes, start + 1, idEnd);
+      for (const name in attributes) {
+        if (!(plain ? attributes.hasOwnProperty(name) : hasOwn.call(attributes, name))) return undefined;
+        // The file's names were checked when they became columns.
+        let column = seenColumns[place]!;
+        if (seenNames[place] !== name) {
+          const found = this.#columnByName.get(name);
+          if (found === undefined) return undefined;
+          seenNames[place] = name;
+          seenColumns[place] = column = found;
+        }
+        place++;
+        const cell = batchCell((attributes as Readonly<Record<string, unknown>>)[name], false);
+        if (cell === null) continue;
+        if (cell === undefined || column < width) return undefined;
+        if (end + (column - width) + 1 + (typeof cell === "number" ? MAX_NUMBER_BYTES : 9 * cell.length) > room) {
+          return undefined;
+        }
+        for (; width < column; width++) bytes[end++] = COMMA;
+        bytes[end++] = COMMA;
+        end = typeof cell === "number" ? writeNumber(cell, bytes, end) : percentEncodeInto(cell, bytes, end);
+        width++;
+        count++;
+        namesBytes += nameBytes[column]!;
+      }
+    } catch (error) {
+      // A lone surrogate: `add` names it.
+      if (error instanceof URIError) return undefined;
+      throw error;
+    }
+    if (count === 0) return undefined;
+    // Padded now, while the row is at hand: `take` then moves only rows older than a column.
+    const columns = this.#columns.length;
+    if (end + columns - width > room) return undefined;
+    for (; width < columns; width++) bytes[end++] = COMMA;
+    if (this.#newNames.length > 0) this.#newNames.length = this.#newNameBytes.length = 0;
+    this.#rowHeaderBytes = this.#headerBytes;
+    this.#rowNamesBytes = namesBytes;
+    return this.#place(start, idEnd, end, width, count, position, hash);
   }
 
   /** `add` for a row of UTF-8 bytes where they lie (checked already), percent-encoded as they are. */
@@ -290,6 +363,7 @@ export class BatchFileBuilder {
     width: number,
     count: number,
     position: number,
+    hash = hashOf(this.#bytes, start + 1, idEnd),
   ): Exclude<Added, "not text"> {
     const headerBytes = this.#rowHeaderBytes;
     const columns = this.#columns.length + this.#newNames.length;
@@ -298,7 +372,6 @@ export class BatchFileBuilder {
     const inputBytes = end - start - (width - count) + this.#rowNamesBytes;
     if (this.#prefixBytes + inputBytes > this.#limits.maxBytes) return "too large";
 
-    const hash = hashOf(this.#bytes, start + 1, idEnd);
     const place = this.#find(hash, start + 1, idEnd);
     const slot = this.#index[place]! - 1;
     let oldBytes = 0;
@@ -343,6 +416,17 @@ export class BatchFileBuilder {
     return "added";
   }
 
+  /**
+   * From now on, a body taken as bytes stays valid while the next file fills: until the first `add`
+   * after the next `takeBytes` (an upload reads it meanwhile). Files fill two buffers in turn, each
+   * made a full file's size at once: growing them would copy, and leave freed blocks that the C
+   * allocator keeps (tens of megabytes), while pages never written cost no memory.
+   */
+  useTwoBuffers(): void {
+    this.#twoBuffers = true;
+    this.#reserve(this.#limits.maxBytes + SLACK);
+  }
+
   /** The finished file; the builder then starts the next one, empty. */
   take(): BatchFile {
     const file = this.takeBytes();
@@ -351,7 +435,8 @@ export class BatchFileBuilder {
 
   /**
    * `take`, the body left as bytes in the builder's own memory: valid until the next `add` only
-   * (copy it, as `new Request(url, { body })` does, before adding anything).
+   * (copy it, as `new Request(url, { body })` does, before adding anything), or after
+   * `useTwoBuffers` until the first `add` after the next `takeBytes`.
    */
   takeBytes(): BatchBytes {
     if (this.#deadBytes > 0) this.#compact(false);
@@ -397,6 +482,7 @@ export class BatchFileBuilder {
     this.#used = this.#slotCount = this.#rows = this.#rowBytes = this.#cells = 0;
     this.#inputBytes = this.#inputRows = 0;
     this.#index.fill(0);
+    if (this.#twoBuffers) [this.#bytes, this.#other] = [this.#other ?? new Uint8Array(bytes.length), bytes];
     return file;
   }
 
@@ -502,11 +588,12 @@ function columnOrder(columns: Int32Array, count: number): number[] {
   return Array.from({ length: count }, (_, i) => i).sort((a, b) => columns[a]! - columns[b]!);
 }
 
-/** FNV-1a of `bytes[from, to)`. */
+/** FNV-1a of `bytes[from, to)`, its low 30 bits. */
 function hashOf(bytes: Uint8Array, from: number, to: number): number {
   let hash = 0x811c9dc5;
   for (let i = from; i < to; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
-  return hash;
+  // 30 bits: a small integer to V8 wherever it goes, never a boxed number (an allocation per row).
+  return hash & 0x3fffffff;
 }
 
 /** Whether the row text at `start` begins with the id `bytes[from, to)`, then a comma (ids hold none). */
@@ -553,10 +640,11 @@ function writeNumber(value: number, bytes: Uint8Array, at: number): number {
   let rest = Math.abs(value);
   let digits = 1;
   for (let power = 10; rest >= power; power *= 10) digits++;
+  // 32-bit integer arithmetic while it fits (most numbers), floating point past it.
   for (let i = at + digits - 1; i >= at; i--) {
-    const digit = rest % 10;
-    bytes[i] = 0x30 + digit;
-    rest = (rest - digit) / 10;
+    const next = rest <= 0x7fffffff ? (rest / 10) | 0 : Math.floor(rest / 10);
+    bytes[i] = 0x30 + (rest - 10 * next);
+    rest = next;
   }
   return at + digits;
 }

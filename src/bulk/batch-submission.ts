@@ -87,13 +87,15 @@ export function batchVersionFor(
 }
 
 /**
- * The documented batchUpdate request for one encoded file (or a body encoded elsewhere); a body of
- * bytes is copied into the request, so they can be reused at once.
+ * The documented batchUpdate request for one encoded file (or a body encoded elsewhere). A body of
+ * bytes is copied into the request, so they can be reused at once; or with `stream`, read as it is
+ * sent (see `streamedBody`), so they must stay as they are until the call settles.
  */
 export function batchSubmitRequest(
   file: BatchFile | BatchBytes | string,
   endpoint: Endpoint,
   version: BatchVersion,
+  stream = false,
 ): Request {
   const body = typeof file === "string" ? file : file.body;
   const start = typeof body === "string" ? body.slice(0, 6) : String.fromCharCode(...body.subarray(0, 6));
@@ -101,10 +103,31 @@ export function batchSubmitRequest(
   const bytes = typeof file === "string" ? new TextEncoder().encode(file).byteLength : file.bytes;
   if (bytes > MAX_BATCH_BYTES) throw invalidBody(`a batch file must be under 50 MB; this one is ${bytes} bytes`);
   const path = version === 2 ? "v2/profile/batchUpdate" : "profile/batchUpdate";
-  return new Request(`${endpoint.baseUrl}/m2/${endpoint.clientCode}/${path}`, {
-    method: "POST",
-    headers: { ...authHeaders(endpoint), "content-type": "application/x-www-form-urlencoded" },
-    body,
+  const url = `${endpoint.baseUrl}/m2/${endpoint.clientCode}/${path}`;
+  const headers = { ...authHeaders(endpoint), "content-type": "application/x-www-form-urlencoded" };
+  if (!stream || typeof body === "string") return new Request(url, { method: "POST", headers, body });
+  // Its length given, so that the wire is the same as for the bytes given whole: never chunked.
+  // `duplex`, which fetch asks of a stream, is not in TypeScript's RequestInit: given by a spread.
+  const init = { duplex: "half", body: streamedBody(body) };
+  return new Request(url, { method: "POST", headers: { ...headers, "content-length": String(body.length) }, ...init });
+}
+
+// A socket write's worth: small enough to keep the upload moving, large enough to cost nothing.
+const STREAM_CHUNK = 64 * 1024;
+
+/**
+ * `bytes` as a stream of views of them, read as they are sent: no copy. A retry resends them whole,
+ * as ky sends a clone of the request each time, whose stream (a tee) hands out the same views again.
+ * Only a fetch that streams a request body over HTTP/1.1 with the length given puts on the wire what
+ * it sends for the bytes given whole: Node's and Bun's do; Deno's sends it chunked, browsers refuse it.
+ */
+function streamedBody(bytes: Uint8Array): ReadableStream<Uint8Array> {
+  let at = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      controller.enqueue(bytes.subarray(at, (at += STREAM_CHUNK)));
+      if (at >= bytes.length) controller.close();
+    },
   });
 }
 

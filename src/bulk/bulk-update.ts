@@ -138,12 +138,17 @@ export type BulkRow = ProfileUpdate | SourceRow;
 
 /** The client calls a bulk update is made of. */
 export interface BulkCalls {
-  /** Submits a file; its body is read before this returns (the caller may reuse the bytes then). */
+  /**
+   * Submits a file. Its body is read before this returns (the caller may reuse the bytes then), or
+   * with `streams` while the upload runs: the bytes must then stay as they are until it settles.
+   */
   submit(
     file: BatchFile | BatchBytes,
     options: { version: BatchVersion; timeout?: number | undefined; signal?: AbortSignal | undefined },
   ): Promise<BatchSubmission>;
   wait(submission: BatchSubmission, options: WaitForBatchOptions): Promise<BatchStatus>;
+  /** `submit` streams a body of bytes as it uploads it, rather than copy it first. */
+  readonly streams?: boolean;
 }
 
 const BulkOptionsSchema = v.strictObject(
@@ -180,7 +185,8 @@ const PROGRESS_MS = 500;
 /**
  * Encode → submit file by file → optionally wait for every batch. The next file is encoded while
  * the last one is being submitted (one in flight at a time, so Target gets them in order); memory
- * stays bounded by about two files, whatever the input length. Any failure, a bad row (without
+ * stays bounded by about two files, whatever the input length: the file uploaded (a copy, or when
+ * `calls.streams` the encoder's own bytes) and the one being filled. Any failure, a bad row (without
  * `onInvalidRow`) or an abort included, is a `TargetBulkUpdateError` whose `report` lists what
  * Target already has.
  */
@@ -217,7 +223,7 @@ export async function bulkUpdate(
   let inFlight: Promise<void> | undefined;
   let failure: { error: unknown } | undefined;
   async function submit(file: BatchBytes): Promise<void> {
-    // Read the bytes now: the encoder reuses them for the next file.
+    // Called before any await: a submit that copies the body has it before the encoder goes on.
     const { rows: fileRows, bytes, idType, input: held } = file;
     const submitted = calls.submit(file, { version, timeout: submitTimeout, signal });
     const submission = await submitted;
@@ -255,7 +261,10 @@ export async function bulkUpdate(
 
   try {
     // Checked here, as before: a bad limit is reported as a stopped bulk update.
-    const encoder = new BatchEncoder(parseEncodeOptions({ maxRows: options.maxRows, maxBytes: options.maxBytes }));
+    const limits = parseEncodeOptions({ maxRows: options.maxRows, maxBytes: options.maxBytes });
+    // A streamed upload reads the file taken while the next one fills the encoder's other buffer;
+    // its own is written again only after the next send, which awaits the upload first.
+    const encoder = new BatchEncoder(limits, { twoBuffers: calls.streams === true });
     signal?.throwIfAborted();
     for await (const item of input) {
       const asBytes = item === byteRow;

@@ -7,7 +7,7 @@ import {
   type BatchLimits,
   type ByteRow,
 } from "./batch-file.js";
-import { emptyRow, readRow, rowError, type BatchRow } from "./batch-row.js";
+import { emptyRow, readIdFast, readRow, rowError, type BatchRow } from "./batch-row.js";
 import { anyRows, syncRows } from "./rows-input.js";
 import type { ValidationIssue } from "../errors.js";
 import { MAX_BATCH_BYTES, MAX_BATCH_ROWS } from "../limits.js";
@@ -115,17 +115,22 @@ function addOrTake(encoder: BatchEncoder, row: unknown, index: number): BatchFil
   throw rowError(index, issues);
 }
 
-/** The open file of each id type, and the names already checked. */
+/**
+ * The open file of each id type, and the names already checked. With `twoBuffers`, a body taken as
+ * bytes stays valid while the next file of its id type fills (see `BatchFileBuilder.useTwoBuffers`).
+ */
 export class BatchEncoder {
   readonly #limits: BatchLimits;
+  readonly #twoBuffers: boolean;
   readonly #open = new Map<IdType, BatchFileBuilder>();
   readonly #knownNames = new Set<string>();
   readonly #row = emptyRow();
   // The builder of the last row's id type (inputs rarely mix them).
   #last: BatchFileBuilder | undefined;
 
-  constructor(limits: BatchLimits) {
+  constructor(limits: BatchLimits, { twoBuffers = false } = {}) {
     this.#limits = limits;
+    this.#twoBuffers = twoBuffers;
   }
 
   /**
@@ -135,6 +140,12 @@ export class BatchEncoder {
    * changes anything.
    */
   add(input: unknown, position: number): undefined | "full" | readonly ValidationIssue[] {
+    // The usual row in one pass; the first rows of a file, and any doubt, the longer way below.
+    const attributes = readIdFast(input, this.#row, false);
+    if (attributes !== undefined) {
+      const added = this.#builder(this.#row.idType).addAttributes(this.#row.id, attributes, position);
+      if (added !== undefined) return this.#answer(added);
+    }
     const row = readRow(input, this.#knownNames, this.#row, false);
     if (Array.isArray(row)) return row as readonly ValidationIssue[];
     const added = this.#builder((row as BatchRow).idType).add(row as BatchRow, position);
@@ -151,7 +162,11 @@ export class BatchEncoder {
   /** The open file of `idType`. */
   #builder(idType: IdType): BatchFileBuilder {
     let builder = this.#last?.idType === idType ? this.#last : this.#open.get(idType);
-    if (!builder) this.#open.set(idType, (builder = new BatchFileBuilder(idType, this.#limits)));
+    if (!builder) {
+      builder = new BatchFileBuilder(idType, this.#limits);
+      if (this.#twoBuffers) builder.useTwoBuffers();
+      this.#open.set(idType, builder);
+    }
     this.#last = builder;
     return builder;
   }
@@ -172,12 +187,18 @@ export class BatchEncoder {
     return this.#last!.take();
   }
 
-  /** `take`, the body as bytes valid until the next `add` (see `BatchFileBuilder.takeBytes`). */
+  /**
+   * `take`, the body as bytes valid until the next `add`; with `twoBuffers`, until the first `add`
+   * after the next `takeBytes` (see `BatchFileBuilder.takeBytes`).
+   */
   takeBytes(): BatchBytes {
     return this.#last!.takeBytes();
   }
 
-  /** The files still open, as bytes, one at a time: each body is valid until the next is asked for. */
+  /**
+   * The files still open, as bytes, one at a time: each body stays valid (nothing is added after
+   * them), and with `twoBuffers` so does the body of the last `takeBytes`.
+   */
   *finishBytes(): Generator<BatchBytes, void, undefined> {
     this.#last = undefined;
     for (const [idType, builder] of this.#open) {

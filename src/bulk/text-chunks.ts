@@ -5,6 +5,7 @@ import { streamValues } from "./rows-input.js";
 
 /**
  * What a row source reads: a `ReadableStream` or an (async) iterable of UTF-8 bytes or of strings.
+ * Each chunk is read before the next is asked for, so a source may write each into the same memory.
  * @example
  * const input: TextInput = (await fetch(exportUrl)).body!;
  */

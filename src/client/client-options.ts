@@ -73,6 +73,7 @@ export const TargetClientOptionsSchema = v.pipe(
       propertyToken: v.optional(PropertyTokenSchema),
       sessionStore: v.optional(SessionStoreSchema),
       usesEcid: v.optional(v.boolean("usesEcid must be true or false"), false),
+      streamUploads: v.optional(v.boolean("streamUploads must be true or false"), false),
     },
     objectMessage("options must be an object", "unknown option"),
   ),
@@ -131,6 +132,16 @@ export interface TargetClientOptions {
    * createTargetClient({ clientCode: "acme", usesEcid: true });
    */
   readonly usesEcid?: boolean | undefined;
+  /**
+   * `bulkUpdate` sends each batch file as a stream of the encoder's own bytes, with its
+   * `Content-Length`, instead of copying it into the request: a file (up to 50 MB) less in memory.
+   * Only for a fetch that streams a request body over HTTP/1.1 with the length given, as Node's and
+   * Bun's do (the `target-profile` command line turns it on); Deno's sends it chunked and browsers
+   * refuse it, so leave it off there. Default false.
+   * @example
+   * createTargetClient({ clientCode: "acme", token, streamUploads: true });
+   */
+  readonly streamUploads?: boolean | undefined;
 }
 
 /** The checked options, defaults applied. */

@@ -196,10 +196,12 @@ export function createTargetClient(options: TargetClientOptions): TargetClient {
       (await send(request, { operation: "updateProfileRealtime", signal, retryStatuses: [420], refusal: "json" })).text,
   };
 
-  // A file's request is built before the first await: a body of bytes may be reused once this returns.
+  // A file's request is built before the first await: a body of bytes may be reused once this returns,
+  // or when streamed, once it settles.
   async function submitFile(file: BatchFile | BatchBytes | string, options: SubmitBatchOptions | undefined) {
     const { signal, version, timeout } = parseOrThrow(SubmitOptionsSchema, options ?? {});
-    const request = batchSubmitRequest(file, config, batchVersionFor(file, version, config.usesEcid));
+    const fileVersion = batchVersionFor(file, version, config.usesEcid);
+    const request = batchSubmitRequest(file, config, fileVersion, config.streamUploads);
     const { text } = await send(request, { operation: "submitBatch", signal, timeout, beforeAttempt: limited });
     return parseBatchSubmission(text);
   }
@@ -248,6 +250,7 @@ export function createTargetClient(options: TargetClientOptions): TargetClient {
         {
           submit: (file, submitOptions) => submitFile(file, submitOptions),
           wait: (submission, waitOptions) => client.waitForBatch(submission, waitOptions),
+          streams: config.streamUploads,
         },
         rows,
         bulkOptions,

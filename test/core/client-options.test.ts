@@ -32,6 +32,7 @@ describe("createTargetClient options", () => {
     [{ clientCode: "acme", retry: -1 }, "retry", "retry"],
     [{ clientCode: "acme", retry: { limit: 1, jitter: true } }, "retry.jitter", "unknown retry option"],
     [{ clientCode: "acme", bulkCallsPerMinute: 51 }, "bulkCallsPerMinute", "at most 50"],
+    [{ clientCode: "acme", streamUploads: "yes" }, "streamUploads", "true or false"],
     [{ clientCode: "acme", tokn: "x" }, "tokn", "unknown option"],
   ])("refuses %j naming %s", (options, path, rule) => {
     const error = optionError(options);

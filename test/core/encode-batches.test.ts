@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import * as v from "valibot";
 import { describe, expect, it } from "vitest";
-import { percentEncodeInto, type BatchFile } from "../../src/bulk/batch-file.js";
-import { checkRowFast } from "../../src/bulk/batch-row.js";
+import { BatchFileBuilder, percentEncodeInto, type BatchFile } from "../../src/bulk/batch-file.js";
+import { checkRowFast, readRow, type BatchRow } from "../../src/bulk/batch-row.js";
 import { encodeBatches, encodeBatchesAsync, type EncodeOptions } from "../../src/bulk/encode-batches.js";
 import { isTargetValidationError, type TargetValidationError } from "../../src/errors.js";
 import { ProfileUpdateSchema, type ProfileUpdate } from "../../src/profile-update.js";
@@ -83,7 +83,24 @@ describe("encodeBatches: the body", () => {
   });
 
   it("writes numbers and booleans as String() does", () => {
-    const numbers = [0, -0, 7, -42, 2 ** 53 - 1, 2 ** 53, 1e21, 1e-7, 0.1, -12.5, 123456789012, Number.MIN_VALUE];
+    const numbers = [
+      0,
+      -0,
+      7,
+      -42,
+      2 ** 31 - 1,
+      2 ** 31,
+      -(2 ** 31),
+      2 ** 53 - 1,
+      -(2 ** 53 - 1),
+      2 ** 53,
+      1e21,
+      1e-7,
+      0.1,
+      -12.5,
+      123456789012,
+      Number.MIN_VALUE,
+    ];
     const attributes = Object.fromEntries([...numbers, true, false].map((value, i) => [`n${i}`, value]));
     const { rows, problems } = readFile(encodeAll([{ mboxPC: "pc", attributes }])[0]!);
     expect(problems).toEqual([]);
@@ -199,6 +216,64 @@ describe("encodeBatches: rows", () => {
     .map(({ pc, id, attributes }): ProfileUpdate =>
       pc ? { mboxPC: id, attributes } : { mbox3rdPartyId: id, attributes },
     );
+
+  it("writes the same files, and refuses the same rows, as the longer way (each row read first) does (property)", () => {
+    // The longer way: every row read (and checked) into names and values, then added.
+    function* longerWay(rows: readonly unknown[], limits: { maxRows: number; maxBytes: number }) {
+      const builders = new Map<string, BatchFileBuilder>();
+      const knownNames = new Set<string>();
+      for (const [index, input] of rows.entries()) {
+        const row = readRow(input, knownNames);
+        if (!Array.isArray(row)) {
+          const { idType } = row as BatchRow;
+          const builder =
+            builders.get(idType) ?? builders.set(idType, new BatchFileBuilder(idType, limits)).get(idType)!;
+          let added = builder.add(row as BatchRow, index);
+          if (added === "full") {
+            yield builder.take();
+            added = builder.add(row as BatchRow, index);
+          }
+          if (added === "added") continue;
+        }
+        yield "refused";
+        return;
+      }
+      for (const builder of builders.values()) if (builder.rows > 0) yield builder.take();
+    }
+    function* usualWay(rows: readonly unknown[], limits: { maxRows: number; maxBytes: number }) {
+      try {
+        yield* encodeBatches(rows as ProfileUpdate[], limits);
+      } catch (error) {
+        if (!isTargetValidationError(error)) throw error;
+        yield "refused";
+      }
+    }
+    const withoutInput = (file: BatchFile | "refused") => (file === "refused" ? file : { ...file, input: undefined });
+    // Rows mostly alike (the one-pass way takes those), keys in any order, now and then a bad value.
+    const cell = fc.oneof(
+      { weight: 6, arbitrary: value },
+      fc.constantFrom("", "\uD800", Number.NaN, Number.POSITIVE_INFINITY, -0, 2 ** 31, -(2 ** 31) - 1, 2 ** 53 - 1),
+      fc.constantFrom(undefined, {}, [1]),
+    );
+    const update = fc
+      .record({
+        pc: fc.boolean(),
+        id: key,
+        names: fc.shuffledSubarray(["tier", "ltv", "a,b", "emoji🎉"]),
+        cells: fc.array(cell, { minLength: 4, maxLength: 4 }),
+      })
+      .map(({ pc, id, names, cells }) => {
+        const attributes = Object.fromEntries(names.map((name, i) => [name, cells[i]]));
+        return pc ? { mboxPC: id, attributes } : { mbox3rdPartyId: id, attributes };
+      });
+    const limits = fc.record({ maxRows: fc.integer({ min: 1, max: 8 }), maxBytes: fc.integer({ min: 60, max: 600 }) });
+    fc.assert(
+      fc.property(fc.array(update, { maxLength: 40 }), limits, (rows, options) => {
+        expect([...usualWay(rows, options)].map(withoutInput)).toEqual([...longerWay(rows, options)].map(withoutInput));
+      }),
+      { numRuns: 400 },
+    );
+  });
 
   it("round-trips through an independent reader: applying the files gives what applying the rows gives", () => {
     const limits = fc.record(

@@ -8,6 +8,7 @@ import {
   type SourceRow,
   type TextInput,
 } from "../../src/index.js";
+import { bulkUpdate, type BulkCalls } from "../../src/bulk/bulk-update.js";
 import { failure } from "./support.js";
 
 const all = async (rows: AsyncIterable<SourceRow>) => {
@@ -218,5 +219,48 @@ describe("checkProfileUpdate", () => {
       "attributes.note",
     );
     expect(checkProfileUpdate(null)).toHaveLength(1);
+  });
+});
+
+describe("a source that refills one buffer", () => {
+  /** The text's bytes, `size` at a time, each chunk written over the last (as the command line reads a file). */
+  async function* refilled(text: string, size: number): AsyncGenerator<Uint8Array> {
+    const bytes = new TextEncoder().encode(text);
+    const buffer = new Uint8Array(size);
+    for (let at = 0; at < bytes.length; at += size) {
+      const chunk = bytes.subarray(at, at + size);
+      buffer.fill(0).set(chunk);
+      yield buffer.subarray(0, chunk.length);
+    }
+  }
+  const csvText = 'mbox3rdPartyId,tier,note\ncrm-1,gold,"a, b"\ncrm-2,,é😀\ncrm/3,x,y\ncrm-4,silver,"say ""hi"""\n';
+  const ndjsonText =
+    '{"mbox3rdPartyId":"crm-1","attributes":{"tier":"gold"}}\n{"mboxPC":"pc-1","tier":"é"}\nnot json\n';
+
+  it("gives the rows fresh chunks give: each chunk is read before the next is asked for", async () => {
+    for (const size of [1, 3, 7, 64]) {
+      expect(await all(readCsvRows(refilled(csvText, size)))).toEqual(await csv(csvText, size));
+      expect(await all(readNdjsonRows(refilled(ndjsonText, size)))).toEqual(await ndjson(ndjsonText, size));
+    }
+  });
+
+  it("gives bulkUpdate, which reads a CSV source's bytes, the files fresh chunks give", async () => {
+    const files = async (input: TextInput) => {
+      const bodies: string[] = [];
+      const calls: BulkCalls = {
+        submit: async (file) => {
+          bodies.push(typeof file.body === "string" ? file.body : new TextDecoder().decode(file.body));
+          return { batchId: `b${bodies.length}`, statusUrl: "https://example.test/status", message: "" };
+        },
+        wait: () => Promise.reject(new Error("not waited for")),
+      };
+      await bulkUpdate(calls, readCsvRows(input), { wait: false, maxRows: 2, onInvalidRow: () => {} });
+      return bodies;
+    };
+    for (const size of [1, 3, 7, 64]) {
+      const fresh = await files(stream(csvText, size));
+      expect(fresh.length).toBe(2);
+      expect(await files(refilled(csvText, size))).toEqual(fresh);
+    }
   });
 });

@@ -296,6 +296,7 @@ describe("the emulator", () => {
     // @ts-expect-error: only "realistic" is named
     assertType<TargetEmulatorOptions>({ visibilityDelay: "slow" });
     assertType<TargetClientOptions>({ clientCode: "acme", usesEcid: true });
+    assertType<TargetClientOptions>({ clientCode: "acme", streamUploads: true });
   });
 
   it("the client's fetch option takes the platform's fetch, and no non-function", () => {
