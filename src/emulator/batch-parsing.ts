@@ -40,7 +40,7 @@ export interface ParsedBatch {
    */
   size: number;
   /** The rows not skipped, in order, each read into the same `BatchRow` (use it before the next). */
-  rows(): Iterable<BatchRow>;
+  rows(): IterableIterator<BatchRow>;
   /** Every row's cells, where they lie: what a profile store keeps of a row. */
   source: BatchRows;
 }

@@ -297,6 +297,20 @@ describe("bulk update", () => {
     await expect(emulator.fetch(url, { method: "GET", body })).rejects.toThrow(TypeError);
   });
 
+  it("applies a long batch in slices after answering, and the rest of it before anything reads", async () => {
+    const emulator = createTargetEmulator({ pollsUntilComplete: 0 });
+    const rows = Array.from({ length: 25_000 }, (_, index) => `crm-${index},gold`).join("\n");
+    const { statusUrl } = await submitBatch(emulator, `batch=thirdPartyId,tier\n${rows}`);
+    // A zero timeout applies the first slice; the next read applies the rest first.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(await batchStatus(emulator, statusUrl!)).toContain(
+      "<status>complete</status><batchSize>25000</batchSize><consumedCount>25000</consumedCount>" +
+        "<successfulUpdates>25000</successfulUpdates>",
+    );
+    expect(emulator.getProfile({ thirdPartyId: "crm-24999" })?.attributes).toEqual({ tier: "gold" });
+    expect(emulator.profiles()).toHaveLength(25_000);
+  });
+
   it("keys pcId batches by tnt id", async () => {
     const emulator = createTargetEmulator();
     emulator.seedProfile({ tntId: "pc-1" });
