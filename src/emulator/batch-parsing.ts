@@ -212,7 +212,12 @@ function checkRows(
   for (let at = start; at <= end; at++) {
     const byte = at < end ? body[at]! : NEWLINE;
     if (byte > COMMA) continue;
-    if (byte === PERCENT && !isAsciiEscape(body, at, end)) unchecked = true;
+    if (byte === PERCENT) {
+      // An escape of an ASCII byte is checked here, its digits skipped; any other, with its cell.
+      if (isAsciiEscape(body, at, end)) at += 2;
+      else unchecked = true;
+      continue;
+    }
     if (byte !== COMMA && byte !== NEWLINE) continue;
     const stop = byte === NEWLINE ? textEnd(body, line, at) : at;
     if (unchecked && !malformed) malformed = !isFormBytesValid(body, cell, stop);
