@@ -11,7 +11,7 @@ export interface Served {
 
 /** Serves `handler` on `host:port` (port 0: a free one). Each request's URL keeps the Host it came with. */
 export async function serve(
-  handler: (url: string, init: RequestInit) => Promise<Response>,
+  handler: (request: Request) => Promise<Response>,
   { host, port }: { host: string; port: number },
 ): Promise<Served> {
   const server = createServer((incoming, outgoing) => {
@@ -34,7 +34,7 @@ export async function serve(
 }
 
 async function answer(
-  handler: (url: string, init: RequestInit) => Promise<Response>,
+  handler: (request: Request) => Promise<Response>,
   incoming: IncomingMessage,
   outgoing: ServerResponse,
   host: string,
@@ -45,8 +45,8 @@ async function answer(
   }
   const method = incoming.method ?? "GET";
   const url = `http://${incoming.headers.host ?? host}${incoming.url ?? "/"}`;
-  // The body streams into the request as it arrives: the emulator reads it as it comes, copying it
-  // once and checking a batch's lines meanwhile.
+  // The body streams into the request as it arrives: a 50 MB batch is then copied once, by the
+  // handler reading it, rather than also gathered here and copied again into the request.
   // (`duplex`, which a streamed body needs, is missing from this TypeScript's RequestInit.)
   const bodied = method !== "GET" && method !== "HEAD";
   if (!bodied) incoming.resume();
@@ -55,7 +55,8 @@ async function answer(
     headers,
     ...(bodied ? { body: Readable.toWeb(incoming) as ReadableStream<Uint8Array>, duplex: "half" } : {}),
   };
-  const response = await handler(url, init);
+  const request = new Request(url, init);
+  const response = await handler(request);
   outgoing.statusCode = response.status;
   response.headers.forEach((value, name) => outgoing.setHeader(name, value));
   outgoing.end(Buffer.from(await response.arrayBuffer()));
