@@ -196,6 +196,8 @@ export class BatchFileBuilder {
       if (error instanceof URIError) return "not text";
       throw error;
     }
+    // Padded now (room was made for every column): `take` then moves only rows older than a column.
+    for (; width < columns; width++) bytes[end++] = COMMA;
     return this.#place(start, idEnd, end, width, count, position);
   }
 
@@ -256,7 +258,7 @@ export class BatchFileBuilder {
       throw error;
     }
     if (count === 0) return undefined;
-    // Padded now, while the row is at hand: `take` then moves only rows older than a column.
+    // Padded now, as `add` does.
     const columns = this.#columns.length;
     if (end + columns - width > room) return undefined;
     for (; width < columns; width++) bytes[end++] = COMMA;
@@ -290,6 +292,8 @@ export class BatchFileBuilder {
       end = percentEncodeBytes(source, starts[cell]!, ends[cell]!, doubled[cell] === 1, bytes, end);
       width++;
     }
+    // Padded now (room was made for every column): `take` then moves only rows older than a column.
+    for (; width < columns; width++) bytes[end++] = COMMA;
     return this.#place(start, idEnd, end, width, count, position);
   }
 
