@@ -1,10 +1,10 @@
 // Reads a bulk update body the way docs/target-api.md says the server does: take the `batch` form
 // field (it ends at the first raw `&`), split it into lines and cells, then form-decode each cell.
 // Bodies hold up to 500,000 rows, so the bytes are read where they lie: no text of the body, no
-// array of lines or cells. A first pass checks every row and builds nothing; the rows are read
-// again when applied, one at a time, into the same row, their values left in the body (the profile
-// store decodes a value when it is read).
-import { decodeFormBytes, isFormBytesValid } from "./form-decoding.js";
+// array of lines or cells. A first pass checks every row and builds nothing, while the body arrives
+// (BatchCheck); the rows are read again when applied, one at a time, into the same row, their values
+// left in the body (the profile store decodes a value when it is read).
+import { decodeFormBytes, isAsciiEscape, isFormBytesValid } from "./form-decoding.js";
 import { MAX_BATCH_BYTES, MAX_BATCH_ROWS } from "../limits.js";
 import { isReservedAttributeName, isValidAttributeName, RESERVED_NAME_RULE } from "./limits.js";
 
@@ -40,7 +40,7 @@ export interface ParsedBatch {
    */
   size: number;
   /** The rows not skipped, in order, each read into the same `BatchRow` (use it before the next). */
-  rows(): Iterable<BatchRow>;
+  rows(): IterableIterator<BatchRow>;
   /** Every row's cells, where they lie: what a profile store keeps of a row. */
   source: BatchRows;
 }
@@ -62,16 +62,88 @@ const COMMA = 0x2c;
 const PERCENT = 0x25;
 
 export function parseBatchBody(body: Uint8Array): BatchParseResult {
-  if (body.byteLength > MAX_BATCH_BYTES) return refuse("Batch file must be smaller than 50 MB");
-  if (!isUtf8(body)) return MALFORMED;
-  if (PREFIX.some((byte, at) => body[at] !== byte)) return refuse("Missing batch parameter");
-  const field = { start: PREFIX.length, end: body.indexOf(AMPERSAND, PREFIX.length) };
-  if (field.end < 0) field.end = body.length;
+  return new BatchCheck().finish(body);
+}
 
-  const headerEnd = lineEnd(body, field.start, field.end);
+/** A batch's header: the id type and attribute names, and where the line holding them ends. */
+interface Header {
+  readonly columns: readonly string[];
+  readonly idType: BatchIdType;
+  readonly end: number;
+}
+
+/**
+ * Checks a body while it arrives, whole lines at a time (a line holds its escapes and UTF-8
+ * sequences whole): a 50 MB batch is then checked by the time its last byte is in. `finish`, given
+ * the whole body, answers as if it had all been checked at once, refusals in the same order.
+ */
+export class BatchCheck {
+  /** The bytes before this are checked: as UTF-8, and those of the batch field as its lines. */
+  #checked = 0;
+  #utf8 = true;
+  /** Where the batch field ends (its first raw `&`, or the body's end), once known; else -1. */
+  #fieldEnd = -1;
+  /** The header, or why it is refused; undefined until its line is in. */
+  #header: Header | BatchParseResult | undefined;
+  /** How many rows (non-empty lines) were checked; those holding a value are in the table. */
+  #lines = 0;
+  #table: RowTable | undefined;
+  /** The first row that breaks a rule: the batch is refused for it. */
+  #refusal: BatchParseResult | undefined;
+
+  /** Checks what has arrived: the body's first `received` bytes. */
+  feed(body: Uint8Array, received: number): void {
+    // Past the limit the batch is refused, whatever it holds.
+    if (received > MAX_BATCH_BYTES) return;
+    const lines = body.subarray(0, received).lastIndexOf(NEWLINE) + 1;
+    if (lines > this.#checked) this.#check(body.subarray(0, lines), false);
+  }
+
+  /** Checks the rest of the whole body, and answers. */
+  finish(body: Uint8Array): BatchParseResult {
+    if (body.byteLength > MAX_BATCH_BYTES) return refuse("Batch file must be smaller than 50 MB");
+    this.#check(body, true);
+    const header = this.#header!;
+    if (!this.#utf8) return MALFORMED;
+    if ("ok" in header) return header;
+    // Every row is checked first, so that a bad cell anywhere refuses the whole batch before anything is applied.
+    if (this.#refusal !== undefined) return this.#refusal;
+    if (this.#lines === 0) return EMPTY;
+    const { idType, columns } = header;
+    const [source, table] = [new BodyRows(body, columns, this.#fieldEnd), this.#table!];
+    return { ok: true, batch: { idType, size: table.count, rows: () => readRows(source, table), source } };
+  }
+
+  /** Checks `body` from where the last check stopped; `last`: it is the whole body. */
+  #check(body: Uint8Array, last: boolean): void {
+    const from = this.#checked;
+    this.#checked = body.length;
+    if (this.#utf8) this.#utf8 = isUtf8(body.subarray(from));
+    if (this.#fieldEnd < 0) {
+      const ampersand = body.indexOf(AMPERSAND, Math.max(from, PREFIX.length));
+      if (ampersand >= 0) this.#fieldEnd = ampersand;
+      else if (last) this.#fieldEnd = body.length;
+    }
+    // Rows are checked up to the field's end, once known, else up to the last line break in.
+    const end = this.#fieldEnd >= 0 ? this.#fieldEnd : body.length - 1;
+    this.#header ??= readHeader(body, end);
+    const header = this.#header;
+    if ("ok" in header || this.#refusal !== undefined || from > end) return;
+    this.#table ??= new RowTable(header.columns.length);
+    const lines = checkRows(body, Math.max(from, header.end + 1), end, this.#lines, this.#table);
+    if (typeof lines === "number") this.#lines = lines;
+    else this.#refusal = lines;
+  }
+}
+
+/** The header, at the start of a field ending at `end`, or why it is refused. */
+function readHeader(body: Uint8Array, end: number): Header | BatchParseResult {
+  if (PREFIX.some((byte, at) => body[at] !== byte)) return refuse("Missing batch parameter");
+  const start = PREFIX.length;
+  const headerEnd = lineEnd(body, start, end);
   const columns: string[] = [];
   try {
-    for (let cell = field.start, stop = textEnd(body, field.start, headerEnd); cell <= stop;) {
+    for (let cell = start, stop = textEnd(body, start, headerEnd); cell <= stop;) {
       const comma = cellEnd(body, cell, stop);
       columns.push(decodeFormBytes(body, cell, comma));
       cell = comma + 1;
@@ -85,17 +157,14 @@ export function parseBatchBody(body: Uint8Array): BatchParseResult {
     const rule = columns.slice(1).some(isReservedAttributeName) ? `: ${RESERVED_NAME_RULE}` : "";
     return refuse(`Invalid attribute name in header${rule}`);
   }
-  // Check every row now, so that a bad cell anywhere refuses the whole batch before anything is applied.
-  const checked = checkRows(body, headerEnd + 1, field.end, columns.length);
-  if (typeof checked !== "number") return checked;
-  const source = new BodyRows(body, columns, field.end);
-  return { ok: true, batch: { idType, size: checked, rows: () => readRows(source, headerEnd + 1), source } };
+  return { columns, idType, end: headerEnd };
 }
 
 /** Whether the body is UTF-8 (ASCII, usually: then without a decoder). */
 function isUtf8(body: Uint8Array): boolean {
   // Four bytes at a time where they are aligned: a 50 MB body is looked at in a few milliseconds.
-  let at = Math.min(body.length, (4 - (body.byteOffset % 4)) % 4);
+  let at = (4 - (body.byteOffset % 4)) % 4;
+  if (at >= body.length) return body.every((byte) => byte < 0x80) || utf8Decodes(body);
   if (body.subarray(0, at).some((byte) => byte >= 0x80)) return utf8Decodes(body);
   const words = new Uint32Array(body.buffer, body.byteOffset + at, (body.length - at) >> 2);
   for (let word = 0; word < words.length; word++) if ((words[word]! & 0x80808080) !== 0) return utf8Decodes(body);
@@ -113,30 +182,54 @@ function utf8Decodes(body: Uint8Array): boolean {
 }
 
 /**
- * Every row of `[start, end)` checked, in order: the first that breaks a rule refuses the batch
- * (too many rows, more cells than the header, a malformed escape). Answers how many hold a value.
- * One pass over the bytes, which mostly are letters and digits: above `,` in ASCII.
+ * Every row of `[start, end)` checked, in order, after `lines` rows before it: the first that breaks
+ * a rule refuses the batch (too many rows, more cells than the header, a malformed escape). Each row
+ * holding a value goes in `table`; answers how many rows there are now. One pass over the bytes,
+ * which mostly are letters and digits: above `,` in ASCII.
  */
-function checkRows(body: Uint8Array, start: number, end: number, width: number): number | BatchParseResult {
-  let lines = 0;
-  let size = 0;
+function checkRows(
+  body: Uint8Array,
+  start: number,
+  end: number,
+  lines: number,
+  table: RowTable,
+): number | BatchParseResult {
+  const width = table.width;
+  // Where the next row holding a value is written in the table (its start, its id's end, its cells).
+  let words = table.words;
+  let slot = table.count * table.stride;
   // The line and cell being read: where they start, and what was found in them so far.
   let line = start;
   let cell = start;
   let cells = 1;
+  let idEnd = start;
+  // The bits of the row's first 32 columns (the table holds those of any further ones).
+  let bits = 0;
   let valued = false;
-  let escaped = false;
+  // Whether the cell holds an escape that only decoding the cell can check (of a byte past ASCII, or malformed).
+  let unchecked = false;
   let malformed = false;
   for (let at = start; at <= end; at++) {
     const byte = at < end ? body[at]! : NEWLINE;
     if (byte > COMMA) continue;
-    if (byte === PERCENT) escaped = true;
+    if (byte === PERCENT) {
+      // An escape of an ASCII byte is checked here, its digits skipped; any other, with its cell.
+      if (isAsciiEscape(body, at, end)) at += 2;
+      else unchecked = true;
+      continue;
+    }
     if (byte !== COMMA && byte !== NEWLINE) continue;
     const stop = byte === NEWLINE ? textEnd(body, line, at) : at;
-    if (escaped && !malformed) malformed = !isFormBytesValid(body, cell, stop);
-    if (cells > 1 && stop > cell) valued = true;
+    if (unchecked && !malformed) malformed = !isFormBytesValid(body, cell, stop);
+    // The id's cell ends here; a later one holding anything is set in the row's bits (one a column).
+    if (cells === 1) idEnd = stop;
+    else if (stop > cell) {
+      valued = true;
+      if (cells <= 32) bits |= 1 << (cells - 1);
+      else if (cells <= width) words[slot + 2 + ((cells - 1) >> 5)]! |= 1 << ((cells - 1) & 31);
+    }
     cell = at + 1;
-    escaped = false;
+    unchecked = false;
     if (byte === COMMA) {
       cells++;
       continue;
@@ -145,34 +238,81 @@ function checkRows(body: Uint8Array, start: number, end: number, width: number):
       if (++lines > MAX_BATCH_ROWS) return refuse(`Batch file must hold at most ${MAX_BATCH_ROWS} rows`);
       if (cells > width) return refuse(`Row ${lines} has more cells than the header`);
       if (malformed) return MALFORMED;
-      if (valued) size++;
+      if (valued) {
+        words[slot] = line;
+        words[slot + 1] = idEnd;
+        words[slot + 2] = bits;
+        words = table.add();
+        slot += table.stride;
+      }
     }
     line = at + 1;
     cells = 1;
+    bits = 0;
     valued = malformed = false;
   }
-  return lines === 0 ? EMPTY : size;
+  return lines;
 }
 
-/** The checked rows from `start` that hold a value, read one by one into the same row. */
-function* readRows(rows: BodyRows, start: number): Generator<BatchRow, void, undefined> {
-  const row: BatchRow = { id: "", start: 0, count: 0, columns: new Int32Array(rows.columns.length) };
-  for (const end = rows.end; start <= end; start = rows.lineEnd + 1) {
-    const count = rows.valued(start, row.columns);
-    if (count === 0) continue;
-    row.id = decodeFormBytes(rows.body, start, rows.idEnd);
-    row.start = start;
-    row.count = count;
-    yield row;
+/**
+ * The rows holding a value, as the check found them: for each, where it starts, where its id ends,
+ * and a bit for each column whose cell holds a value. Applying a batch then reads no row again.
+ */
+class RowTable {
+  /** Numbers a row: its start, its id's end, then `ceil(width / 32)` words of bits. */
+  readonly stride: number;
+  words: Int32Array;
+  count = 0;
+
+  constructor(readonly width: number) {
+    this.stride = 2 + Math.ceil(width / 32);
+    this.words = new Int32Array(this.stride * 1024);
   }
+
+  /** Counts the row just written, and makes room for the next (whose bits are all clear). */
+  add(): Int32Array {
+    if (++this.count * this.stride + this.stride > this.words.length) {
+      const words = new Int32Array(2 * this.words.length);
+      words.set(this.words);
+      this.words = words;
+    }
+    return this.words;
+  }
+}
+
+/**
+ * The rows of the table, read one by one into the same row, and handed out in the same iterator
+ * result: nothing is made per row.
+ */
+function readRows(rows: BodyRows, table: RowTable): IterableIterator<BatchRow> {
+  const row: BatchRow = { id: "", start: 0, count: 0, columns: new Int32Array(rows.columns.length) };
+  const result: IteratorResult<BatchRow> = { done: false, value: row };
+  const { words, stride, count } = table;
+  let next = 0;
+  return {
+    next() {
+      if (next === count) return { done: true, value: undefined };
+      const slot = stride * next++;
+      let valued = 0;
+      for (let word = 0; word < stride - 2; word++) {
+        // Each bit set, lowest first: its column.
+        for (let bits = words[slot + 2 + word]!; bits !== 0; bits &= bits - 1) {
+          row.columns[valued++] = 32 * word + 31 - Math.clz32(bits & -bits);
+        }
+      }
+      row.start = words[slot]!;
+      row.id = decodeFormBytes(rows.body, row.start, words[slot + 1]!);
+      row.count = valued;
+      return result;
+    },
+    [Symbol.iterator]() {
+      return this;
+    },
+  };
 }
 
 /** A checked body's rows, read where they lie. */
 class BodyRows implements BatchRows {
-  /** Where the line last read by `valued` ends, and its id. */
-  lineEnd = 0;
-  idEnd = 0;
-
   constructor(
     readonly body: Uint8Array,
     readonly columns: readonly string[],
@@ -192,15 +332,11 @@ class BodyRows implements BatchRows {
       if (byte > COMMA) continue;
       if (byte === NEWLINE) break;
       if (byte !== COMMA) continue;
-      if (column === 0) this.idEnd = at;
-      else if (at > cell) into[count++] = column;
+      if (column > 0 && at > cell) into[count++] = column;
       column++;
       cell = at + 1;
     }
-    this.lineEnd = at;
-    const stop = textEnd(body, start, at);
-    if (column === 0) this.idEnd = stop;
-    else if (stop > cell) into[count++] = column;
+    if (column > 0 && textEnd(body, start, at) > cell) into[count++] = column;
     return count;
   }
 

@@ -1,6 +1,6 @@
 // Bulk Profile Update and Batch Status. A batch's rows are applied once it becomes visible (at once
 // by default); its status reads `complete` only then, and only the last statuses of each client are kept.
-import { parseBatchBody, type BatchRow, type ParsedBatch } from "./batch-parsing.js";
+import type { BatchCheck, BatchRow, ParsedBatch } from "./batch-parsing.js";
 import { BATCH_STATUS_RETENTION_MS, KEPT_BATCH_STATUSES } from "../limits.js";
 import type { ConsecutiveBatchWriter } from "./consecutive-batches.js";
 import { isValidThirdPartyId } from "./limits.js";
@@ -8,6 +8,9 @@ import type { PendingWrites } from "./pending-writes.js";
 import type { ProfileRecord, ProfileStore } from "./profile-store.js";
 import { escapeXml, isFormBody, refusal, xmlResponse } from "./responses.js";
 import { queryField } from "./routing.js";
+
+/** Rows applied in one slice: about 10 ms, after which the network is looked at again. */
+const SLICE_ROWS = 10_000;
 
 /** What a batch did to the profiles, known once it is applied. */
 interface BatchResult {
@@ -38,7 +41,8 @@ export interface BatchServiceOptions {
 }
 
 export interface BatchService {
-  submit(request: Request, body: Uint8Array, clientCode: string, version: 1 | 2): Response;
+  /** Answers a batch upload: `check` has seen `body` as it arrived (or nothing of it). */
+  submit(request: Request, body: Uint8Array, check: BatchCheck, clientCode: string, version: 1 | 2): Response;
   status(url: URL): Response;
   clear(): void;
 }
@@ -50,38 +54,51 @@ export function createBatchService(options: BatchServiceOptions): BatchService {
   const keptIds = new Map<string, string[]>();
   let sequence = 0;
 
-  function apply(batch: ParsedBatch, version: 1 | 2, batchId: string, at: string): BatchResult {
+  /**
+   * A batch's rows to apply, a slice at a time (see PendingWrites): each call applies the next
+   * slice and answers whether that was the last; the batch's result is kept then.
+   */
+  function applying(batch: ParsedBatch, version: 1 | 2, batchId: string, at: string, outcome: BatchOutcome) {
     const kind = batch.idType === "pcId" ? "tntId" : "thirdPartyId";
     const result: BatchResult = { successfulUpdates: 0, profilesNotFound: 0, failedIds: [] };
     // The store keeps each row where it lies in the body, as one write for the whole batch.
     const write = store.newWrite(at);
     const { source } = batch;
+    const rows = batch.rows();
     const names: string[] = [];
     let row: BatchRow;
     const setRow = (record: ProfileRecord) => store.setRow(record, source, row.start, row.columns, row.count, write);
-    for (row of batch.rows()) {
-      const { id } = row;
-      const failing = options.failedRowIds.size > 0 && options.failedRowIds.has(id);
-      if (failing || (kind === "thirdPartyId" ? !isValidThirdPartyId(id) : id === "")) {
-        result.failedIds.push(id);
-        continue;
+    return (): boolean => {
+      for (let applied = 0; applied < SLICE_ROWS; applied++) {
+        const next = rows.next();
+        if (next.done) {
+          outcome.result = result;
+          return true;
+        }
+        row = next.value;
+        const { id } = row;
+        const failing = options.failedRowIds.size > 0 && options.failedRowIds.has(id);
+        if (failing || (kind === "thirdPartyId" ? !isValidThirdPartyId(id) : id === "")) {
+          result.failedIds.push(id);
+          continue;
+        }
+        // v2 creates missing profiles; v1 only updates existing ones.
+        const record = store.find(kind, id) ?? (version === 2 ? store.create(kind, id, at) : undefined);
+        if (record === undefined) {
+          result.profilesNotFound++;
+          continue;
+        }
+        if (version === 2 && kind === "thirdPartyId" && options.v2Writer.chains) {
+          names.length = row.count;
+          for (let i = 0; i < row.count; i++) names[i] = source.columns[row.columns[i]!]!;
+          options.v2Writer.apply(record, batchId, names, setRow);
+        } else {
+          setRow(record);
+        }
+        result.successfulUpdates++;
       }
-      // v2 creates missing profiles; v1 only updates existing ones.
-      const record = store.find(kind, id) ?? (version === 2 ? store.create(kind, id, at) : undefined);
-      if (record === undefined) {
-        result.profilesNotFound++;
-        continue;
-      }
-      if (version === 2 && kind === "thirdPartyId" && options.v2Writer.chains) {
-        names.length = row.count;
-        for (let i = 0; i < row.count; i++) names[i] = source.columns[row.columns[i]!]!;
-        options.v2Writer.apply(record, batchId, names, setRow);
-      } else {
-        setRow(record);
-      }
-      result.successfulUpdates++;
-    }
-    return result;
+      return false;
+    };
   }
 
   function keep(clientCode: string, batchId: string, outcome: BatchOutcome): void {
@@ -93,9 +110,9 @@ export function createBatchService(options: BatchServiceOptions): BatchService {
   }
 
   return {
-    submit(request, body, clientCode, version) {
+    submit(request, body, check, clientCode, version) {
       if (!isFormBody(request)) return refusal("xml", 400, "Content-Type must be application/x-www-form-urlencoded");
-      const parsed = parseBatchBody(body);
+      const parsed = check.finish(body);
       if (!parsed.ok) return refusal("xml", parsed.status, parsed.message);
       const { batch } = parsed;
       const submittedAt = now();
@@ -105,9 +122,9 @@ export function createBatchService(options: BatchServiceOptions): BatchService {
       // A batch of only empty values is ignored entirely: nothing to apply, complete at once, all counters 0.
       if (batch.size === 0) outcome.result = { successfulUpdates: 0, profilesNotFound: 0, failedIds: [] };
       else {
-        options.pending.add(options.visibilityDelay, (at) => {
-          outcome.result = apply(batch, version, batchId, new Date(at).toISOString());
-        });
+        options.pending.add(options.visibilityDelay, (at) =>
+          applying(batch, version, batchId, new Date(at).toISOString(), outcome),
+        );
       }
       // Documented: the status URL is on an edge host (or, on request, where the batch came in), at the
       // same path for v1 and v2 batches.

@@ -1,4 +1,5 @@
 import { BULK_CALL_WINDOW_MS, BULK_CALLS_PER_MINUTE } from "../limits.js";
+import { BatchCheck } from "./batch-parsing.js";
 import { createBatchService } from "./batches.js";
 import { createConsecutiveBatchWriter } from "./consecutive-batches.js";
 import { createDailyQuotas } from "./daily-quotas.js";
@@ -6,6 +7,7 @@ import { createDeliveryService } from "./delivery.js";
 import { createFaultQueue, delay } from "./faults.js";
 import { createPendingWrites } from "./pending-writes.js";
 import { createProfileStore, toStoredProfile } from "./profile-store.js";
+import { readBody } from "./request-body.js";
 import { handleProfileFetch } from "./profile-fetch.js";
 import { jsonResponse, refusal } from "./responses.js";
 import { createRollingLimit } from "./rolling-limit.js";
@@ -72,7 +74,13 @@ export function createTargetEmulator(options: TargetEmulatorOptions = {}): Targe
   const edgeHostOf = (url: URL) => (options.statusUrls === "request" ? url.host : edgeHost);
   const delivery = createDeliveryService({ store, now, edgeHostOf, newTntId });
 
-  function answer(request: Request, url: URL, route: Route | undefined, body: Uint8Array): Response {
+  function answer(
+    request: Request,
+    url: URL,
+    route: Route | undefined,
+    body: Uint8Array,
+    check: BatchCheck | undefined,
+  ): Response {
     // "There is no authentication for Target Delivery APIs."
     if (options.token !== undefined && route?.operation !== "delivery" && !isAuthorized(request, options.token)) {
       return jsonResponse(401, { status: 401, message: "Unauthorized" });
@@ -99,7 +107,7 @@ export function createTargetEmulator(options: TargetEmulatorOptions = {}): Targe
       case "fetch":
         return handleProfileFetch(route.clientCode, route.idKind, route.encodedId, store);
       case "batchUpdate":
-        return batches.submit(request, body, route.clientCode, route.version);
+        return batches.submit(request, body, check ?? new BatchCheck(), route.clientCode, route.version);
       case "batchStatus":
         return batches.status(url);
       case "delivery":
@@ -125,13 +133,15 @@ export function createTargetEmulator(options: TargetEmulatorOptions = {}): Targe
       return full;
     }
     try {
-      const body = new Uint8Array(await request.arrayBuffer());
+      // A batch is checked while it arrives: by its last byte, it is all but answered.
+      const check = route?.operation === "batchUpdate" ? new BatchCheck() : undefined;
+      const body = await readBody(request, check && ((bytes, length) => check.feed(bytes, length)));
       call.bodyBytes = body.byteLength;
       const fault = faults.take(route?.operation);
       if (fault !== undefined && "disconnect" in fault) throw new TypeError("fetch failed");
       if (fault !== undefined && "delayMs" in fault) await delay(fault.delayMs, request.signal);
       const response =
-        fault !== undefined && "status" in fault ? faultResponse(fault) : answer(request, url, route, body);
+        fault !== undefined && "status" in fault ? faultResponse(fault) : answer(request, url, route, body, check);
       call.status = response.status;
       return response;
     } finally {
@@ -165,6 +175,8 @@ export function createTargetEmulator(options: TargetEmulatorOptions = {}): Targe
     injectFaults: (fault) => faults.add(fault),
     deliveryStats: () => delivery.stats(),
     failRows(ids) {
+      // Rows of batches already accepted and due are applied as they were, before these ids fail.
+      pending.applyDue();
       for (const id of ids) failedRowIds.add(id);
     },
     reset() {

@@ -44,6 +44,14 @@ export function isFormBytesValid(bytes: Uint8Array, from: number, to: number): b
   return decodeUnits(bytes, from, to, true, false) >= 0;
 }
 
+/**
+ * Whether the `%` at `bytes[at]` escapes an ASCII byte (`%3A`) with both digits before `to`: such
+ * an escape decodes alone, whatever surrounds it. Any other needs its whole text decoded to be checked.
+ */
+export function isAsciiEscape(bytes: Uint8Array, at: number, to: number): boolean {
+  return at + 2 < to && hexValue(bytes[at + 1]!) >= 0 && hexValue(bytes[at + 1]!) < 8 && hexValue(bytes[at + 2]!) >= 0;
+}
+
 function decodeText(text: string, plusIsSpace: boolean): string {
   // Fast path: most names and values hold no escape at all.
   if (!text.includes("%")) return plusIsSpace && text.includes("+") ? text.replaceAll("+", " ") : text;
@@ -129,8 +137,18 @@ function hexValue(code: number): number {
 // Codes per String.fromCharCode call: well under any engine's limit on arguments.
 const CHUNK = 8192;
 
+// Plain arrays of each short length, reused: String.fromCharCode.apply reads one of these more than
+// twice as fast as a typed array's view, and a batch decodes a short id for every row.
+const SHORT = 32;
+const shortCodes = Array.from({ length: SHORT + 1 }, (_, length) => new Array<number>(length).fill(0));
+
 /** The string of the UTF-16 codes `codes[from, to)`. */
 function fromCodes(codes: Uint8Array | Uint16Array, from: number, to: number): string {
+  if (to - from <= SHORT) {
+    const short = shortCodes[to - from]!;
+    for (let at = from; at < to; at++) short[at - from] = codes[at]!;
+    return String.fromCharCode.apply(null, short);
+  }
   let text = "";
   for (let at = from; at < to; at += CHUNK) {
     const chunk = codes.subarray(at, Math.min(to, at + CHUNK));

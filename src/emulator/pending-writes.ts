@@ -1,15 +1,25 @@
 // Target's asynchrony: an accepted update or batch is applied later ("generally in under one hour").
 // Writes wait here until their time, on the emulator's own clock, and are applied lazily before any
-// call or inspection reads the store: no timers, so fake clocks and an injected `now` just work.
+// call or inspection reads the store: no timer is needed, so fake clocks and an injected `now` just
+// work. A write due at once is also applied when the task that made it is over, should nothing read
+// first: the call that made it answers first (a 500,000-row batch is answered once checked, and the
+// client sends its next one while this one is applied). A long write is applied in slices, a zero
+// timeout apart, so that the next upload keeps arriving meanwhile.
+
+/**
+ * Applies a write at `at`: at once, or in slices. Then it answers a function applying the next
+ * slice at each call, and whether that was the last; a read calls it until it is.
+ */
+export type Write = (at: number) => (() => boolean) | void;
 
 interface PendingWrite {
   readonly visibleAt: number;
-  readonly apply: (at: number) => void;
+  readonly apply: Write;
 }
 
 export interface PendingWrites {
-  /** Applies `write` once `delayMs` has passed (at once when 0), with the time it became visible. */
-  add(delayMs: number, write: (at: number) => void): void;
+  /** Applies `write` once `delayMs` has passed (0: before anything reads), with the time it became visible. */
+  add(delayMs: number, write: Write): void;
   /** Applies every write whose time has come: earliest first, in order of acceptance on a tie. */
   applyDue(): void;
   clear(): void;
@@ -18,26 +28,54 @@ export interface PendingWrites {
 export function createPendingWrites(now: () => number): PendingWrites {
   // Kept sorted by visibleAt; a new write goes after every write due no later than it.
   let pending: PendingWrite[] = [];
-  const pendingWrites: PendingWrites = {
+  // The write the timeout began and paused between slices: older than any still pending.
+  let begun: (() => boolean) | undefined;
+  // Whether a timeout will apply the next slice of what is due.
+  let scheduled = false;
+
+  /** Applies what is due: all of it, or (`slice`) the next slice of the first write. */
+  function run(slice: boolean): void {
+    const time = now();
+    for (;;) {
+      if (begun === undefined) {
+        const write = pending[0];
+        if (write === undefined || write.visibleAt > time) return;
+        pending.shift();
+        begun = write.apply(write.visibleAt) ?? undefined;
+        if (begun === undefined && slice) return;
+        if (begun === undefined) continue;
+      }
+      if (slice) {
+        if (begun()) begun = undefined;
+        return;
+      }
+      while (!begun());
+      begun = undefined;
+    }
+  }
+
+  function schedule(): void {
+    if (scheduled) return;
+    scheduled = true;
+    setTimeout(() => {
+      scheduled = false;
+      run(true);
+      if (begun !== undefined || (pending.length > 0 && pending[0]!.visibleAt <= now())) schedule();
+    }, 0);
+  }
+
+  return {
     add(delayMs, apply) {
       const write = { visibleAt: now() + delayMs, apply };
       let index = pending.length;
       while (index > 0 && pending[index - 1]!.visibleAt > write.visibleAt) index--;
       pending.splice(index, 0, write);
-      pendingWrites.applyDue();
+      if (delayMs <= 0) schedule();
     },
-    applyDue() {
-      const time = now();
-      let due = 0;
-      while (due < pending.length && pending[due]!.visibleAt <= time) due++;
-      if (due === 0) return;
-      const ready = pending.slice(0, due);
-      pending = pending.slice(due);
-      for (const write of ready) write.apply(write.visibleAt);
-    },
+    applyDue: () => run(false),
     clear() {
       pending = [];
+      begun = undefined;
     },
   };
-  return pendingWrites;
 }

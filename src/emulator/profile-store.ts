@@ -8,6 +8,7 @@
 // setting the very names of the layer under it replaces that layer (a nightly export of the same
 // columns), and a profile of more than `MAX_LAYERS` layers has them merged into one.
 import type { BatchRows } from "./batch-parsing.js";
+import { IdIndex } from "./id-index.js";
 import type { ProfileSeed, StoredProfile } from "./types.js";
 
 export type ProfileIdKind = "thirdPartyId" | "tntId" | "marketingCloudVisitorId";
@@ -20,9 +21,9 @@ export interface AttributeRecord {
 }
 
 export interface ProfileRecord {
-  tntId: string;
-  thirdPartyId?: string;
-  marketingCloudVisitorId?: string;
+  readonly tntId: string;
+  thirdPartyId: string | undefined;
+  marketingCloudVisitorId: string | undefined;
   modifiedAt: string;
   /** Its newest layer of attributes (-1: none), and how many: read attributes through the store. */
   top: number;
@@ -64,26 +65,51 @@ const ID_KINDS: readonly ProfileIdKind[] = ["tntId", "thirdPartyId", "marketingC
 
 /** Profiles keyed by tnt id, with indexes for the two other ids. */
 export function createProfileStore(newTntId: () => string): ProfileStore {
-  const indexes: Record<ProfileIdKind, Map<string, ProfileRecord>> = {
-    tntId: new Map(),
-    thirdPartyId: new Map(),
-    marketingCloudVisitorId: new Map(),
+  const indexes: Record<ProfileIdKind, IdIndex<ProfileRecord>> = {
+    tntId: new IdIndex(),
+    thirdPartyId: new IdIndex(),
+    marketingCloudVisitorId: new IdIndex(),
   };
   // Profiles not yet in the tnt id index, in the order they were made: a batch making 500,000
   // profiles fills one index, not two; the other is filled, in the same order, when first read.
   let unindexed: ProfileRecord[] = [];
   let layers = new Layers();
 
+  /**
+   * A profile with no attributes yet, every field set at once (one shape, one allocation). One made
+   * without a tnt id gets it when it is first read (its time is then the read's): a batch making
+   * 500,000 profiles makes no string for ids nobody reads.
+   */
+  class Profile implements ProfileRecord {
+    #tntId: string | undefined;
+    marketingCloudVisitorId: string | undefined = undefined;
+    top = -1;
+    depth = 0;
+
+    constructor(
+      tntId: string | undefined,
+      public thirdPartyId: string | undefined,
+      public modifiedAt: string,
+    ) {
+      this.#tntId = tntId;
+    }
+
+    get tntId(): string {
+      return (this.#tntId ??= newTntId());
+    }
+  }
+
   function add(record: ProfileRecord): ProfileRecord {
     unindexed.push(record);
-    for (const kind of ID_KINDS) {
-      const id = record[kind];
-      if (id !== undefined && kind !== "tntId") indexes[kind].set(id, record);
+    // Not the tnt id: it may not be made yet.
+    if (record.thirdPartyId !== undefined) indexes.thirdPartyId.set(record.thirdPartyId, record);
+    if (record.marketingCloudVisitorId !== undefined) {
+      indexes.marketingCloudVisitorId.set(record.marketingCloudVisitorId, record);
     }
     return record;
   }
 
-  function index(kind: ProfileIdKind): Map<string, ProfileRecord> {
+  function index(kind: ProfileIdKind): IdIndex<ProfileRecord> {
     if (kind === "tntId" && unindexed.length > 0) {
       for (const record of unindexed) indexes.tntId.set(record.tntId, record);
       unindexed = [];
@@ -95,9 +121,7 @@ export function createProfileStore(newTntId: () => string): ProfileStore {
     find: (kind, id) => index(kind).get(id),
 
     create(kind, id, at) {
-      const record: ProfileRecord = { tntId: kind === "tntId" ? id : newTntId(), modifiedAt: at, top: -1, depth: 0 };
-      if (kind === "thirdPartyId") record.thirdPartyId = id;
-      return add(record);
+      return add(kind === "tntId" ? new Profile(id, undefined, at) : new Profile(undefined, id, at));
     },
 
     setAttributes(record, attributes, at) {
@@ -136,12 +160,14 @@ export function createProfileStore(newTntId: () => string): ProfileStore {
       if (matches.size > 1) throw new TypeError("seedProfile: the ids belong to different profiles");
       let record = [...matches][0];
       if (record === undefined) {
-        record = add({ tntId: seed.tntId ?? newTntId(), modifiedAt: at, top: -1, depth: 0 });
+        record = add(new Profile(seed.tntId, undefined, at));
       }
       for (const kind of ID_KINDS) {
         const id = seed[kind];
         if (id === undefined || record[kind] === id) continue;
-        if (record[kind] !== undefined) throw new TypeError(`seedProfile: the profile already has another ${kind}`);
+        if (kind === "tntId" || record[kind] !== undefined) {
+          throw new TypeError(`seedProfile: the profile already has another ${kind}`);
+        }
         record[kind] = id;
         indexes[kind].set(id, record);
       }

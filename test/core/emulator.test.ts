@@ -272,6 +272,45 @@ describe("bulk update", () => {
     );
   });
 
+  it("gives a profile a batch makes a tnt id of its own, the same on every read and found by it", async () => {
+    const emulator = createTargetEmulator();
+    await submitBatch(emulator, "batch=thirdPartyId,tier\nnew-1,gold\nnew-2,gold");
+    const [first, second] = [
+      emulator.getProfile({ thirdPartyId: "new-1" }),
+      emulator.getProfile({ thirdPartyId: "new-2" }),
+    ];
+    expect(first?.tntId).toMatch(/^\d+-\d{6}\.45_0$/);
+    expect(second?.tntId).not.toBe(first?.tntId);
+    expect(emulator.getProfile({ thirdPartyId: "new-1" })?.tntId).toBe(first?.tntId);
+    expect(emulator.getProfile({ tntId: first!.tntId })).toEqual(first);
+  });
+
+  it("reads a body given as bytes as its own copy, as a Request copies it", async () => {
+    const emulator = createTargetEmulator();
+    const body = new TextEncoder().encode("batch=thirdPartyId,tier\ncrm-1,gold");
+    const url = `${BASE}/m2/acme/v2/profile/batchUpdate`;
+    expect((await emulator.fetch(url, { method: "POST", headers: FORM, body })).status).toBe(200);
+    body.fill(0x78);
+    expect(emulator.getProfile({ thirdPartyId: "crm-1" })?.attributes).toEqual({ tier: "gold" });
+    expect(emulator.calls.at(-1)).toMatchObject({ operation: "batchUpdate", status: 200, bodyBytes: 34 });
+    // As fetch does, a GET with a body is refused before it is sent.
+    await expect(emulator.fetch(url, { method: "GET", body })).rejects.toThrow(TypeError);
+  });
+
+  it("applies a long batch in slices after answering, and the rest of it before anything reads", async () => {
+    const emulator = createTargetEmulator({ pollsUntilComplete: 0 });
+    const rows = Array.from({ length: 25_000 }, (_, index) => `crm-${index},gold`).join("\n");
+    const { statusUrl } = await submitBatch(emulator, `batch=thirdPartyId,tier\n${rows}`);
+    // A zero timeout applies the first slice; the next read applies the rest first.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(await batchStatus(emulator, statusUrl!)).toContain(
+      "<status>complete</status><batchSize>25000</batchSize><consumedCount>25000</consumedCount>" +
+        "<successfulUpdates>25000</successfulUpdates>",
+    );
+    expect(emulator.getProfile({ thirdPartyId: "crm-24999" })?.attributes).toEqual({ tier: "gold" });
+    expect(emulator.profiles()).toHaveLength(25_000);
+  });
+
   it("keys pcId batches by tnt id", async () => {
     const emulator = createTargetEmulator();
     emulator.seedProfile({ tntId: "pc-1" });
@@ -414,6 +453,14 @@ describe("bulk update", () => {
         "<profile><id>crm-3</id><status>failed</status></profile>" +
         "<profile><id>bad+id</id><status>failed</status></profile></response>",
     );
+  });
+
+  it("fails rows of later batches only: a batch already accepted keeps its rows", async () => {
+    const emulator = createTargetEmulator();
+    const result = await submitBatch(emulator, "batch=thirdPartyId,tier\ncrm-1,gold");
+    emulator.failRows(["crm-1"]);
+    expect(emulator.getProfile({ thirdPartyId: "crm-1" })?.attributes).toEqual({ tier: "gold" });
+    expect(await finalStatus(emulator, result.statusUrl!)).toContain("<failedUpdates>0</failedUpdates>");
   });
 
   it("refuses bodies of 50 MB and more", async () => {
