@@ -293,8 +293,6 @@ describe("bulk update", () => {
     body.fill(0x78);
     expect(emulator.getProfile({ thirdPartyId: "crm-1" })?.attributes).toEqual({ tier: "gold" });
     expect(emulator.calls.at(-1)).toMatchObject({ operation: "batchUpdate", status: 200, bodyBytes: 34 });
-    // As fetch does, a GET with a body is refused before it is sent.
-    await expect(emulator.fetch(url, { method: "GET", body })).rejects.toThrow(TypeError);
   });
 
   it("applies a long batch in slices after answering, and the rest of it before anything reads", async () => {
