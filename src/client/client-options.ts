@@ -137,7 +137,8 @@ export interface TargetClientOptions {
    * `Content-Length`, instead of copying it into the request: a file (up to 50 MB) less in memory.
    * Only for a fetch that streams a request body over HTTP/1.1 with the length given, as Node's and
    * Bun's do (the `target-profile` command line turns it on); Deno's sends it chunked and browsers
-   * refuse it, so leave it off there. Default false.
+   * refuse it, so leave it off there. The encoder then fills two buffers per id type in turn: an input
+   * mixing customer ids and pcIds holds up to four files. Default false.
    * @example
    * createTargetClient({ clientCode: "acme", token, streamUploads: true });
    */
