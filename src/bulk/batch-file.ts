@@ -196,8 +196,6 @@ export class BatchFileBuilder {
       if (error instanceof URIError) return "not text";
       throw error;
     }
-    // Padded now (room was made for every column): `take` then moves only rows older than a column.
-    for (; width < columns; width++) bytes[end++] = COMMA;
     return this.#place(start, idEnd, end, width, count, position);
   }
 
@@ -258,10 +256,8 @@ export class BatchFileBuilder {
       throw error;
     }
     if (count === 0) return undefined;
-    // Padded now, as `add` does.
-    const columns = this.#columns.length;
-    if (end + columns - width > room) return undefined;
-    for (; width < columns; width++) bytes[end++] = COMMA;
+    // Room for the padding #place writes.
+    if (end + this.#columns.length - width > room) return undefined;
     if (this.#newNames.length > 0) this.#newNames.length = this.#newNameBytes.length = 0;
     this.#rowHeaderBytes = this.#headerBytes;
     this.#rowNamesBytes = namesBytes;
@@ -292,8 +288,6 @@ export class BatchFileBuilder {
       end = percentEncodeBytes(source, starts[cell]!, ends[cell]!, doubled[cell] === 1, bytes, end);
       width++;
     }
-    // Padded now (room was made for every column): `take` then moves only rows older than a column.
-    for (; width < columns; width++) bytes[end++] = COMMA;
     return this.#place(start, idEnd, end, width, count, position);
   }
 
@@ -357,8 +351,8 @@ export class BatchFileBuilder {
 
   /**
    * Takes the row just written at `[start, end)` (its id up to `idEnd`, `width` cells of which
-   * `count` hold a value): merged into the row of its id if there is one, when the file's limits
-   * and the padding bound allow.
+   * `count` hold a value), padded here to the file's width: merged into the row of its id if there
+   * is one, when the file's limits and the padding bound allow.
    */
   #place(
     start: number,
@@ -371,6 +365,9 @@ export class BatchFileBuilder {
   ): Exclude<Added, "not text"> {
     const headerBytes = this.#rowHeaderBytes;
     const columns = this.#columns.length + this.#newNames.length;
+    // Padded to the file's width now (every add made room for it): `take` then moves only the rows
+    // written before a column was added.
+    for (; width < columns; width++) this.#bytes[end++] = COMMA;
     // What the row stands for (its text without the empty cells it was given, and `,NAME` per
     // value): alone in a file, it takes exactly that past the prefix.
     const inputBytes = end - start - (width - count) + this.#rowNamesBytes;
