@@ -5,6 +5,7 @@ import {
   isTargetValidationError,
   type RelayClient,
   type TargetClient,
+  type TargetClientOptions,
 } from "target-profile";
 import { UsageError } from "./exit-codes.js";
 
@@ -26,7 +27,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 export function targetClient(
   options: { "client-code"?: string | undefined; "base-url"?: string | undefined },
   env: Env,
-  extra: { timeout?: number; streamUploads?: boolean } = {},
+  extra: Pick<TargetClientOptions, "timeout" | "streamUploads"> = {},
 ): TargetClient {
   const clientCode = options["client-code"] ?? env["TARGET_CLIENT_CODE"];
   if (!clientCode) throw new UsageError("no client code: pass --client-code CC or set TARGET_CLIENT_CODE");

@@ -85,7 +85,7 @@ async function sendAtOnce(
     const states = await creationStates(queued.newestWrites, visitors).catch(() => undefined);
     if (states === undefined) return undefined;
     const created = [...states.values()].filter((state) => state === "created").length;
-    if (states.size === 0 || created !== visitors.size) return undefined;
+    if (created !== visitors.size) return undefined;
     version = 1;
   }
   const slot = await openBatchSlot(config).catch(() => undefined);

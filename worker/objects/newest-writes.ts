@@ -72,12 +72,7 @@ export class NewestWrites extends DurableObject {
   expectCreations(visitors: readonly string[], now: number): void {
     this.ctx.storage.transactionSync(() => {
       for (const visitor of visitors) {
-        this.#sql.exec(
-          `INSERT INTO creation_states (visitor, state, since) VALUES (?, 'promised', ?)
-             ON CONFLICT (visitor) DO UPDATE SET since = excluded.since WHERE state = 'promised'`,
-          visitor,
-          now,
-        );
+        this.#promise(visitor, now);
         // A promise a direct batch had claimed is now the queue's too: releasing the claim must leave it.
         this.#sql.exec("DELETE FROM creation_claims WHERE visitor = ?", visitor);
       }
@@ -93,9 +88,10 @@ export class NewestWrites extends DurableObject {
     return this.ctx.storage.transactionSync(() => {
       this.#forgetStaleCreations(now);
       if (visitors.some((visitor) => this.#creationState(visitor) !== null)) return false;
-      this.expectCreations(visitors, now);
-      for (const visitor of visitors)
+      for (const visitor of visitors) {
+        this.#promise(visitor, now);
         this.#sql.exec("INSERT OR IGNORE INTO creation_claims (visitor) VALUES (?)", visitor);
+      }
       return true;
     });
   }
@@ -149,6 +145,16 @@ export class NewestWrites extends DurableObject {
     this.#sql.exec("DELETE FROM creation_states WHERE state <> 'created' AND since <= ?", now - CREATION_PENDING_MS);
     // Claims of requests that died before releasing or recording them (few: only batches in flight are claimed).
     this.#sql.exec("DELETE FROM creation_claims WHERE visitor NOT IN (SELECT visitor FROM creation_states)");
+  }
+
+  /** `visitor`'s creation `promised` (again, from `now`), unless it is sent or created already. */
+  #promise(visitor: string, now: number): void {
+    this.#sql.exec(
+      `INSERT INTO creation_states (visitor, state, since) VALUES (?, 'promised', ?)
+         ON CONFLICT (visitor) DO UPDATE SET since = excluded.since WHERE state = 'promised'`,
+      visitor,
+      now,
+    );
   }
 
   #creationState(visitor: string): CreationState | null {
