@@ -49,7 +49,9 @@ export function isFormBytesValid(bytes: Uint8Array, from: number, to: number): b
  * an escape decodes alone, whatever surrounds it. Any other needs its whole text decoded to be checked.
  */
 export function isAsciiEscape(bytes: Uint8Array, at: number, to: number): boolean {
-  return at + 2 < to && hexValue(bytes[at + 1]!) >= 0 && hexValue(bytes[at + 1]!) < 8 && hexValue(bytes[at + 2]!) >= 0;
+  if (at + 2 >= to) return false;
+  const high = hexValue(bytes[at + 1]!);
+  return high >= 0 && high < 8 && hexValue(bytes[at + 2]!) >= 0;
 }
 
 function decodeText(text: string, plusIsSpace: boolean): string {

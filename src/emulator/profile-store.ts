@@ -102,10 +102,8 @@ export function createProfileStore(newTntId: () => string): ProfileStore {
   function add(record: ProfileRecord): ProfileRecord {
     unindexed.push(record);
     // Not the tnt id: it may not be made yet.
+    // Nor the marketing cloud visitor id: a new profile has none yet (seed indexes it when it sets it).
     if (record.thirdPartyId !== undefined) indexes.thirdPartyId.set(record.thirdPartyId, record);
-    if (record.marketingCloudVisitorId !== undefined) {
-      indexes.marketingCloudVisitorId.set(record.marketingCloudVisitorId, record);
-    }
     return record;
   }
 
