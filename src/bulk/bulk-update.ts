@@ -201,7 +201,7 @@ export async function bulkUpdate(
   );
   // A CSV source's records, valid ones as bytes (see readCsvRows), or any rows as they are given.
   const bytes = byteRowsOf(rows);
-  const input = bytes?.rows ?? anyRows(rows, "bulkUpdate");
+  const input = bytes ? undefined : anyRows(rows, "bulkUpdate");
   const byteRow = bytes?.byteRow;
   const batches: BulkBatch[] = [];
   let [rowsRead, rowsRejected, rowsEncoded, filesFinished] = [0, 0, 0, 0];
@@ -266,18 +266,16 @@ export async function bulkUpdate(
     // its own is written again only after the next send, which awaits the upload first.
     const encoder = new BatchEncoder(limits, { twoBuffers: calls.streams === true });
     signal?.throwIfAborted();
-    for await (const item of input) {
-      const asBytes = item === byteRow;
+    // Adds one row; false when its file is full and must be sent first (nothing changed then).
+    const take = (item: unknown): boolean => {
+      const asBytes = byteRow !== undefined && item === byteRow;
       // Byte rows are never source rows: asked once per row, on the hot path.
       const sourceRow = !asBytes && isSourceRow(item) ? item : undefined;
       const position = asBytes ? byteRow.line : (sourceRow?.line ?? rowsRead);
+      const added =
+        sourceRow?.issues ?? addRow(encoder, asBytes, byteRow, sourceRow ? sourceRow.update : item, position);
+      if (added === "full") return false;
       rowsRead++;
-      const update: unknown = sourceRow ? sourceRow.update : item;
-      let added = sourceRow?.issues ?? addRow(encoder, asBytes, byteRow, update, position);
-      if (added === "full") {
-        await send(encoder.takeBytes());
-        added = addRow(encoder, asBytes, byteRow, update, position);
-      }
       if (added !== undefined) {
         const issues = added as readonly ValidationIssue[];
         if (!onInvalidRow) throw rowError(position, issues);
@@ -289,6 +287,28 @@ export async function bulkUpdate(
         signal?.throwIfAborted();
         if (rowsRead % PROGRESS_ROWS === 0 || Date.now() - lastProgress >= PROGRESS_MS) progress();
       }
+      return true;
+    };
+    // A row that did not fit goes into the next file (a file alone takes any row, or refuses it).
+    if (bytes) {
+      for (;;) {
+        const item = bytes.next();
+        if (item === undefined) {
+          if (await bytes.more()) continue;
+          break;
+        }
+        if (!take(item)) {
+          await send(encoder.takeBytes());
+          take(item);
+        }
+      }
+    } else {
+      for await (const item of input!) {
+        if (!take(item)) {
+          await send(encoder.takeBytes());
+          take(item);
+        }
+      }
     }
     progress();
     for (const file of encoder.finishBytes()) await send(file);
@@ -297,6 +317,7 @@ export async function bulkUpdate(
   } catch (error) {
     // What is in flight is Target's (or not) before the report says so.
     await inFlight;
+    await bytes?.close();
     throw new TargetBulkUpdateError(report(), error);
   }
   return report();

@@ -49,42 +49,54 @@ export function readCsvBytes(input: TextInput, options: RowSourceOptions): ByteR
     return maker.make(text, textReader.record, text, line, true);
   }
 
-  async function* rows(): AsyncGenerator<SourceRow | LineByteRow, void, undefined> {
-    let line = 1;
-    let first = true;
-    const chunks = inputChunks(input, "readCsvRows");
-    for (let done = false; !done;) {
-      const next = await chunks.next();
-      done = next.done === true;
-      if (!done) source = pending.append(source, next.value as Uint8Array | string);
-      if (first) {
-        // The input's byte order mark is dropped, as TextDecoder drops it.
-        if (source.length < 3 && !done) continue;
-        first = false;
-        if (source[0] === 0xef && source[1] === 0xbb && source[2] === 0xbf) source = source.subarray(3);
+  let line = 1;
+  let first = true;
+  let done = false;
+  let at = 0;
+  const chunks = inputChunks(input, "readCsvRows");
+
+  function next(): SourceRow | LineByteRow | undefined {
+    while (reader.read(source, at, done, maker.header?.names.length ?? 0)) {
+      at = record.next;
+      const start = line;
+      line += record.lines;
+      const header = maker.header;
+      if (header !== undefined && record.problem === undefined) {
+        plainHeader ??= isPlainHeader(header);
+        if (plainHeader && fill(byteRow, source, record, header, start)) return byteRow;
       }
-      reader.reset();
-      let at = 0;
-      while (reader.read(source, at, done, maker.header?.names.length ?? 0)) {
-        at = record.next;
-        const start = line;
-        line += record.lines;
-        const header = maker.header;
-        if (header !== undefined && record.problem === undefined) {
-          plainHeader ??= isPlainHeader(header);
-          if (plainHeader && fill(byteRow, source, record, header, start)) {
-            yield byteRow;
-            continue;
-          }
-        }
-        const row = textRow(start);
-        if (row) yield row;
-      }
-      source = source.subarray(at);
+      const row = textRow(start);
+      if (row) return row;
     }
+    return undefined;
   }
 
-  return { rows: rows(), byteRow, sourceRow: () => textRow(byteRow.line)! };
+  async function more(): Promise<boolean> {
+    if (done) return false;
+    // What is left is the start of a record the next chunk goes on with.
+    source = source.subarray(at);
+    at = 0;
+    do {
+      const chunk = await chunks.next();
+      done = chunk.done === true;
+      if (!done) source = pending.append(source, chunk.value as Uint8Array | string);
+      // The input's byte order mark is dropped, as TextDecoder drops it.
+    } while (first && source.length < 3 && !done);
+    if (first) {
+      first = false;
+      if (source[0] === 0xef && source[1] === 0xbb && source[2] === 0xbf) source = source.subarray(3);
+    }
+    reader.reset();
+    return true;
+  }
+
+  return {
+    next,
+    more,
+    close: async () => void (await chunks.return()),
+    byteRow,
+    sourceRow: () => textRow(byteRow.line)!,
+  };
 }
 
 /**
@@ -124,8 +136,7 @@ function isPlainHeader(header: Header): boolean {
 
 /**
  * Fills `row` with the record when it is a valid update as it lies: one id (ASCII, not too long,
- * no `+` or `/` in a customer id), at least one value, all of it UTF-8 that TextDecoder reads
- * without a replacement character. Anything else (false) is left to the reading of text.
+ * no `+` or `/` in a customer id), at least one value, all of it plain UTF-8 (see plain-utf8.ts). Anything else (false) is left to the reading of text.
  */
 function fill(row: Mutable<LineByteRow>, source: Uint8Array, record: CsvRecord, header: Header, line: number): boolean {
   const { starts, ends, count } = record;
@@ -156,7 +167,7 @@ function fill(row: Mutable<LineByteRow>, source: Uint8Array, record: CsvRecord, 
     const byte = source[i]!;
     if (byte >= 0x80 || (customer && (byte === PLUS || byte === SLASH))) return false;
   }
-  if (!record.ascii && !isPlainUtf8(source, record.start, record.end)) return false;
+  if (!record.plainUtf8) return false;
   rowNames.length = values;
   row.idType = customer ? "thirdPartyId" : "pcId";
   row.source = source;
@@ -166,39 +177,5 @@ function fill(row: Mutable<LineByteRow>, source: Uint8Array, record: CsvRecord, 
   row.id = id;
   row.count = values;
   row.line = line;
-  return true;
-}
-
-const isContinuation = (byte: number | undefined) => byte !== undefined && (byte & 0xc0) === 0x80;
-
-/**
- * Whether `bytes[from, to)` is UTF-8 that TextDecoder reads without a replacement character (no bad
- * byte, overlong form or surrogate), and holds no U+FFFD itself, which the reading of text takes
- * for bad bytes.
- */
-export function isPlainUtf8(bytes: Uint8Array, from: number, to: number): boolean {
-  for (let i = from; i < to; i++) {
-    const byte = bytes[i]!;
-    if (byte < 0x80) continue;
-    if (byte >= 0xc2 && byte <= 0xdf) {
-      if (i + 1 >= to || !isContinuation(bytes[i + 1])) return false;
-      i += 1;
-    } else if (byte >= 0xe0 && byte <= 0xef) {
-      const second = bytes[i + 1]!;
-      const third = bytes[i + 2]!;
-      if (i + 2 >= to || !isContinuation(second) || !isContinuation(third)) return false;
-      if ((byte === 0xe0 && second < 0xa0) || (byte === 0xed && second >= 0xa0)) return false;
-      if (byte === 0xef && second === 0xbf && third === 0xbd) return false;
-      i += 2;
-    } else if (byte >= 0xf0 && byte <= 0xf4) {
-      const second = bytes[i + 1]!;
-      if (i + 3 >= to || !isContinuation(second) || !isContinuation(bytes[i + 2]) || !isContinuation(bytes[i + 3]))
-        return false;
-      if ((byte === 0xf0 && second < 0x90) || (byte === 0xf4 && second >= 0x90)) return false;
-      i += 3;
-    } else {
-      return false;
-    }
-  }
   return true;
 }

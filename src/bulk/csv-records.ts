@@ -4,6 +4,8 @@
 // text split the same way; rows read as strings use the text, rows headed straight into batch files
 // the bytes (never decoded).
 
+import { plainSequenceAt } from "./plain-utf8.js";
+
 /** Text, or UTF-8 bytes. */
 export type CsvSource = string | Uint8Array;
 
@@ -23,8 +25,8 @@ export class CsvRecord {
   lines = 1;
   /** What is wrong with it (then its cells are not to be used). */
   problem: string | undefined;
-  /** Known to be all ASCII (read from bytes, unquoted); false when not known. */
-  ascii = false;
+  /** Known to be plain UTF-8 (read from bytes; see plain-utf8.ts); false when not known. */
+  plainUtf8 = false;
   /**
    * Its cells: `count`, each `[starts[i], ends[i])` (a quoted cell's content, between its quotes),
    * `doubled[i]` when the content holds `""` for each quote.
@@ -102,46 +104,88 @@ export class RecordReader {
     record.next = newline < length ? newline + 1 : newline;
     record.lines = 1;
     record.problem = width > 0 && cells !== width ? wrongWidth(cells, width) : undefined;
-    record.ascii = false;
+    record.plainUtf8 = false;
     return true;
   }
 
   /**
-   * An unquoted record of bytes, split in one pass that also sees whether it is all ASCII (a call to
-   * indexOf per cell costs more than the loop); `undefined` at a quote.
+   * A record of bytes in one pass (calls per cell, or a second pass for its UTF-8, cost more than the
+   * loop): its cells, quoted or not, the line breaks in them, and whether it is plain UTF-8.
+   * `undefined` for what #readQuoted reads better: a quoted cell never closed or followed by more,
+   * or a record with a quote that the source ends without a line break.
    */
   #readBytes(source: Uint8Array, from: number, final: boolean, width: number): boolean | undefined {
     const { length } = source;
     const record = this.record;
     record.count = 0;
     let cells = 0;
-    let start = from;
-    let high = 0;
+    let lines = 1;
+    let plain = true;
+    let quoted = false;
     let at = from;
-    for (; at < length; at++) {
-      const byte = source[at]!;
-      if (byte === COMMA) {
-        if (cells < width || width === 0) record.addCell(start, at, false);
-        cells++;
-        start = at + 1;
-      } else if (byte === NEWLINE) {
-        break;
-      } else if (byte === QUOTE) {
-        return undefined;
+    for (;;) {
+      let start = at;
+      let end: number;
+      let doubled = false;
+      if (source[at] === QUOTE) {
+        quoted = true;
+        start = ++at;
+        for (; ; at++) {
+          if (at >= length) return final ? undefined : false;
+          const byte = source[at]!;
+          if (byte === QUOTE) {
+            if (at + 1 >= length && !final) return false;
+            if (source[at + 1] !== QUOTE) break;
+            doubled = true;
+            at++;
+          } else if (byte === NEWLINE) {
+            lines++;
+          } else if (byte >= 0x80) {
+            const sequence = plainSequenceAt(source, at, length);
+            if (sequence === 0) plain = false;
+            else at += sequence - 1;
+          }
+        }
+        end = at++;
+        if (at >= length) {
+          if (!final) return false;
+          return undefined;
+        }
+        const next = source[at];
+        if (next === RETURN) {
+          if (at + 1 >= length) return final ? undefined : false;
+          if (source[at + 1] !== NEWLINE) return undefined;
+        } else if (next !== COMMA && next !== NEWLINE) {
+          return undefined;
+        }
       } else {
-        high |= byte;
+        for (; at < length; at++) {
+          const byte = source[at]!;
+          if (byte === COMMA || byte === NEWLINE) break;
+          if (byte >= 0x80) {
+            const sequence = plainSequenceAt(source, at, length);
+            if (sequence === 0) plain = false;
+            else at += sequence - 1;
+          }
+        }
+        if (at >= length && (!final || quoted)) return final ? undefined : false;
+        // The line's last cell ends before its \r\n.
+        end = source[at] !== COMMA && at > start && source[at - 1] === RETURN ? at - 1 : at;
       }
+      if (cells < width || width === 0) record.addCell(start, end, doubled);
+      cells++;
+      if (source[at] !== COMMA) break;
+      at++;
     }
-    if (at === length && !final) return false;
-    const end = at > from && source[at - 1] === RETURN ? at - 1 : at;
-    if (cells < width || width === 0) record.addCell(start, end, false);
-    cells++;
+    // `at` is on the record's line break (its \r\n after a quoted cell), or the end of the source.
+    let newline = at;
+    if (source[at] === RETURN) newline++;
     record.start = from;
-    record.end = end;
-    record.next = at < length ? at + 1 : at;
-    record.lines = 1;
+    record.end = at > from && source[at - 1] === RETURN && source[at] !== RETURN ? at - 1 : at;
+    record.next = newline < length ? newline + 1 : newline;
+    record.lines = lines;
     record.problem = width > 0 && cells !== width ? wrongWidth(cells, width) : undefined;
-    record.ascii = high < 0x80;
+    record.plainUtf8 = plain;
     return true;
   }
 
@@ -177,6 +221,11 @@ export class RecordReader {
         }
         const next = codeAt(source, at);
         if (at >= length || next === NEWLINE || (next === RETURN && codeAt(source, at + 1) === NEWLINE)) break;
+        // A \r that ends the input ends the line, as it does after a cell that is not quoted.
+        if (next === RETURN && at + 1 >= length) {
+          if (!final) return false;
+          break;
+        }
         if (next === COMMA) {
           at++;
           continue;
@@ -195,14 +244,15 @@ export class RecordReader {
         stop++;
       }
       if (stop >= length && !final) return false;
-      const cellEnd = codeAt(source, stop - 1) === RETURN && codeAt(source, stop) === NEWLINE ? stop - 1 : stop;
+      const cellEnd =
+        codeAt(source, stop - 1) === RETURN && (stop >= length || codeAt(source, stop) === NEWLINE) ? stop - 1 : stop;
       record.addCell(at, cellEnd, false);
       at = stop;
       if (at >= length || codeAt(source, at) === NEWLINE) break;
       at++;
     }
     // `at` is on the record's line break (its \n, past a \r), or the end of the source.
-    if (codeAt(source, at) === RETURN && codeAt(source, at + 1) === NEWLINE) at++;
+    if (codeAt(source, at) === RETURN && (at + 1 >= length || codeAt(source, at + 1) === NEWLINE)) at++;
     const end = at > from && codeAt(source, at - 1) === RETURN ? at - 1 : at;
     let lines = 1;
     for (
@@ -218,7 +268,7 @@ export class RecordReader {
     record.next = Math.min(at + 1, length);
     record.lines = lines;
     record.problem = problem;
-    record.ascii = false;
+    record.plainUtf8 = false;
     return true;
   }
 }

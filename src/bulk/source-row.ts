@@ -40,12 +40,17 @@ export interface LineByteRow extends ByteRow {
 }
 
 /**
- * The rows of a source read as bytes, for `bulkUpdate`: `byteRow` itself (refilled for each record,
- * valid until the next is asked for) for a record that is a valid update as it lies, else the
- * record's `SourceRow`; `sourceRow()` makes the one of the record `byteRow` holds now.
+ * The rows of a source read as bytes, for `bulkUpdate`, pulled one at a time without a promise
+ * each (a million rows through an async generator cost more than reading them): `next()` answers
+ * `byteRow` itself (refilled for each record, valid until the next is asked for) for a record that
+ * is a valid update as it lies, else the record's `SourceRow`, or `undefined` once what was read is
+ * used up; `more()` then reads on (false at the end). `sourceRow()` makes the `SourceRow` of the
+ * record `byteRow` holds now; `close()` lets go of the input when the rows are left early.
  */
 export interface ByteRows {
-  readonly rows: AsyncGenerator<SourceRow | LineByteRow, void, undefined>;
+  next(): SourceRow | LineByteRow | undefined;
+  more(): Promise<boolean>;
+  close(): Promise<void>;
   readonly byteRow: LineByteRow;
   sourceRow(): SourceRow;
 }
