@@ -1,7 +1,7 @@
 // A fetch handler (the emulator's) served over HTTP with node:http.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Readable } from "node:stream";
+import { finished } from "node:stream";
 
 export interface Served {
   /** `http://127.0.0.1:PORT`. */
@@ -53,11 +53,43 @@ async function answer(
   const init: RequestInit & { duplex?: "half" } = {
     method,
     headers,
-    ...(bodied ? { body: Readable.toWeb(incoming) as ReadableStream<Uint8Array>, duplex: "half" } : {}),
+    ...(bodied ? { body: bodyStream(incoming), duplex: "half" } : {}),
   };
   const request = new Request(url, init);
   const response = await handler(request);
   outgoing.statusCode = response.status;
   response.headers.forEach((value, name) => outgoing.setHeader(name, value));
   outgoing.end(Buffer.from(await response.arrayBuffer()));
+}
+
+/**
+ * The request's body as a web stream of the very chunks Node reads. Not `Readable.toWeb`, which
+ * copies each chunk into a new buffer first: for a 50 MB batch, 800 allocations and a copy of it
+ * all, in the process that then copies it again into one buffer.
+ */
+function bodyStream(incoming: IncomingMessage): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        incoming.on("data", (chunk: Buffer) => {
+          controller.enqueue(chunk);
+          // Node stops reading the socket until the handler asks for more.
+          if (controller.desiredSize! <= 0) incoming.pause();
+        });
+        finished(incoming, (error) => {
+          // A client gone before its body's end errs the body, as with Readable.toWeb.
+          if (error) controller.error(error);
+          else controller.close();
+        });
+        incoming.on("error", () => {});
+      },
+      pull() {
+        incoming.resume();
+      },
+      cancel(reason) {
+        incoming.destroy(reason instanceof Error ? reason : undefined);
+      },
+    },
+    new ByteLengthQueuingStrategy({ highWaterMark: incoming.readableHighWaterMark }),
+  );
 }

@@ -96,13 +96,13 @@ export class BatchCheck {
     // Past the limit the batch is refused, whatever it holds.
     if (received > MAX_BATCH_BYTES) return;
     const lines = body.subarray(0, received).lastIndexOf(NEWLINE) + 1;
-    if (lines > this.#checked) this.#check(body.subarray(0, lines), false);
+    if (lines > this.#checked) this.#check(body.subarray(0, lines), false, body.length);
   }
 
   /** Checks the rest of the whole body, and answers. */
   finish(body: Uint8Array): BatchParseResult {
     if (body.byteLength > MAX_BATCH_BYTES) return refuse("Batch file must be smaller than 50 MB");
-    this.#check(body, true);
+    this.#check(body, true, body.length);
     const header = this.#header!;
     if (!this.#utf8) return MALFORMED;
     if ("ok" in header) return header;
@@ -114,11 +114,13 @@ export class BatchCheck {
     return { ok: true, batch: { idType, size: table.count, rows: () => readRows(source, table), source } };
   }
 
-  /** Checks `body` from where the last check stopped; `last`: it is the whole body. */
-  #check(body: Uint8Array, last: boolean): void {
+  /**
+   * Checks `body` from where the last check stopped; `last`: it is the whole body, else the first
+   * lines of a body of `length` bytes (or more).
+   */
+  #check(body: Uint8Array, last: boolean, length: number): void {
     const from = this.#checked;
     this.#checked = body.length;
-    if (this.#utf8) this.#utf8 = isUtf8(body.subarray(from));
     if (this.#fieldEnd < 0) {
       const ampersand = body.indexOf(AMPERSAND, Math.max(from, PREFIX.length));
       if (ampersand >= 0) this.#fieldEnd = ampersand;
@@ -128,11 +130,23 @@ export class BatchCheck {
     const end = this.#fieldEnd >= 0 ? this.#fieldEnd : body.length - 1;
     this.#header ??= readHeader(body, end);
     const header = this.#header;
-    if ("ok" in header || this.#refusal !== undefined || from > end) return;
-    this.#table ??= new RowTable(header.columns.length);
-    const lines = checkRows(body, Math.max(from, header.end + 1), end, this.#lines, this.#table);
-    if (typeof lines === "number") this.#lines = lines;
-    else this.#refusal = lines;
+    // The rows' bytes, `[rows, end)`, read as ASCII by the row check, need no UTF-8 check of their own.
+    let rows = end;
+    if (!("ok" in header) && this.#refusal === undefined && from <= end) {
+      // Room for as many rows as the body can hold: pages never written cost nothing.
+      this.#table ??= new RowTable(header.columns.length, Math.min(MAX_BATCH_ROWS, length >> 1) + 1);
+      const table = this.#table;
+      rows = Math.max(from, header.end + 1);
+      const lines = checkRows(body, rows, end, this.#lines, table);
+      if (typeof lines === "number") this.#lines = lines;
+      else this.#refusal = lines;
+      if (typeof lines !== "number" || !table.ascii) rows = end;
+    }
+    if (this.#utf8) {
+      // Split where ASCII rows start and end, each side is UTF-8 just when the whole is.
+      this.#utf8 =
+        rows < end ? isUtf8(body.subarray(from, rows)) && isUtf8(body.subarray(end)) : isUtf8(body.subarray(from));
+    }
   }
 }
 
@@ -209,9 +223,14 @@ function checkRows(
   // Whether the cell holds an escape that only decoding the cell can check (of a byte past ASCII, or malformed).
   let unchecked = false;
   let malformed = false;
+  // Every byte read above `,`, or-ed: whether one is past ASCII (then the rows are checked as UTF-8 too).
+  let high = 0;
   for (let at = start; at <= end; at++) {
     const byte = at < end ? body[at]! : NEWLINE;
-    if (byte > COMMA) continue;
+    if (byte > COMMA) {
+      high |= byte;
+      continue;
+    }
     if (byte === PERCENT) {
       // An escape of an ASCII byte is checked here, its digits skipped; any other, with its cell.
       if (isAsciiEscape(body, at, end)) at += 2;
@@ -251,6 +270,7 @@ function checkRows(
     bits = 0;
     valued = malformed = false;
   }
+  if (high >= 0x80) table.ascii = false;
   return lines;
 }
 
@@ -263,10 +283,16 @@ class RowTable {
   readonly stride: number;
   words: Int32Array;
   count = 0;
+  /** Whether every byte of the rows checked so far is ASCII. */
+  ascii = true;
 
-  constructor(readonly width: number) {
+  /** `rows`: how many rows to make room for at first. */
+  constructor(
+    readonly width: number,
+    rows: number,
+  ) {
     this.stride = 2 + Math.ceil(width / 32);
-    this.words = new Int32Array(this.stride * 1024);
+    this.words = new Int32Array(this.stride * rows);
   }
 
   /** Counts the row just written, and makes room for the next (whose bits are all clear). */

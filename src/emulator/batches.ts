@@ -63,6 +63,8 @@ export function createBatchService(options: BatchServiceOptions): BatchService {
     const result: BatchResult = { successfulUpdates: 0, profilesNotFound: 0, failedIds: [] };
     // The store keeps each row where it lies in the body, as one write for the whole batch.
     const write = store.newWrite(at);
+    // v2 may make a profile for each row; v1 makes none.
+    store.reserve(kind, version === 2 ? batch.size : 0, batch.size);
     const { source } = batch;
     const rows = batch.rows();
     const names: string[] = [];

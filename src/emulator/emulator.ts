@@ -116,7 +116,10 @@ export function createTargetEmulator(options: TargetEmulatorOptions = {}): Targe
   }
 
   async function handle(input: Request | string | URL, init?: RequestInit): Promise<Response> {
-    const request = new Request(input, init);
+    // A Request is read as it is: a copy of a streamed one would pipe its body through a
+    // TransformStream, chunk by chunk. (A used one is copied: that throws, as a fetch does.)
+    const request =
+      input instanceof Request && init === undefined && !input.bodyUsed ? input : new Request(input, init);
     // A real fetch with an aborted signal never reaches the server.
     if (request.signal.aborted) throw request.signal.reason;
     const url = new URL(request.url);

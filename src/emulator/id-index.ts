@@ -43,6 +43,15 @@ export class IdIndex<T> {
     this.#fill(hash, this.#ids.length - 1);
   }
 
+  /** Makes room for `count` more ids at once (a batch about to make that many profiles), rather than doubling the table again and again. */
+  reserve(count: number): void {
+    const needed = 4 * (this.#ids.length + count);
+    if (needed <= this.#slots.length) return;
+    let length = this.#slots.length;
+    while (length < needed) length *= 2;
+    this.#rehash(length);
+  }
+
   /** The values in the order their ids were first set. */
   values(): IterableIterator<T> {
     return this.#values.values();
@@ -77,8 +86,12 @@ export class IdIndex<T> {
   }
 
   #grow(): void {
+    this.#rehash(2 * this.#slots.length);
+  }
+
+  #rehash(length: number): void {
     const old = this.#slots;
-    this.#slots = new Int32Array(2 * old.length);
+    this.#slots = new Int32Array(length);
     for (let slot = 0; slot < old.length; slot += 2) if (old[slot] !== 0) this.#fill(old[slot]!, old[slot + 1]!);
   }
 }

@@ -36,6 +36,11 @@ export interface ProfileStore {
   create(kind: "thirdPartyId" | "tntId", id: string, at: string): ProfileRecord;
   /** Sets each attribute (later pairs win), as one write; the caller leaves out empty values. */
   setAttributes(record: ProfileRecord, attributes: Iterable<readonly [string, string]>, at: string): void;
+  /**
+   * Makes room for a batch about to set `rows` rows, making up to `profiles` profiles known by
+   * `kind`: the tables then grow once, not by doubling row after row.
+   */
+  reserve(kind: "thirdPartyId" | "tntId", profiles: number, rows: number): void;
   /** A write made at `at`, for `setRow`: the rows of one batch are one write. */
   newWrite(at: string): number;
   /**
@@ -109,6 +114,7 @@ export function createProfileStore(newTntId: () => string): ProfileStore {
 
   function index(kind: ProfileIdKind): IdIndex<ProfileRecord> {
     if (kind === "tntId" && unindexed.length > 0) {
+      indexes.tntId.reserve(unindexed.length);
       for (const record of unindexed) indexes.tntId.set(record.tntId, record);
       unindexed = [];
     }
@@ -129,6 +135,12 @@ export function createProfileStore(newTntId: () => string): ProfileStore {
       if (pairs.names.length === 0) return;
       layers.push(record, pairs, -1, write);
       record.modifiedAt = at;
+    },
+
+    reserve(kind, profiles, rows) {
+      // A profile made by its tnt id is indexed by it when first read, which reserves room then.
+      if (kind === "thirdPartyId") indexes.thirdPartyId.reserve(profiles);
+      layers.reserve(rows);
     },
 
     newWrite: (at) => layers.newWrite(at),
@@ -395,17 +407,28 @@ class Layers {
     return true;
   }
 
+  /** Makes room for `count` more layers. */
+  reserve(count: number): void {
+    const needed = (this.#count + count) * FIELDS;
+    if (needed <= this.#fields.length) return;
+    let length = this.#fields.length;
+    while (length < needed) length *= 2;
+    this.#resize(length);
+  }
+
+  #resize(length: number): void {
+    const fields = new Int32Array(length);
+    fields.set(this.#fields.subarray(0, this.#count * FIELDS));
+    this.#fields = fields;
+  }
+
   #newLayer(): number {
     if (this.#free >= 0) {
       const layer = this.#free;
       this.#free = this.#fields[layer * FIELDS + BELOW]!;
       return layer;
     }
-    if ((this.#count + 1) * FIELDS > this.#fields.length) {
-      const fields = new Int32Array(2 * this.#fields.length);
-      fields.set(this.#fields);
-      this.#fields = fields;
-    }
+    if ((this.#count + 1) * FIELDS > this.#fields.length) this.#resize(2 * this.#fields.length);
     return this.#count++;
   }
 
