@@ -76,11 +76,11 @@ export function readCsvBytes(input: TextInput, options: RowSourceOptions): ByteR
     // What is left is the start of a record the next chunk goes on with.
     source = source.subarray(at);
     at = 0;
+    // At first, until three bytes are in: the input's byte order mark is dropped, as TextDecoder drops it.
     do {
       const chunk = await chunks.next();
       done = chunk.done === true;
       if (!done) source = pending.append(source, chunk.value as Uint8Array | string);
-      // The input's byte order mark is dropped, as TextDecoder drops it.
     } while (first && source.length < 3 && !done);
     if (first) {
       first = false;
