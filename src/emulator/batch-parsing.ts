@@ -41,6 +41,8 @@ export interface ParsedBatch {
   size: number;
   /** The rows not skipped, in order, each read into the same `BatchRow` (use it before the next). */
   rows(): IterableIterator<BatchRow>;
+  /** The ids, decoded, of the rows not skipped whose id bytes `body[from, to)` are `suspect`, in order. */
+  idsWhere(suspect: (body: Uint8Array, from: number, to: number) => boolean): string[];
   /** Every row's cells, where they lie: what a profile store keeps of a row. */
   source: BatchRows;
 }
@@ -111,7 +113,19 @@ export class BatchCheck {
     if (this.#lines === 0) return EMPTY;
     const { idType, columns } = header;
     const [source, table] = [new BodyRows(body, columns, this.#fieldEnd), this.#table!];
-    return { ok: true, batch: { idType, size: table.count, rows: () => readRows(source, table), source } };
+    const idsWhere = (suspect: (body: Uint8Array, from: number, to: number) => boolean) => {
+      const ids: string[] = [];
+      const { words, stride, count } = table;
+      for (let slot = 0; slot < count * stride; slot += stride) {
+        if (suspect(body, words[slot]!, words[slot + 1]!))
+          ids.push(decodeFormBytes(body, words[slot]!, words[slot + 1]!));
+      }
+      return ids;
+    };
+    return {
+      ok: true,
+      batch: { idType, size: table.count, rows: () => readRows(source, table), idsWhere, source },
+    };
   }
 
   /**

@@ -1,7 +1,9 @@
 // Bulk Profile Update and Batch Status. A batch's rows are applied once it becomes visible (at once
-// by default); its status reads `complete` only then, and only the last statuses of each client are kept.
+// by default), a slice at a time, and before anything reads a profile; its status reads `complete`
+// from then on (a v2 batch's counts are known before its rows are in), and only the last statuses
+// of each client are kept.
 import type { BatchCheck, BatchRow, ParsedBatch } from "./batch-parsing.js";
-import { BATCH_STATUS_RETENTION_MS, KEPT_BATCH_STATUSES } from "../limits.js";
+import { BATCH_STATUS_RETENTION_MS, KEPT_BATCH_STATUSES, MAX_ID_LENGTH } from "../limits.js";
 import type { ConsecutiveBatchWriter } from "./consecutive-batches.js";
 import { isValidThirdPartyId } from "./limits.js";
 import type { PendingWrites } from "./pending-writes.js";
@@ -25,6 +27,8 @@ interface BatchOutcome {
   batchSize: number;
   /** Undefined until the batch's rows are applied. */
   result?: BatchResult;
+  /** What its status reads once it is visible: known before it is applied for a v2 batch. */
+  settle?: () => BatchResult | undefined;
 }
 
 export interface BatchServiceOptions {
@@ -103,6 +107,23 @@ export function createBatchService(options: BatchServiceOptions): BatchService {
     };
   }
 
+  /**
+   * A visible v2 batch's counts, without applying it: it makes every profile it misses, so only the
+   * rows whose id is refused, or made to fail, fail; the rest succeed. (Rows are applied as they
+   * were then: the ids made to fail change only once every visible batch is applied.) An id of
+   * plain bytes (1 to 256, no escape, no `/`) is a valid one, so only the others are decoded.
+   */
+  function predict(batch: ParsedBatch): BatchResult {
+    const customer = batch.idType === "thirdPartyId";
+    const failing = options.failedRowIds;
+    const suspect = (body: Uint8Array, from: number, to: number) =>
+      failing.size > 0 || (customer ? !isPlainId(body, from, to) : from === to);
+    const failedIds = batch
+      .idsWhere(suspect)
+      .filter((id) => failing.has(id) || (customer ? !isValidThirdPartyId(id) : id === ""));
+    return { successfulUpdates: batch.size - failedIds.length, profilesNotFound: 0, failedIds };
+  }
+
   function keep(clientCode: string, batchId: string, outcome: BatchOutcome): void {
     batches.set(batchId, outcome);
     const ids = keptIds.get(clientCode) ?? [];
@@ -124,9 +145,17 @@ export function createBatchService(options: BatchServiceOptions): BatchService {
       // A batch of only empty values is ignored entirely: nothing to apply, complete at once, all counters 0.
       if (batch.size === 0) outcome.result = { successfulUpdates: 0, profilesNotFound: 0, failedIds: [] };
       else {
+        const visibleAt = submittedAt + options.visibilityDelay;
         options.pending.add(options.visibilityDelay, (at) =>
           applying(batch, version, batchId, new Date(at).toISOString(), outcome),
         );
+        let predicted: BatchResult | undefined;
+        outcome.settle = () => {
+          if (outcome.result || now() < visibleAt) return outcome.result;
+          if (version === 2) return (predicted ??= predict(batch));
+          options.pending.applyDue();
+          return outcome.result;
+        };
       }
       // Documented: the status URL is on an edge host (or, on request, where the batch came in), at the
       // same path for v1 and v2 batches.
@@ -148,8 +177,8 @@ export function createBatchService(options: BatchServiceOptions): BatchService {
       }
       const polled = ++batch.polls > options.pollsUntilComplete;
       const skipped = batch.batchSize === 0;
-      // Complete once applied (counters are only final then), after the configured polls.
-      const result = (polled || skipped) && batch.result;
+      // Complete once visible (counters are only final then), after the configured polls.
+      const result = (polled || skipped) && (batch.result ?? batch.settle?.());
       let xml =
         `<response><batchId>${escapeXml(batchId)}</batchId><status>${result ? "complete" : "incomplete"}</status>` +
         `<batchSize>${batch.batchSize}</batchSize>`;
@@ -172,4 +201,11 @@ export function createBatchService(options: BatchServiceOptions): BatchService {
       keptIds.clear();
     },
   };
+}
+
+/** Whether the id bytes `body[from, to)` are a valid customer id as they lie: 1 to 256 bytes, no escape or `/`. */
+function isPlainId(body: Uint8Array, from: number, to: number): boolean {
+  if (from === to || to - from > MAX_ID_LENGTH) return false;
+  for (let at = from; at < to; at++) if (body[at] === 0x25 || body[at] === 0x2f) return false;
+  return true;
 }
