@@ -692,28 +692,34 @@ const HEX = Uint8Array.from("0123456789ABCDEF", (char) => char.charCodeAt(0));
  * Throws `URIError` on a lone surrogate, as `encodeURIComponent` does.
  */
 export function percentEncodeInto(text: string, bytes: Uint8Array, at: number): number {
-  for (let i = 0; i < text.length; i++) {
+  const length = text.length;
+  for (let i = 0; i < length; i++) {
     let code = text.charCodeAt(i);
+    // One escape per byte of UTF-8: the lead byte here, then `trail` continuation bytes below.
+    // (Few call sites of `escape`, so that V8 inlines them all.)
+    let trail: number;
     if (code < 0x80) {
-      if (UNRESERVED[code] === 1) bytes[at++] = code;
-      else at = escape(bytes, at, code);
+      if (UNRESERVED[code] === 1) {
+        bytes[at++] = code;
+        continue;
+      }
+      trail = 0;
+      at = escape(bytes, at, code);
     } else if (code < 0x800) {
+      trail = 1;
       at = escape(bytes, at, 0xc0 | (code >> 6));
-      at = escape(bytes, at, 0x80 | (code & 0x3f));
     } else if (code < 0xd800 || code > 0xdfff) {
+      trail = 2;
       at = escape(bytes, at, 0xe0 | (code >> 12));
-      at = escape(bytes, at, 0x80 | ((code >> 6) & 0x3f));
-      at = escape(bytes, at, 0x80 | (code & 0x3f));
     } else {
       const low = text.charCodeAt(i + 1);
       if (code > 0xdbff || !(low >= 0xdc00 && low <= 0xdfff)) throw new URIError("URI malformed");
       code = 0x10000 + ((code - 0xd800) << 10) + (low - 0xdc00);
       i++;
+      trail = 3;
       at = escape(bytes, at, 0xf0 | (code >> 18));
-      at = escape(bytes, at, 0x80 | ((code >> 12) & 0x3f));
-      at = escape(bytes, at, 0x80 | ((code >> 6) & 0x3f));
-      at = escape(bytes, at, 0x80 | (code & 0x3f));
     }
+    for (let shift = 6 * (trail - 1); shift >= 0; shift -= 6) at = escape(bytes, at, 0x80 | ((code >> shift) & 0x3f));
   }
   return at;
 }
