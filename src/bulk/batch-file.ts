@@ -634,21 +634,50 @@ function cellEnd(bytes: Uint8Array, from: number, to: number): number {
 // `String(n)` is at most 24 characters (`-1.2345678901234567e-300`), each escaped at most once (`+`).
 const MAX_NUMBER_BYTES = 3 * 24;
 
-/** A number as `encodeURIComponent(String(value))` writes it; integers, the usual numbers, without a string. */
+/** A number as `encodeURIComponent(String(value))` writes it; integers and short decimals without a string. */
 function writeNumber(value: number, bytes: Uint8Array, at: number): number {
-  if (!Number.isSafeInteger(value)) return percentEncodeInto(String(value), bytes, at);
-  if (value < 0) bytes[at++] = 0x2d;
-  let rest = Math.abs(value);
+  if (Number.isSafeInteger(value)) return writeDecimal(value, 0, bytes, at);
+  // A decimal of at most 15 significant digits is the only one that short to round to its double,
+  // so `String` writes exactly its digits: `value × 10^places` as an integer, for the fewest places.
+  for (let places = 1, scale = 10; places <= MAX_PLACES; places++, scale *= 10) {
+    const units = Math.round(value * scale);
+    if (units / scale !== value) continue;
+    // A trailing zero would mean fewer places named it: doubt, left to `String`.
+    if (Math.abs(units) < 1e15 && units % 10 !== 0) return writeDecimal(units, places, bytes, at);
+    break;
+  }
+  return percentEncodeInto(String(value), bytes, at);
+}
+
+// At most 6 places: `String` writes 1e-6 and larger in plain digits, smaller in exponent form.
+const MAX_PLACES = 6;
+
+/** The integer `units` (under 2^53 in magnitude) with a decimal point before its last `places` digits. */
+function writeDecimal(units: number, places: number, bytes: Uint8Array, at: number): number {
+  if (units < 0) bytes[at++] = 0x2d;
+  let rest = Math.abs(units);
   let digits = 1;
   for (let power = 10; rest >= power; power *= 10) digits++;
-  // 32-bit integer arithmetic while it fits (most numbers), floating point past it.
-  for (let i = at + digits - 1; i >= at; i--) {
-    const next = rest <= 0x7fffffff ? (rest / 10) | 0 : Math.floor(rest / 10);
-    bytes[i] = 0x30 + (rest - 10 * next);
+  // At least one digit before the point (`0.05`).
+  const end = places === 0 ? at + digits : at + Math.max(digits, places + 1) + 1;
+  // Back to front: the places, the point, then the integer part's digits.
+  let i = end;
+  for (let place = 0; place < places; place++) {
+    const next = tenth(rest);
+    bytes[--i] = 0x30 + (rest - 10 * next);
     rest = next;
   }
-  return at + digits;
+  if (places > 0) bytes[--i] = 0x2e;
+  while (i > at) {
+    const next = tenth(rest);
+    bytes[--i] = 0x30 + (rest - 10 * next);
+    rest = next;
+  }
+  return end;
 }
+
+/** `rest / 10` rounded down: 32-bit integer arithmetic while it fits (most numbers), floating point past it. */
+const tenth = (rest: number): number => (rest <= 0x7fffffff ? (rest / 10) | 0 : Math.floor(rest / 10));
 
 // encodeURIComponent leaves these as they are: A-Z a-z 0-9 - _ . ! ~ * ' ( )
 const UNRESERVED = new Uint8Array(128);
@@ -663,28 +692,34 @@ const HEX = Uint8Array.from("0123456789ABCDEF", (char) => char.charCodeAt(0));
  * Throws `URIError` on a lone surrogate, as `encodeURIComponent` does.
  */
 export function percentEncodeInto(text: string, bytes: Uint8Array, at: number): number {
-  for (let i = 0; i < text.length; i++) {
+  const length = text.length;
+  for (let i = 0; i < length; i++) {
     let code = text.charCodeAt(i);
+    // One escape per byte of UTF-8: the lead byte here, then `trail` continuation bytes below.
+    // (Few call sites of `escape`, so that V8 inlines them all.)
+    let trail: number;
     if (code < 0x80) {
-      if (UNRESERVED[code] === 1) bytes[at++] = code;
-      else at = escape(bytes, at, code);
+      if (UNRESERVED[code] === 1) {
+        bytes[at++] = code;
+        continue;
+      }
+      trail = 0;
+      at = escape(bytes, at, code);
     } else if (code < 0x800) {
+      trail = 1;
       at = escape(bytes, at, 0xc0 | (code >> 6));
-      at = escape(bytes, at, 0x80 | (code & 0x3f));
     } else if (code < 0xd800 || code > 0xdfff) {
+      trail = 2;
       at = escape(bytes, at, 0xe0 | (code >> 12));
-      at = escape(bytes, at, 0x80 | ((code >> 6) & 0x3f));
-      at = escape(bytes, at, 0x80 | (code & 0x3f));
     } else {
       const low = text.charCodeAt(i + 1);
       if (code > 0xdbff || !(low >= 0xdc00 && low <= 0xdfff)) throw new URIError("URI malformed");
       code = 0x10000 + ((code - 0xd800) << 10) + (low - 0xdc00);
       i++;
+      trail = 3;
       at = escape(bytes, at, 0xf0 | (code >> 18));
-      at = escape(bytes, at, 0x80 | ((code >> 12) & 0x3f));
-      at = escape(bytes, at, 0x80 | ((code >> 6) & 0x3f));
-      at = escape(bytes, at, 0x80 | (code & 0x3f));
     }
+    for (let shift = 6 * (trail - 1); shift >= 0; shift -= 6) at = escape(bytes, at, 0x80 | ((code >> shift) & 0x3f));
   }
   return at;
 }

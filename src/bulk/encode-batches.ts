@@ -216,3 +216,12 @@ export class BatchEncoder {
     }
   }
 }
+
+// V8 drops the optimized code of a class's methods once its last instance is collected (the hidden
+// classes it checks go with it), so each `encodeBatches` after a GC would warm up again: an encoder
+// and a builder kept for the module's life keep those hidden classes.
+const keptForShapes = [
+  new BatchEncoder({ maxRows: 1, maxBytes: 1 }),
+  new BatchFileBuilder("thirdPartyId", { maxRows: 1, maxBytes: 1 }),
+];
+void keptForShapes;

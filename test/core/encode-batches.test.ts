@@ -100,6 +100,18 @@ describe("encodeBatches: the body", () => {
       -12.5,
       123456789012,
       Number.MIN_VALUE,
+      // Decimals: written from their digits up to 6 places and 15 digits, past that by String().
+      0.05,
+      -0.05,
+      12.34,
+      1.5,
+      2.675,
+      0.1 + 0.2,
+      1 / 3,
+      0.000001,
+      -0.0000015,
+      123456789012345.6,
+      12345678901234.56,
     ];
     const attributes = Object.fromEntries([...numbers, true, false].map((value, i) => [`n${i}`, value]));
     const { rows, problems } = readFile(encodeAll([{ mboxPC: "pc", attributes }])[0]!);
