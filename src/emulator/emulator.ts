@@ -140,7 +140,13 @@ export function createTargetEmulator(options: TargetEmulatorOptions = {}): Targe
     try {
       // A batch is checked while it arrives: by its last byte, it is all but answered.
       const check = route?.operation === "batchUpdate" ? new BatchCheck() : undefined;
-      const body = await readBody(request, check && ((bytes, length) => check.feed(bytes, length)));
+      if (check) pending.hold();
+      let body: Uint8Array;
+      try {
+        body = await readBody(request, check && ((bytes, length) => check.feed(bytes, length)));
+      } finally {
+        if (check) pending.release();
+      }
       call.bodyBytes = body.byteLength;
       const fault = faults.take(route?.operation);
       if (fault !== undefined && "disconnect" in fault) throw new TypeError("fetch failed");

@@ -4,7 +4,7 @@
 // work. A write due at once is also applied when the task that made it is over, should nothing read
 // first: the call that made it answers first (a 500,000-row batch is answered once checked, and the
 // client sends its next one while this one is applied). A long write is applied in slices, a zero
-// timeout apart, so that the next upload keeps arriving meanwhile.
+// timeout apart, and none while a batch arrives, so that the next upload is checked at full speed.
 
 /**
  * Applies a write at `at`: at once, or in slices. Then it answers a function applying the next
@@ -22,6 +22,12 @@ export interface PendingWrites {
   add(delayMs: number, write: Write): void;
   /** Applies every write whose time has come: earliest first, in order of acceptance on a tie. */
   applyDue(): void;
+  /**
+   * Holds back the slices while a batch arrives (`release` when it is in): checking it as it comes
+   * is what its sender waits for, applying the last one is not.
+   */
+  hold(): void;
+  release(): void;
   clear(): void;
 }
 
@@ -32,6 +38,8 @@ export function createPendingWrites(now: () => number): PendingWrites {
   let begun: (() => boolean) | undefined;
   // Whether a timeout will apply the next slice of what is due.
   let scheduled = false;
+  // Batches arriving: no slice is applied meanwhile.
+  let held = 0;
 
   /** Applies what is due: all of it, or (`slice`) the next slice of the first write. */
   function run(slice: boolean): void {
@@ -55,10 +63,11 @@ export function createPendingWrites(now: () => number): PendingWrites {
   }
 
   function schedule(): void {
-    if (scheduled) return;
+    if (scheduled || held > 0) return;
     scheduled = true;
     setTimeout(() => {
       scheduled = false;
+      if (held > 0) return;
       run(true);
       if (begun !== undefined || (pending.length > 0 && pending[0]!.visibleAt <= now())) schedule();
     }, 0);
@@ -73,6 +82,13 @@ export function createPendingWrites(now: () => number): PendingWrites {
       if (delayMs <= 0) schedule();
     },
     applyDue: () => run(false),
+    hold() {
+      held++;
+    },
+    release() {
+      held--;
+      if (begun !== undefined || (pending.length > 0 && pending[0]!.visibleAt <= now())) schedule();
+    },
     clear() {
       pending = [];
       begun = undefined;
