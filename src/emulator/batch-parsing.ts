@@ -240,11 +240,14 @@ function checkRows(
   // Every byte read above `,`, or-ed: whether one is past ASCII (then the rows are checked as UTF-8 too).
   let high = 0;
   for (let at = start; at <= end; at++) {
-    const byte = at < end ? body[at]! : NEWLINE;
-    if (byte > COMMA) {
+    // Letters and digits (above `,`) run on: skipped in a loop of their own.
+    let byte = NEWLINE;
+    for (; at < end; at++) {
+      byte = body[at]!;
+      if (byte <= COMMA) break;
       high |= byte;
-      continue;
     }
+    if (at === end) byte = NEWLINE;
     if (byte === PERCENT) {
       // An escape of an ASCII byte is checked here, its digits skipped; any other, with its cell.
       if (isAsciiEscape(body, at, end)) at += 2;
