@@ -289,7 +289,11 @@ export async function bulkUpdate(
       }
       return true;
     };
-    // A row that did not fit goes into the next file (a file alone takes any row, or refuses it).
+    // A row that did not fit goes into the next file: a file alone takes any row, or refuses it.
+    const takeIntoNextFile = async (item: unknown) => {
+      await send(encoder.takeBytes());
+      if (!take(item)) throw new Error("bulkUpdate: a row did not fit in an empty batch file");
+    };
     if (bytes) {
       for (;;) {
         const item = bytes.next();
@@ -297,18 +301,10 @@ export async function bulkUpdate(
           if (await bytes.more()) continue;
           break;
         }
-        if (!take(item)) {
-          await send(encoder.takeBytes());
-          take(item);
-        }
+        if (!take(item)) await takeIntoNextFile(item);
       }
     } else {
-      for await (const item of input!) {
-        if (!take(item)) {
-          await send(encoder.takeBytes());
-          take(item);
-        }
-      }
+      for await (const item of input!) if (!take(item)) await takeIntoNextFile(item);
     }
     progress();
     for (const file of encoder.finishBytes()) await send(file);
@@ -317,7 +313,8 @@ export async function bulkUpdate(
   } catch (error) {
     // What is in flight is Target's (or not) before the report says so.
     await inFlight;
-    await bytes?.close();
+    // Letting go of the input never hides why the update stopped.
+    await bytes?.close().catch(() => undefined);
     throw new TargetBulkUpdateError(report(), error);
   }
   return report();

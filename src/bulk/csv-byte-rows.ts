@@ -44,9 +44,11 @@ export function readCsvBytes(input: TextInput, options: RowSourceOptions): ByteR
   /** The row of the record just read, read again from its decoded text. */
   function textRow(line: number): SourceRow | undefined {
     const text = decoder.decode(source.subarray(record.start, record.end));
+    // Read with its line break, which tells how its last cell ends (a `\r` there may not end the line).
+    const withBreak = decoder.decode(source.subarray(record.start, record.next));
     textReader.reset();
-    textReader.read(text, 0, true, maker.header?.names.length ?? 0);
-    return maker.make(text, textReader.record, text, line, true);
+    textReader.read(withBreak, 0, true, maker.header?.names.length ?? 0);
+    return maker.make(withBreak, textReader.record, text, line, true);
   }
 
   let line = 1;
@@ -54,6 +56,7 @@ export function readCsvBytes(input: TextInput, options: RowSourceOptions): ByteR
   let done = false;
   let at = 0;
   const chunks = inputChunks(input, "readCsvRows");
+  let pulled = false;
 
   function next(): SourceRow | LineByteRow | undefined {
     while (reader.read(source, at, done, maker.header?.names.length ?? 0)) {
@@ -73,6 +76,7 @@ export function readCsvBytes(input: TextInput, options: RowSourceOptions): ByteR
 
   async function more(): Promise<boolean> {
     if (done) return false;
+    pulled = true;
     // What is left is the start of a record the next chunk goes on with.
     source = source.subarray(at);
     at = 0;
@@ -93,7 +97,12 @@ export function readCsvBytes(input: TextInput, options: RowSourceOptions): ByteR
   return {
     next,
     more,
-    close: async () => void (await chunks.return()),
+    async close() {
+      // Before the first pull the chunks never started, so a stream given is cancelled here.
+      const stream = typeof ReadableStream !== "undefined" && input instanceof ReadableStream ? input : undefined;
+      if (!pulled && stream && !stream.locked) await stream.cancel();
+      else await chunks.return();
+    },
     byteRow,
     sourceRow: () => textRow(byteRow.line)!,
   };

@@ -54,8 +54,9 @@ function grow<T extends Int32Array | Uint8Array>(from: T, to: T): T {
 }
 
 /**
- * Reads records out of a source. Unquoted records (the usual) are split at commas with `indexOf`;
- * the next quote's place is remembered, so the source is scanned once however many records go by.
+ * Reads records out of a source. Bytes are read a record at a time in one pass (#readBytes). In
+ * text, unquoted records (the usual) are split at commas with `indexOf`; the next quote's place is
+ * remembered, so the text is scanned once however many records go by.
  */
 export class RecordReader {
   readonly record = new CsvRecord();

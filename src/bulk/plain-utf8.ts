@@ -26,14 +26,3 @@ export function plainSequenceAt(bytes: Uint8Array, at: number, to: number): numb
   }
   return 0;
 }
-
-/** Whether `bytes[from, to)` is plain UTF-8 (see above). */
-export function isPlainUtf8(bytes: Uint8Array, from: number, to: number): boolean {
-  for (let i = from; i < to; i++) {
-    if (bytes[i]! < 0x80) continue;
-    const length = plainSequenceAt(bytes, i, to);
-    if (length === 0) return false;
-    i += length - 1;
-  }
-  return true;
-}

@@ -28,7 +28,7 @@ interface BatchOutcome {
   /** Undefined until the batch's rows are applied. */
   result?: BatchResult;
   /** What its status reads once it is visible: known before it is applied for a v2 batch. */
-  settle?: () => BatchResult | undefined;
+  settle?: (() => BatchResult | undefined) | undefined;
 }
 
 export interface BatchServiceOptions {
@@ -79,6 +79,8 @@ export function createBatchService(options: BatchServiceOptions): BatchService {
         const next = rows.next();
         if (next.done) {
           outcome.result = result;
+          // Its status no longer needs the batch (nor to keep its body).
+          outcome.settle = undefined;
           return true;
         }
         row = next.value;
@@ -145,8 +147,7 @@ export function createBatchService(options: BatchServiceOptions): BatchService {
       // A batch of only empty values is ignored entirely: nothing to apply, complete at once, all counters 0.
       if (batch.size === 0) outcome.result = { successfulUpdates: 0, profilesNotFound: 0, failedIds: [] };
       else {
-        const visibleAt = submittedAt + options.visibilityDelay;
-        options.pending.add(options.visibilityDelay, (at) =>
+        const visibleAt = options.pending.add(options.visibilityDelay, (at) =>
           applying(batch, version, batchId, new Date(at).toISOString(), outcome),
         );
         let predicted: BatchResult | undefined;
@@ -177,7 +178,7 @@ export function createBatchService(options: BatchServiceOptions): BatchService {
       }
       const polled = ++batch.polls > options.pollsUntilComplete;
       const skipped = batch.batchSize === 0;
-      // Complete once visible (counters are only final then), after the configured polls.
+      // Complete once visible (its counts are known from then on), after the configured polls.
       const result = (polled || skipped) && (batch.result ?? batch.settle?.());
       let xml =
         `<response><batchId>${escapeXml(batchId)}</batchId><status>${result ? "complete" : "incomplete"}</status>` +

@@ -100,8 +100,8 @@ export function createTargetEmulator(options: TargetEmulatorOptions = {}): Targe
     if (overQuota !== undefined) return overQuota;
 
     // Whatever has become visible by now is applied before the call reads or writes a profile. A
-    // batch upload does neither (its rows queue behind the others), nor does its status (see
-    // BatchOutcome.settle): a 500,000-row batch keeps being applied, a slice at a time, meanwhile.
+    // batch upload does neither (its rows queue behind the others), nor does a v2 batch's status
+    // (see BatchOutcome.settle): a 500,000-row batch keeps being applied, a slice at a time, meanwhile.
     if (!bulk) pending.applyDue();
     switch (route.operation) {
       case "update":
@@ -118,10 +118,11 @@ export function createTargetEmulator(options: TargetEmulatorOptions = {}): Targe
   }
 
   async function handle(input: Request | string | URL, init?: RequestInit): Promise<Response> {
-    // A Request is read as it is: a copy of a streamed one would pipe its body through a
-    // TransformStream, chunk by chunk. (A used one is copied: that throws, as a fetch does.)
-    const request =
-      input instanceof Request && init === undefined && !input.bodyUsed ? input : new Request(input, init);
+    // A Request is read as it is (with no init, or an empty one as ky passes): a copy of a streamed
+    // one would pipe its body through a TransformStream, chunk by chunk. (A used one is copied: that
+    // throws, as a fetch does.)
+    const given = input instanceof Request && !input.bodyUsed && (init === undefined || Object.keys(init).length === 0);
+    const request = given ? input : new Request(input, init);
     // A real fetch with an aborted signal never reaches the server.
     if (request.signal.aborted) throw request.signal.reason;
     const url = new URL(request.url);

@@ -18,8 +18,11 @@ interface PendingWrite {
 }
 
 export interface PendingWrites {
-  /** Applies `write` once `delayMs` has passed (0: before anything reads), with the time it became visible. */
-  add(delayMs: number, write: Write): void;
+  /**
+   * Applies `write` once `delayMs` has passed (0: before anything reads), with the time it became
+   * visible; answers that time.
+   */
+  add(delayMs: number, write: Write): number;
   /** Applies every write whose time has come: earliest first, in order of acceptance on a tie. */
   applyDue(): void;
   /**
@@ -80,6 +83,7 @@ export function createPendingWrites(now: () => number): PendingWrites {
       while (index > 0 && pending[index - 1]!.visibleAt > write.visibleAt) index--;
       pending.splice(index, 0, write);
       if (delayMs <= 0) schedule();
+      return write.visibleAt;
     },
     applyDue: () => run(false),
     hold() {

@@ -32,20 +32,30 @@ describe("a batch's status", () => {
         fc.array(fc.tuple(id, fc.constantFrom("gold", "")), { minLength: 1, maxLength: 8 }),
         fc.constantFrom(1, 2) as fc.Arbitrary<1 | 2>,
         fc.subarray(["crm-1", "crm+3", "crm 3"]),
-        async (idType, rows, version, failing) => {
+        fc.boolean(),
+        async (idType, rows, version, failing, failLater) => {
           const body = `batch=${idType},tier\n${rows.map(([rowId, tier]) => `${rowId},${tier}`).join("\n")}`;
-          const [early, applied] = [createTargetEmulator(), createTargetEmulator()];
+          // Writes due later get no timer: nothing applies the batch but a read, on this clock.
+          let clock = 0;
+          const options = { now: () => clock, visibilityDelay: { batch: 1_000 }, pollsUntilComplete: 0 };
+          const [early, applied] = [createTargetEmulator(options), createTargetEmulator(options)];
+          const urls: string[] = [];
           for (const emulator of [early, applied]) {
             emulator.seedProfile({ thirdPartyId: "crm-1", attributes: { tier: "silver" } });
-            emulator.failRows(failing);
+            if (!failLater) emulator.failRows(failing);
+            urls.push(await submit(emulator, body, version));
+            // Ids made to fail before the batch is visible fail in it.
+            if (failLater) emulator.failRows(failing);
           }
-          const earlyUrl = await submit(early, body, version);
-          const appliedUrl = await submit(applied, body, version);
-          // Reading a profile applies every visible batch first.
+          // Not visible yet (a batch of only empty cells is skipped, complete at once).
+          const skipped = rows.every(([, tier]) => tier === "");
+          expect(await status(early, urls[0]!)).toContain(`<status>${skipped ? "complete" : "incomplete"}</status>`);
+          clock = 1_000;
           applied.profiles();
-          const [before, after] = [await status(early, earlyUrl), await status(early, earlyUrl)];
-          expect(before).toBe(await status(applied, appliedUrl));
-          expect(after).toBe(await status(applied, appliedUrl));
+          const [before, after] = [await status(early, urls[0]!), await status(early, urls[0]!)];
+          expect(before).toContain("<status>complete</status>");
+          expect(before).toBe(await status(applied, urls[1]!));
+          expect(after).toBe(before);
           const kept = (emulator: TargetEmulator) =>
             emulator.profiles().map(({ thirdPartyId, attributes }) => ({ thirdPartyId, attributes }));
           expect(kept(early)).toEqual(kept(applied));
