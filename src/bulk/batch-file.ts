@@ -426,6 +426,13 @@ export class BatchFileBuilder {
   useTwoBuffers(): void {
     this.#twoBuffers = true;
     this.#reserve(this.#limits.maxBytes + SLACK);
+    // The rows' slots and id index too, for a full file's rows: grown a doubling at a time, they
+    // would be copied and rehashed again and again, in fresh memory each time.
+    const rows = this.#limits.maxRows;
+    this.#slots = new Int32Array(SLOT * (rows + 1));
+    let length = this.#index.length;
+    while (4 * rows > length) length *= 2;
+    this.#rehash(length);
   }
 
   /** The finished file; the builder then starts the next one, empty. */
