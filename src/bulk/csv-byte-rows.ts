@@ -43,9 +43,10 @@ export function readCsvBytes(input: TextInput, options: RowSourceOptions): ByteR
 
   /** The row of the record just read, read again from its decoded text. */
   function textRow(line: number): SourceRow | undefined {
-    const text = decoder.decode(source.subarray(record.start, record.end));
     // Read with its line break, which tells how its last cell ends (a `\r` there may not end the line).
+    // The break is ASCII, a unit a byte: the row's text is the rest.
     const withBreak = decoder.decode(source.subarray(record.start, record.next));
+    const text = withBreak.slice(0, withBreak.length - (record.next - record.end));
     textReader.reset();
     textReader.read(withBreak, 0, true, maker.header?.names.length ?? 0);
     return maker.make(withBreak, textReader.record, text, line, true);
@@ -145,7 +146,8 @@ function isPlainHeader(header: Header): boolean {
 
 /**
  * Fills `row` with the record when it is a valid update as it lies: one id (ASCII, not too long,
- * no `+` or `/` in a customer id), at least one value, all of it plain UTF-8 (see plain-utf8.ts). Anything else (false) is left to the reading of text.
+ * no `+` or `/` in a customer id), at least one value, all of it plain UTF-8 (see plain-utf8.ts).
+ * Anything else (false) is left to the reading of text.
  */
 function fill(row: Mutable<LineByteRow>, source: Uint8Array, record: CsvRecord, header: Header, line: number): boolean {
   const { starts, ends, count } = record;

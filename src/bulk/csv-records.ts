@@ -148,10 +148,7 @@ export class RecordReader {
           }
         }
         end = at++;
-        if (at >= length) {
-          if (!final) return false;
-          return undefined;
-        }
+        if (at >= length) return final ? undefined : false;
         const next = source[at];
         if (next === RETURN) {
           if (at + 1 >= length) return final ? undefined : false;

@@ -113,19 +113,14 @@ export class BatchCheck {
     if (this.#lines === 0) return EMPTY;
     const { idType, columns } = header;
     const [source, table] = [new BodyRows(body, columns, this.#fieldEnd), this.#table!];
-    const idsWhere = (suspect: (body: Uint8Array, from: number, to: number) => boolean) => {
-      const ids: string[] = [];
-      const { words, stride, count } = table;
-      for (let slot = 0; slot < count * stride; slot += stride) {
-        if (suspect(body, words[slot]!, words[slot + 1]!))
-          ids.push(decodeFormBytes(body, words[slot]!, words[slot + 1]!));
-      }
-      return ids;
+    const batch: ParsedBatch = {
+      idType,
+      size: table.count,
+      rows: () => readRows(source, table),
+      idsWhere: (suspect) => readIds(body, table, suspect),
+      source,
     };
-    return {
-      ok: true,
-      batch: { idType, size: table.count, rows: () => readRows(source, table), idsWhere, source },
-    };
+    return { ok: true, batch };
   }
 
   /**
@@ -352,6 +347,21 @@ function readRows(rows: BodyRows, table: RowTable): IterableIterator<BatchRow> {
       return this;
     },
   };
+}
+
+/** The ids, decoded, of the table's rows whose id bytes are `suspect`, in order. */
+function readIds(
+  body: Uint8Array,
+  table: RowTable,
+  suspect: (body: Uint8Array, from: number, to: number) => boolean,
+): string[] {
+  const ids: string[] = [];
+  const { words, stride, count } = table;
+  for (let slot = 0; slot < count * stride; slot += stride) {
+    const [start, idEnd] = [words[slot]!, words[slot + 1]!];
+    if (suspect(body, start, idEnd)) ids.push(decodeFormBytes(body, start, idEnd));
+  }
+  return ids;
 }
 
 /** A checked body's rows, read where they lie. */

@@ -3,9 +3,9 @@
 // from then on (a v2 batch's counts are known before its rows are in), and only the last statuses
 // of each client are kept.
 import type { BatchCheck, BatchRow, ParsedBatch } from "./batch-parsing.js";
-import { BATCH_STATUS_RETENTION_MS, KEPT_BATCH_STATUSES, MAX_ID_LENGTH } from "../limits.js";
+import { BATCH_STATUS_RETENTION_MS, KEPT_BATCH_STATUSES } from "../limits.js";
 import type { ConsecutiveBatchWriter } from "./consecutive-batches.js";
-import { isValidThirdPartyId } from "./limits.js";
+import { isPlainValidThirdPartyId, isValidThirdPartyId } from "./limits.js";
 import type { PendingWrites } from "./pending-writes.js";
 import type { ProfileRecord, ProfileStore } from "./profile-store.js";
 import { escapeXml, isFormBody, refusal, xmlResponse } from "./responses.js";
@@ -58,6 +58,12 @@ export function createBatchService(options: BatchServiceOptions): BatchService {
   const keptIds = new Map<string, string[]>();
   let sequence = 0;
 
+  /** Whether the row of `id` fails: its id is refused, or made to fail. */
+  function fails(idType: ParsedBatch["idType"], id: string): boolean {
+    if (options.failedRowIds.size > 0 && options.failedRowIds.has(id)) return true;
+    return idType === "thirdPartyId" ? !isValidThirdPartyId(id) : id === "";
+  }
+
   /**
    * A batch's rows to apply, a slice at a time (see PendingWrites): each call applies the next
    * slice and answers whether that was the last; the batch's result is kept then.
@@ -85,8 +91,7 @@ export function createBatchService(options: BatchServiceOptions): BatchService {
         }
         row = next.value;
         const { id } = row;
-        const failing = options.failedRowIds.size > 0 && options.failedRowIds.has(id);
-        if (failing || (kind === "thirdPartyId" ? !isValidThirdPartyId(id) : id === "")) {
+        if (fails(batch.idType, id)) {
           result.failedIds.push(id);
           continue;
         }
@@ -112,17 +117,14 @@ export function createBatchService(options: BatchServiceOptions): BatchService {
   /**
    * A visible v2 batch's counts, without applying it: it makes every profile it misses, so only the
    * rows whose id is refused, or made to fail, fail; the rest succeed. (Rows are applied as they
-   * were then: the ids made to fail change only once every visible batch is applied.) An id of
-   * plain bytes (1 to 256, no escape, no `/`) is a valid one, so only the others are decoded.
+   * were then: the ids made to fail change only once every visible batch is applied.) Only ids not
+   * plainly valid as they lie in the body are decoded.
    */
   function predict(batch: ParsedBatch): BatchResult {
     const customer = batch.idType === "thirdPartyId";
-    const failing = options.failedRowIds;
     const suspect = (body: Uint8Array, from: number, to: number) =>
-      failing.size > 0 || (customer ? !isPlainId(body, from, to) : from === to);
-    const failedIds = batch
-      .idsWhere(suspect)
-      .filter((id) => failing.has(id) || (customer ? !isValidThirdPartyId(id) : id === ""));
+      options.failedRowIds.size > 0 || (customer ? !isPlainValidThirdPartyId(body, from, to) : from === to);
+    const failedIds = batch.idsWhere(suspect).filter((id) => fails(batch.idType, id));
     return { successfulUpdates: batch.size - failedIds.length, profilesNotFound: 0, failedIds };
   }
 
@@ -202,11 +204,4 @@ export function createBatchService(options: BatchServiceOptions): BatchService {
       keptIds.clear();
     },
   };
-}
-
-/** Whether the id bytes `body[from, to)` are a valid customer id as they lie: 1 to 256 bytes, no escape or `/`. */
-function isPlainId(body: Uint8Array, from: number, to: number): boolean {
-  if (from === to || to - from > MAX_ID_LENGTH) return false;
-  for (let at = from; at < to; at++) if (body[at] === 0x25 || body[at] === 0x2f) return false;
-  return true;
 }

@@ -8,6 +8,20 @@ export function isValidThirdPartyId(id: string): boolean {
   return id !== "" && id.length <= MAX_ID_LENGTH && !id.includes("+") && !id.includes("/");
 }
 
+/**
+ * Whether the form-encoded id `body[from, to)` is a valid `mbox3rdPartyId` as it lies, without
+ * decoding it: 1 to 256 bytes, no escape (which may hide a `+` or `/`) and no `/` (a raw `+` is a space).
+ * False says nothing: decode it and ask `isValidThirdPartyId`.
+ */
+export function isPlainValidThirdPartyId(body: Uint8Array, from: number, to: number): boolean {
+  if (from === to || to - from > MAX_ID_LENGTH) return false;
+  for (let at = from; at < to; at++) if (body[at] === PERCENT || body[at] === SLASH) return false;
+  return true;
+}
+
+const PERCENT = 0x25;
+const SLASH = 0x2f;
+
 export function isValidAttributeName(name: string): boolean {
   return name !== "" && name.length <= MAX_NAME_LENGTH && !isReservedAttributeName(name);
 }

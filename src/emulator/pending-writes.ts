@@ -65,6 +65,9 @@ export function createPendingWrites(now: () => number): PendingWrites {
     }
   }
 
+  /** Whether a write is begun or due: a slice is left to apply. */
+  const due = () => begun !== undefined || (pending.length > 0 && pending[0]!.visibleAt <= now());
+
   function schedule(): void {
     if (scheduled || held > 0) return;
     scheduled = true;
@@ -72,7 +75,7 @@ export function createPendingWrites(now: () => number): PendingWrites {
       scheduled = false;
       if (held > 0) return;
       run(true);
-      if (begun !== undefined || (pending.length > 0 && pending[0]!.visibleAt <= now())) schedule();
+      if (due()) schedule();
     }, 0);
   }
 
@@ -91,7 +94,7 @@ export function createPendingWrites(now: () => number): PendingWrites {
     },
     release() {
       held--;
-      if (begun !== undefined || (pending.length > 0 && pending[0]!.visibleAt <= now())) schedule();
+      if (due()) schedule();
     },
     clear() {
       pending = [];
